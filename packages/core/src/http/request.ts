@@ -1,0 +1,116 @@
+import { MxError } from '../errors.js';
+import type { ResolvedCompression } from './compression.js';
+import { Headers, flattenHeaders, type HeadersInit } from './headers.js';
+import {
+  prepareResponse,
+  validateHeaders,
+  validateStatus,
+  type PreparedResponse,
+  type ResponseBody,
+} from './response.js';
+
+/**
+ * Everything the IO thread knows about a request before a handler runs. It is
+ * plain data, so it crosses to a worker thread by structured clone.
+ */
+export interface RequestHead {
+  method: string;
+  /** The request target exactly as it arrived. */
+  uri: string;
+  httpVersion: '1.0' | '1.1';
+  /** Flat `[name, value, …]` in arrival order. */
+  rawHeaders: string[];
+  remoteAddress: string;
+  /** Percent-decoded path, without the query. */
+  path: string;
+  /** The query string without its `?`, still encoded. */
+  search: string;
+}
+
+/** Where a request's response goes: the socket (inline) or the IO thread (worker). */
+export interface ResponseSink {
+  send(response: PreparedResponse): void;
+}
+
+export interface RequestConfig {
+  compression: ResolvedCompression | undefined;
+}
+
+const emptyBody = Buffer.alloc(0);
+
+/**
+ * One HTTP request, as a handler sees it. The same class serves inline and on
+ * worker threads: it never touches Node's `req`/`res`, only a sink.
+ */
+export class Request {
+  readonly method: string;
+  readonly uri: string;
+  readonly httpVersion: '1.0' | '1.1';
+  readonly path: string;
+  readonly remoteAddress: string;
+  /** The whole body for buffered routes; empty when there was none. */
+  readonly body: Buffer;
+  /** Parameters captured by the route (`/users/:id` → `pathParams.id`). */
+  pathParams: Record<string, string> = {};
+
+  readonly #head: RequestHead;
+  readonly #sink: ResponseSink;
+  readonly #config: RequestConfig;
+  #headers: Headers | undefined;
+  #query: URLSearchParams | undefined;
+  #responded = false;
+
+  constructor(head: RequestHead, body: Buffer | undefined, sink: ResponseSink, config: RequestConfig) {
+    this.method = head.method;
+    this.uri = head.uri;
+    this.httpVersion = head.httpVersion;
+    this.path = head.path;
+    this.remoteAddress = head.remoteAddress;
+    this.body = body ?? emptyBody;
+    this.#head = head;
+    this.#sink = sink;
+    this.#config = config;
+  }
+
+  /** Request headers: ordered, duplicates kept, case-insensitive `get`. */
+  get headers(): Headers {
+    return (this.#headers ??= Headers.fromRaw(this.#head.rawHeaders));
+  }
+
+  /**
+   * The query string as an ordered multi-map, form-decoded (`+` is a space):
+   * `query.get('a')` is the first value, `query.getAll('a')` every value.
+   */
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.#head.search));
+  }
+
+  /** True once a response has been sent. */
+  get responded(): boolean {
+    return this.#responded;
+  }
+
+  /**
+   * Sends the response. Call it exactly once; a second call throws
+   * `MX_ERR_RESPONSE_ALREADY_SENT`. Content-Length is set for you, bodies are
+   * compressed when the client accepts it, and HEAD, 204 and 304 responses
+   * never carry a body. Headers may be an object, `[name, value]` pairs or a
+   * `Headers`; repeat a name with pairs or an array value.
+   */
+  respond(status: number, headers?: HeadersInit, body?: ResponseBody): void {
+    if (this.#responded) throw new MxError('MX_ERR_RESPONSE_ALREADY_SENT', `${this.method} ${this.uri}`);
+    validateStatus(status);
+    if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      throw new MxError('MX_ERR_BODY_INVALID', typeof body);
+    }
+    const raw = flattenHeaders(headers);
+    validateHeaders(raw);
+    this.#responded = true;
+    const acceptEncoding = this.#config.compression === undefined ? undefined : this.headers.get('accept-encoding');
+    this.#sink.send(prepareResponse(this.method, acceptEncoding, this.#config.compression, status, raw, body));
+  }
+
+  toString(): string {
+    return `${this.method} ${this.uri} HTTP/${this.httpVersion}`;
+  }
+}

@@ -1,0 +1,119 @@
+import { MxError } from '../errors.js';
+import { compress, isCompressibleType, negotiateEncoding, type ResolvedCompression } from './compression.js';
+import { equalsIgnoreCase } from './headers.js';
+
+export type ResponseBody = string | Uint8Array;
+
+/** A response ready for the wire: final status, flat headers and body. */
+export interface PreparedResponse {
+  status: number;
+  headers: string[];
+  body: ResponseBody | undefined;
+}
+
+const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values may hold visible characters, spaces, tabs and obs-text, never CR, LF or NUL.
+const badValuePattern = /[\0\r\n]/;
+
+export function validateStatus(status: number): void {
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new MxError('MX_ERR_STATUS_INVALID', String(status));
+  }
+}
+
+export function validateHeaders(headers: string[]): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const value = headers[i + 1]!;
+    if (!tokenPattern.test(name)) throw new MxError('MX_ERR_HEADER_INVALID', `name ${JSON.stringify(name)}`);
+    if (badValuePattern.test(value)) {
+      throw new MxError('MX_ERR_HEADER_INVALID', `value of ${name} contains CR, LF or NUL`);
+    }
+  }
+}
+
+function indexOfHeader(headers: string[], name: string): number {
+  for (let i = 0; i < headers.length; i += 2) if (equalsIgnoreCase(headers[i]!, name)) return i;
+  return -1;
+}
+
+function removeHeader(headers: string[], name: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (equalsIgnoreCase(headers[i]!, name)) headers.splice(i, 2);
+}
+
+function byteLength(body: ResponseBody | undefined): number {
+  if (body === undefined) return 0;
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+}
+
+/**
+ * Applies the response rules that hold however the response is written:
+ * - 1xx, 204 and 304 never carry a body; 1xx and 204 never a Content-Length;
+ * - Content-Length is the body's real length; for HEAD a caller's value
+ *   (the length GET would send) is kept, otherwise it is computed the same
+ *   way as for GET, compression included, and the body is dropped;
+ * - compression follows `Accept-Encoding` (see negotiateEncoding) for bodies
+ *   over the threshold, compressible types and no Content-Encoding yet, and
+ *   adds `Vary: Accept-Encoding` whenever the choice depended on it;
+ * - a caller's Transfer-Encoding is dropped: the body is whole.
+ */
+export function prepareResponse(
+  method: string,
+  acceptEncoding: string | undefined,
+  compression: ResolvedCompression | undefined,
+  status: number,
+  headers: string[],
+  body: ResponseBody | undefined,
+): PreparedResponse {
+  if (status === 204 || status === 304 || status < 200) {
+    removeHeader(headers, 'transfer-encoding');
+    if (status !== 304) removeHeader(headers, 'content-length');
+    return { status, headers, body: undefined };
+  }
+  if (headers.length > 0) removeHeader(headers, 'transfer-encoding');
+  const isHead = method === 'HEAD';
+  let length = byteLength(body);
+  if (
+    compression !== undefined &&
+    length > compression.thresholdBytes &&
+    status !== 206 &&
+    indexOfHeader(headers, 'content-encoding') === -1 &&
+    isCompressibleType(valueOf(headers, 'content-type'))
+  ) {
+    addVary(headers, 'Accept-Encoding');
+    const encoding = negotiateEncoding(acceptEncoding, compression.encodings);
+    if (encoding !== undefined) {
+      const input = typeof body === 'string' ? Buffer.from(body) : body!;
+      const compressed = compress(input, encoding);
+      if (compressed.byteLength < length) {
+        body = compressed;
+        length = compressed.byteLength;
+        headers.push('Content-Encoding', encoding);
+      }
+    }
+  }
+  const lengthAt = indexOfHeader(headers, 'content-length');
+  if (lengthAt === -1) headers.push('Content-Length', String(length));
+  else if (!(isHead && length === 0)) {
+    removeHeader(headers, 'content-length');
+    headers.push('Content-Length', String(length));
+  }
+  return { status, headers, body: isHead ? undefined : body };
+}
+
+function valueOf(headers: string[], name: string): string | undefined {
+  const i = indexOfHeader(headers, name);
+  return i === -1 ? undefined : headers[i + 1];
+}
+
+function addVary(headers: string[], field: string): void {
+  const i = indexOfHeader(headers, 'vary');
+  if (i === -1) {
+    headers.push('Vary', field);
+    return;
+  }
+  const current = headers[i + 1]!;
+  const items = current.split(',').map((s) => s.trim().toLowerCase());
+  if (items.includes('*') || items.includes(field.toLowerCase())) return;
+  headers[i + 1] = `${current}, ${field}`;
+}

@@ -1,0 +1,19 @@
+export { createServer, Server, type ListenAddress, type ServerStats } from './server/server.js';
+export type { ServerOptions, ElasticThreads } from './server/options.js';
+export { Request, type RequestHead } from './http/request.js';
+export { Headers, type HeadersInit } from './http/headers.js';
+export type { ResponseBody } from './http/response.js';
+export { negotiateEncoding, type CompressionOptions, type ContentEncoding } from './http/compression.js';
+export {
+  Router,
+  type RequestHandler,
+  type ErrorHandler,
+  type MethodNotAllowedHandler,
+  type RouteOptions,
+  type Route,
+  type RouteMatch,
+} from './router/router.js';
+export { RoutePattern } from './router/route-pattern.js';
+export { MxError, errorCodes, type ErrorCode } from './errors.js';
+export { FileLogger, type FileLoggerOptions } from './log/file-logger.js';
+export { stderrLogHandler, silentLogHandler, type LogHandler, type LogLevel } from './log/log-handler.js';

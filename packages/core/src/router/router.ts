@@ -1,0 +1,174 @@
+import type { Request } from '../http/request.js';
+import { RoutePattern } from './route-pattern.js';
+
+/** Handles one request. Respond before returning, or before the returned promise settles. */
+export type RequestHandler = (request: Request) => void | Promise<void>;
+export type ErrorHandler = (request: Request, error: unknown) => void | Promise<void>;
+export type MethodNotAllowedHandler = (request: Request, allowedMethods: readonly string[]) => void | Promise<void>;
+
+export interface RouteOptions {
+  /**
+   * Run this route's handler on the IO thread even when the server has worker
+   * threads (health checks, cheap lookups). It must not block. Default false.
+   */
+  inline?: boolean;
+}
+
+export interface Route {
+  /** Upper-case method, or `*` for `any`. */
+  readonly method: string;
+  readonly pattern: RoutePattern;
+  readonly handler: RequestHandler;
+  readonly options: Readonly<RouteOptions>;
+  /** Registration order. */
+  readonly index: number;
+}
+
+export type RouteMatch =
+  | { kind: 'route'; route: Route; pathParams: Record<string, string> }
+  | { kind: 'method-not-allowed'; allowedMethods: string[] }
+  | { kind: 'not-found' };
+
+const notFoundResult: RouteMatch = { kind: 'not-found' };
+
+/**
+ * Routes requests by method and decoded path. When several routes match, the
+ * most specific wins (literal segments before partial wildcards, before `*`
+ * and parameters, before `**`), then the one added first. HEAD uses the GET
+ * route when there is no HEAD route; the body is never sent. A path that
+ * matches with another method gets `methodNotAllowed` (405 with `Allow`),
+ * anything else `notFound` (404). Errors thrown by handlers go to `error`
+ * when set, otherwise the server answers 500.
+ *
+ * The path is matched after percent-decoding, so `%2F` separates segments.
+ */
+export class Router {
+  notFound: RequestHandler = (request) => {
+    request.respond(404, { 'Content-Type': 'text/html; charset=utf-8' }, '<h1>Not Found</h1>');
+  };
+  methodNotAllowed: MethodNotAllowedHandler = (request, allowedMethods) => {
+    request.respond(
+      405,
+      { 'Content-Type': 'text/html; charset=utf-8', Allow: allowedMethods.join(', ') },
+      '<h1>Method Not Allowed</h1>',
+    );
+  };
+  error: ErrorHandler | undefined;
+
+  readonly #literal = new Map<string, Route[]>();
+  readonly #patterns: Route[] = [];
+  #sorted = true;
+  #count = 0;
+
+  get(route: string, handler: RequestHandler, options?: RouteOptions): this {
+    return this.add('GET', route, handler, options);
+  }
+  head(route: string, handler: RequestHandler, options?: RouteOptions): this {
+    return this.add('HEAD', route, handler, options);
+  }
+  post(route: string, handler: RequestHandler, options?: RouteOptions): this {
+    return this.add('POST', route, handler, options);
+  }
+  put(route: string, handler: RequestHandler, options?: RouteOptions): this {
+    return this.add('PUT', route, handler, options);
+  }
+  patch(route: string, handler: RequestHandler, options?: RouteOptions): this {
+    return this.add('PATCH', route, handler, options);
+  }
+  delete(route: string, handler: RequestHandler, options?: RouteOptions): this {
+    return this.add('DELETE', route, handler, options);
+  }
+  options(route: string, handler: RequestHandler, options?: RouteOptions): this {
+    return this.add('OPTIONS', route, handler, options);
+  }
+  /** Matches every method. */
+  any(route: string, handler: RequestHandler, options?: RouteOptions): this {
+    return this.add('*', route, handler, options);
+  }
+
+  /** Adds a route for `method` (case-sensitive, as on the wire; `*` for any). */
+  add(method: string, route: string, handler: RequestHandler, options: RouteOptions = {}): this {
+    if (typeof handler !== 'function') throw new TypeError(`handler for ${method} ${route} must be a function`);
+    const pattern = new RoutePattern(route);
+    const entry: Route = { method, pattern, handler, options: { ...options }, index: this.#count++ };
+    if (pattern.literalPath !== undefined) {
+      const list = this.#literal.get(pattern.literalPath);
+      if (list === undefined) this.#literal.set(pattern.literalPath, [entry]);
+      else list.push(entry);
+    } else {
+      this.#patterns.push(entry);
+      this.#sorted = false;
+    }
+    return this;
+  }
+
+  /** Every route, in registration order. */
+  get routes(): Route[] {
+    return [...[...this.#literal.values()].flat(), ...this.#patterns].sort((a, b) => a.index - b.index);
+  }
+
+  /** Finds the route for a method and decoded path. Pure: runs no handler. */
+  match(method: string, path: string): RouteMatch {
+    const found = this.#find(method, path) ?? (method === 'HEAD' ? this.#find('GET', path) : undefined);
+    if (found !== undefined) return found;
+    const allowed = this.#allowedMethods(path);
+    return allowed.length > 0 ? { kind: 'method-not-allowed', allowedMethods: allowed } : notFoundResult;
+  }
+
+  /** The request handler for this router; pass the router itself to `createServer` for the same. */
+  readonly handle: RequestHandler = (request) => {
+    const found = this.match(request.method, request.path);
+    switch (found.kind) {
+      case 'route':
+        request.pathParams = found.pathParams;
+        return this.#run(request, found.route.handler);
+      case 'method-not-allowed':
+        return this.#run(request, (r) => this.methodNotAllowed(r, found.allowedMethods));
+      case 'not-found':
+        return this.#run(request, this.notFound);
+    }
+  };
+
+  #run(request: Request, handler: RequestHandler): void | Promise<void> {
+    if (this.error === undefined) return handler(request);
+    const onError = this.error;
+    try {
+      const result = handler(request);
+      if (result !== undefined && typeof result.then === 'function') {
+        return result.then(undefined, (error: unknown) => onError(request, error));
+      }
+      return result;
+    } catch (error) {
+      return onError(request, error);
+    }
+  }
+
+  #find(method: string, path: string): RouteMatch | undefined {
+    const literal = this.#literal.get(path);
+    if (literal !== undefined) {
+      for (const route of literal) {
+        if (route.method === method || route.method === '*') return { kind: 'route', route, pathParams: {} };
+      }
+    }
+    if (!this.#sorted) {
+      this.#patterns.sort((a, b) => a.pattern.compareSpecificity(b.pattern) || a.index - b.index);
+      this.#sorted = true;
+    }
+    for (const route of this.#patterns) {
+      if (route.method !== method && route.method !== '*') continue;
+      const pathParams = route.pattern.match(path);
+      if (pathParams !== undefined) return { kind: 'route', route, pathParams };
+    }
+    return undefined;
+  }
+
+  #allowedMethods(path: string): string[] {
+    const methods = new Set<string>();
+    for (const route of this.#literal.get(path) ?? []) methods.add(route.method);
+    for (const route of this.#patterns) {
+      if (!methods.has(route.method) && route.pattern.match(path) !== undefined) methods.add(route.method);
+    }
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods];
+  }
+}

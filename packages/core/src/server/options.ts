@@ -1,0 +1,99 @@
+import { MxError } from '../errors.js';
+import { defaultCompression, type CompressionOptions, type ResolvedCompression } from '../http/compression.js';
+import { stderrLogHandler, type LogHandler, type LogLevel } from '../log/log-handler.js';
+
+/** Elastic pool: grows while every worker is busy and work waits, shrinks after idling. */
+export interface ElasticThreads {
+  min: number;
+  max: number;
+  /** A worker above `min` idle this long exits. Default 30 000. */
+  idleTimeoutMs?: number;
+}
+
+export interface ServerOptions {
+  /**
+   * The application module for threaded mode: a URL or path of an ES module
+   * exporting `router` (a Router) or `handler` (a function), or a default
+   * export of either. Every worker imports it, and so does the IO thread (for
+   * routes pinned `inline`). Required when `threads` is not 0.
+   */
+  app?: URL | string;
+  /** 0 (default): handlers run on the IO thread. N: a fixed pool of N workers. `{min, max}`: elastic. */
+  threads?: number | ElasticThreads;
+  /** Request line plus header fields; over it → 431. Default 16 384. */
+  maxHeaderBytes?: number;
+  /** Request target length; over it → 414. Default 8 192. */
+  maxUriBytes?: number;
+  /** Buffered request body; over it → 413 and the handler never runs. Default 1 048 576 (1 MiB). */
+  maxBodyBytes?: number;
+  /** Time for the request head to arrive; over it → 408. Default 20 000. */
+  headersTimeoutMs?: number;
+  /** Time for the whole request (head and body) to arrive; over it → 408. 0 disables. Default 300 000. */
+  requestTimeoutMs?: number;
+  /** Idle time before a keep-alive connection is closed. Default 5 000. */
+  keepAliveTimeoutMs?: number;
+  /** How long `close()` lets in-flight requests finish before closing their sockets. Default 10 000. */
+  closeTimeoutMs?: number;
+  /** Response compression (gzip, br, deflate). `false` turns it off. Default on, 860-byte threshold. */
+  compression?: boolean | CompressionOptions;
+  /** Receives log lines at `logLevel` and above. Default: stderr. */
+  logHandler?: LogHandler;
+  /** Lowest level logged. Default `error`, so a healthy server prints nothing. */
+  logLevel?: LogLevel;
+}
+
+export interface ResolvedOptions {
+  maxHeaderBytes: number;
+  maxUriBytes: number;
+  maxBodyBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  closeTimeoutMs: number;
+  compression: ResolvedCompression | undefined;
+  logHandler: LogHandler;
+  logLevel: LogLevel;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0 || (value === 0 && !allowZero)) {
+    throw new MxError(
+      'MX_ERR_OPTION_INVALID',
+      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+export function resolveOptions(options: ServerOptions): ResolvedOptions {
+  let compression: ResolvedCompression | undefined = defaultCompression;
+  if (options.compression === false) compression = undefined;
+  else if (typeof options.compression === 'object') {
+    compression = {
+      thresholdBytes: positiveInteger(
+        'compression.thresholdBytes',
+        options.compression.thresholdBytes,
+        defaultCompression.thresholdBytes,
+        true,
+      ),
+      encodings: options.compression.encodings ?? defaultCompression.encodings,
+    };
+  }
+  const logLevel = options.logLevel ?? 'error';
+  if (!['debug', 'info', 'error'].includes(logLevel)) {
+    throw new MxError('MX_ERR_OPTION_INVALID', `logLevel must be debug, info or error, got ${String(logLevel)}`);
+  }
+  return {
+    maxHeaderBytes: positiveInteger('maxHeaderBytes', options.maxHeaderBytes, 16_384),
+    maxUriBytes: positiveInteger('maxUriBytes', options.maxUriBytes, 8_192),
+    maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, 1_048_576, true),
+    headersTimeoutMs: positiveInteger('headersTimeoutMs', options.headersTimeoutMs, 20_000),
+    requestTimeoutMs: positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 300_000, true),
+    keepAliveTimeoutMs: positiveInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 5_000),
+    closeTimeoutMs: positiveInteger('closeTimeoutMs', options.closeTimeoutMs, 10_000, true),
+    compression,
+    logHandler: options.logHandler ?? stderrLogHandler('debug'),
+    logLevel,
+  };
+}

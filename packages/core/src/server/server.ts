@@ -1,0 +1,332 @@
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { MxError } from '../errors.js';
+import { Request, type RequestConfig, type RequestHead, type ResponseSink } from '../http/request.js';
+import { parseRequestTarget } from '../http/request-target.js';
+import { runHandler } from '../execution/run-handler.js';
+import { logLevelRank, type LogLevel } from '../log/log-handler.js';
+import { Router, type RequestHandler } from '../router/router.js';
+import { NodeResponseSink } from './node-response-sink.js';
+import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+  family: string;
+  /** `http://host:port`, with IPv6 hosts in brackets. */
+  url: string;
+}
+
+export interface ServerStats {
+  /** Requests whose handler has been started. */
+  requestsHandled: number;
+  /** Requests received and not yet answered. */
+  requestsInFlight: number;
+  /** Open client connections. */
+  connections: number;
+}
+
+/** Statuses the server answers by itself, each with a one-line reason in the body. */
+const clientErrorStatus: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_INVALID_METHOD: 501,
+};
+
+/**
+ * An HTTP/1.1 server. Parsing is Node's (llhttp, strict mode); this layer adds
+ * limits, the answers Mummy leaves out (400, 408, 413, 414, 431, 501, 505
+ * instead of a silent close), the Request API and graceful shutdown.
+ */
+export class Server {
+  readonly #options: ResolvedOptions;
+  readonly #handler: RequestHandler;
+  readonly #requestConfig: RequestConfig;
+  readonly #http: ReturnType<typeof createHttpServer>;
+  readonly #sockets = new Set<Socket>();
+  readonly #minLogRank: number;
+  #listening = false;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #requestsHandled = 0;
+  #inFlight = 0;
+  readonly #isClosing = (): boolean => this.#closing;
+
+  constructor(handler: RequestHandler | Router, options: ServerOptions = {}) {
+    if (handler instanceof Router) this.#handler = handler.handle;
+    else if (typeof handler === 'function') this.#handler = handler;
+    else throw new MxError('MX_ERR_HANDLER_MISSING');
+    this.#options = resolveOptions(options);
+    this.#minLogRank = logLevelRank[this.#options.logLevel];
+    this.#requestConfig = { compression: this.#options.compression };
+    const o = this.#options;
+    this.#http = createHttpServer({
+      maxHeaderSize: o.maxHeaderBytes,
+      headersTimeout: o.headersTimeoutMs,
+      requestTimeout: o.requestTimeoutMs,
+      keepAliveTimeout: o.keepAliveTimeoutMs,
+      // Timeouts are checked on this interval; keep it well under the shortest one.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, o.headersTimeoutMs >> 2)),
+      // Host is checked below, so a missing one gets the same plain 400 as a duplicate.
+      requireHostHeader: false,
+      joinDuplicateHeaders: false,
+      noDelay: true,
+    });
+    this.#http.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
+    this.#http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.#onCheckContinue(req, res));
+    this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(error, socket));
+    this.#http.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    this.#http.on('error', (error) => this.log('error', `server error: ${error.message}`));
+  }
+
+  /** Starts listening. `host` defaults to 127.0.0.1; port 0 picks a free port. */
+  async listen(port: number, host = '127.0.0.1'): Promise<ListenAddress> {
+    if (this.#listening) throw new MxError('MX_ERR_SERVER_LISTENING');
+    if (this.#closed !== undefined) throw new MxError('MX_ERR_SERVER_CLOSED');
+    this.#listening = true;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        this.#listening = false;
+        reject(error);
+      };
+      this.#http.once('error', onError);
+      this.#http.listen(port, host, () => {
+        this.#http.off('error', onError);
+        resolve();
+      });
+    });
+    return this.address()!;
+  }
+
+  /** The bound address, once listening. */
+  address(): ListenAddress | undefined {
+    const info = this.#http.address() as AddressInfo | null;
+    if (info === null || typeof info === 'string') return undefined;
+    const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+    return { host: info.address, port: info.port, family: info.family, url: `http://${host}:${info.port}` };
+  }
+
+  /**
+   * Graceful close: stops accepting, closes idle keep-alive connections, lets
+   * in-flight requests finish (their responses carry `Connection: close`) for
+   * up to `closeTimeoutMs`, then closes whatever is left. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  stats(): ServerStats {
+    return {
+      requestsHandled: this.#requestsHandled,
+      requestsInFlight: this.#inFlight,
+      connections: this.#sockets.size,
+    };
+  }
+
+  /** Logs through the configured handler when `level` is enabled. */
+  log(level: LogLevel, message: string): void {
+    if (logLevelRank[level] < this.#minLogRank) return;
+    try {
+      this.#options.logHandler(level, message);
+    } catch {
+      // A failing log handler must not take a request down with it.
+    }
+  }
+
+  readonly #log = (level: LogLevel, message: string): void => this.log(level, message);
+
+  async #shutdown(): Promise<void> {
+    this.#closing = true;
+    if (!this.#listening) return;
+    const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    this.#http.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        if (this.#sockets.size > 0)
+          this.log('info', `close: ${this.#sockets.size} connection(s) still open at the deadline; closing them`);
+        this.#http.closeAllConnections();
+        for (const socket of this.#sockets) socket.destroy();
+        resolve();
+      }, this.#options.closeTimeoutMs);
+    });
+    // Connections that finish their last response while draining close right away.
+    const sweep = setInterval(() => this.#http.closeIdleConnections(), 50);
+    try {
+      await Promise.race([closed, deadline]);
+      await closed;
+    } finally {
+      clearTimeout(timer);
+      clearInterval(sweep);
+    }
+  }
+
+  #onCheckContinue(req: IncomingMessage, res: ServerResponse): void {
+    // Refuse an oversized body before the client sends it; otherwise invite it.
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > this.#options.maxBodyBytes) {
+      this.#onRequest(req, res);
+      return;
+    }
+    res.writeContinue();
+    this.#onRequest(req, res);
+  }
+
+  #onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+    const code = error.code ?? '';
+    if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    let status = clientErrorStatus[code] ?? 400;
+    // An unknown but well-formed method is 501 (RFC 9110 §9.1); bytes that are no method at all are 400.
+    if (status === 501 && !isTokenThenSpace((error as { rawPacket?: Buffer }).rawPacket)) status = 400;
+    const reason = STATUS_CODES[status] ?? 'Bad Request';
+    this.log('debug', `client error ${code} from ${socket.remoteAddress ?? '?'}: answering ${status}`);
+    // Node marks a socket whose response already started; never write a second status line into it.
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const body = `${reason}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    socket.destroySoon();
+  }
+
+  #reject(res: ServerResponse, status: number, message: string): void {
+    this.log('debug', `${status}: ${message}`);
+    const body = `${STATUS_CODES[status] ?? 'Error'}: ${message}\n`;
+    res.shouldKeepAlive = false;
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      Connection: 'close',
+    });
+    res.end(body);
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const o = this.#options;
+    req.on('error', () => {});
+    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
+      this.#reject(res, 505, `HTTP/${req.httpVersion} is not supported`);
+      return;
+    }
+    const uri = req.url ?? '';
+    if (uri.length > o.maxUriBytes) {
+      this.#reject(res, 414, `request target longer than ${o.maxUriBytes} bytes`);
+      return;
+    }
+    // One pass over the raw fields for what llhttp leaves to us.
+    const raw = req.rawHeaders;
+    let hosts = 0;
+    let lengths = 0;
+    let hasBody = false;
+    let chunked = true;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+      else if (name.length === 14 && name.toLowerCase() === 'content-length') {
+        lengths++;
+        if (raw[i + 1] !== '0') hasBody = true;
+      } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+        hasBody = true;
+        if (raw[i + 1]!.trim().toLowerCase() !== 'chunked') chunked = false;
+      }
+    }
+    if (hosts === 0 && req.httpVersionMinor === 1) {
+      this.#reject(res, 400, 'HTTP/1.1 request without a Host header');
+      return;
+    }
+    if (hosts > 1) {
+      this.#reject(res, 400, 'more than one Host header');
+      return;
+    }
+    if (lengths > 1) {
+      this.#reject(res, 400, 'more than one Content-Length header');
+      return;
+    }
+    if (!chunked) {
+      // llhttp decodes only chunked; a body in any other coding would reach the handler still encoded.
+      this.#reject(res, 501, 'only the chunked transfer coding is supported');
+      return;
+    }
+    if (uri === '*' && req.method !== 'OPTIONS') {
+      this.#reject(res, 400, 'asterisk-form request target is only valid for OPTIONS');
+      return;
+    }
+    const target = parseRequestTarget(uri);
+    if (target === undefined) {
+      this.#reject(res, 400, 'malformed percent-encoding in the request target');
+      return;
+    }
+    const head: RequestHead = {
+      method: req.method ?? 'GET',
+      uri,
+      httpVersion: req.httpVersionMinor === 0 ? '1.0' : '1.1',
+      rawHeaders: raw,
+      remoteAddress: req.socket.remoteAddress ?? '',
+      path: target.path,
+      search: target.search,
+    };
+    this.#inFlight++;
+    res.once('close', () => this.#inFlight--);
+    if (!hasBody) {
+      this.#execute(head, undefined, res);
+      return;
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > o.maxBodyBytes) {
+      this.#reject(res, 413, `body of ${declared} bytes exceeds maxBodyBytes (${o.maxBodyBytes})`);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let rejected = false;
+    req.on('data', (chunk: Buffer) => {
+      if (rejected) return;
+      size += chunk.length;
+      if (size > o.maxBodyBytes) {
+        rejected = true;
+        chunks.length = 0;
+        this.#reject(res, 413, `body exceeds maxBodyBytes (${o.maxBodyBytes})`);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (rejected) return;
+      this.#execute(head, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), res);
+    });
+  }
+
+  #execute(head: RequestHead, body: Buffer | undefined, res: ServerResponse): void {
+    this.#requestsHandled++;
+    const sink: ResponseSink = new NodeResponseSink(res, this.#isClosing);
+    const request = new Request(head, body, sink, this.#requestConfig);
+    const pending = runHandler(this.#handler, request, this.#log);
+    // runHandler never rejects: handler errors become 500s.
+    void pending;
+  }
+}
+
+function isTokenThenSpace(packet: Buffer | undefined): boolean {
+  if (packet === undefined) return false;
+  const text = packet.subarray(0, 32).toString('latin1');
+  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ /.test(text);
+}
+
+/**
+ * Creates a server for a handler or a router. See `ServerOptions` for limits,
+ * timeouts and their defaults.
+ */
+export function createServer(handler: RequestHandler | Router, options?: ServerOptions): Server {
+  return new Server(handler, options);
+}

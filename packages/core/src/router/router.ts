@@ -102,6 +102,11 @@ export class Router {
     return this;
   }
 
+  /** True when some route is pinned `inline`. */
+  get hasInlineRoutes(): boolean {
+    return this.routes.some((route) => route.options.inline === true);
+  }
+
   /** Every route, in registration order. */
   get routes(): Route[] {
     return [...[...this.#literal.values()].flat(), ...this.#patterns].sort((a, b) => a.index - b.index);

@@ -20,6 +20,17 @@ export interface ServerOptions {
   app?: URL | string;
   /** 0 (default): handlers run on the IO thread. N: a fixed pool of N workers. `{min, max}`: elastic. */
   threads?: number | ElasticThreads;
+  /**
+   * Threaded mode: requests that wait for a free worker beyond this many get
+   * 503 with `Retry-After: 1` instead of growing memory. Default 1 024.
+   */
+  maxQueuedRequests?: number;
+  /**
+   * Threaded mode: a handler that has not settled after this long gets a 503
+   * (if it had not responded) and its worker is terminated and replaced — the
+   * cure for an endless loop. 0 disables. Default 60 000.
+   */
+  handlerTimeoutMs?: number;
   /** Request line plus header fields; over it → 431. Default 16 384. */
   maxHeaderBytes?: number;
   /** Request target length; over it → 414. Default 8 192. */
@@ -42,7 +53,16 @@ export interface ServerOptions {
   logLevel?: LogLevel;
 }
 
+export interface ResolvedThreads {
+  min: number;
+  max: number;
+  idleTimeoutMs: number;
+}
+
 export interface ResolvedOptions {
+  threads: ResolvedThreads | undefined;
+  maxQueuedRequests: number;
+  handlerTimeoutMs: number;
   maxHeaderBytes: number;
   maxUriBytes: number;
   maxBodyBytes: number;
@@ -85,6 +105,9 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     throw new MxError('MX_ERR_OPTION_INVALID', `logLevel must be debug, info or error, got ${String(logLevel)}`);
   }
   return {
+    threads: resolveThreads(options.threads),
+    maxQueuedRequests: positiveInteger('maxQueuedRequests', options.maxQueuedRequests, 1_024, true),
+    handlerTimeoutMs: positiveInteger('handlerTimeoutMs', options.handlerTimeoutMs, 60_000, true),
     maxHeaderBytes: positiveInteger('maxHeaderBytes', options.maxHeaderBytes, 16_384),
     maxUriBytes: positiveInteger('maxUriBytes', options.maxUriBytes, 8_192),
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, 1_048_576, true),
@@ -96,4 +119,19 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     logHandler: options.logHandler ?? stderrLogHandler('debug'),
     logLevel,
   };
+}
+
+function resolveThreads(threads: ServerOptions['threads']): ResolvedThreads | undefined {
+  if (threads === undefined || threads === 0) return undefined;
+  if (typeof threads === 'number') {
+    const n = positiveInteger('threads', threads, 0);
+    return { min: n, max: n, idleTimeoutMs: 30_000 };
+  }
+  if (typeof threads !== 'object' || threads === null) {
+    throw new MxError('MX_ERR_OPTION_INVALID', 'threads must be a number or { min, max, idleTimeoutMs }');
+  }
+  const min = positiveInteger('threads.min', threads.min, 0, true);
+  const max = positiveInteger('threads.max', threads.max, 0);
+  if (min > max) throw new MxError('MX_ERR_OPTION_INVALID', `threads.min (${min}) exceeds threads.max (${max})`);
+  return { min, max, idleTimeoutMs: positiveInteger('threads.idleTimeoutMs', threads.idleTimeoutMs, 30_000) };
 }

@@ -4,6 +4,8 @@ import { MxError } from '../errors.js';
 import { Request, type RequestConfig, type RequestHead, type ResponseSink } from '../http/request.js';
 import { parseRequestTarget } from '../http/request-target.js';
 import { runHandler } from '../execution/run-handler.js';
+import { appUrlOf, loadApp } from '../execution/app-module.js';
+import { WorkerPool, type PoolStats } from '../execution/worker-pool.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
 import { Router, type RequestHandler } from '../router/router.js';
 import { NodeResponseSink } from './node-response-sink.js';
@@ -24,6 +26,8 @@ export interface ServerStats {
   requestsInFlight: number;
   /** Open client connections. */
   connections: number;
+  /** Worker pool figures; undefined when handlers run inline. */
+  pool: PoolStats | undefined;
 }
 
 /** Statuses the server answers by itself, each with a one-line reason in the body. */
@@ -40,7 +44,11 @@ const clientErrorStatus: Readonly<Record<string, number>> = {
  */
 export class Server {
   readonly #options: ResolvedOptions;
-  readonly #handler: RequestHandler;
+  #handler: RequestHandler | undefined;
+  /** Router whose `inline` routes run on the IO thread in threaded mode. */
+  #inlineRouter: Router | undefined;
+  readonly #appUrl: string | undefined;
+  #pool: WorkerPool | undefined;
   readonly #requestConfig: RequestConfig;
   readonly #http: ReturnType<typeof createHttpServer>;
   readonly #sockets = new Set<Socket>();
@@ -52,11 +60,19 @@ export class Server {
   #inFlight = 0;
   readonly #isClosing = (): boolean => this.#closing;
 
-  constructor(handler: RequestHandler | Router, options: ServerOptions = {}) {
+  constructor(handler: RequestHandler | Router | undefined, options: ServerOptions = {}) {
+    this.#options = resolveOptions(options);
     if (handler instanceof Router) this.#handler = handler.handle;
     else if (typeof handler === 'function') this.#handler = handler;
-    else throw new MxError('MX_ERR_HANDLER_MISSING');
-    this.#options = resolveOptions(options);
+    else if (handler !== undefined) throw new MxError('MX_ERR_HANDLER_MISSING');
+    this.#appUrl = options.app === undefined ? undefined : appUrlOf(options.app);
+    if (this.#options.threads !== undefined && this.#appUrl === undefined) {
+      throw new MxError(
+        'MX_ERR_OPTION_INVALID',
+        'threads need an app module (functions cannot cross threads): createServer({ app: new URL("./app.js", import.meta.url), threads })',
+      );
+    }
+    if (this.#handler === undefined && this.#appUrl === undefined) throw new MxError('MX_ERR_HANDLER_MISSING');
     this.#minLogRank = logLevelRank[this.#options.logLevel];
     this.#requestConfig = { compression: this.#options.compression };
     const o = this.#options;
@@ -87,6 +103,12 @@ export class Server {
     if (this.#listening) throw new MxError('MX_ERR_SERVER_LISTENING');
     if (this.#closed !== undefined) throw new MxError('MX_ERR_SERVER_CLOSED');
     this.#listening = true;
+    try {
+      await this.#prepare();
+    } catch (error) {
+      this.#listening = false;
+      throw error;
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
         this.#listening = false;
@@ -99,6 +121,34 @@ export class Server {
       });
     });
     return this.address()!;
+  }
+
+  /** Loads the app module and starts the worker pool, before the port opens. */
+  async #prepare(): Promise<void> {
+    if (this.#appUrl === undefined) return;
+    const app = await loadApp(this.#appUrl);
+    const threads = this.#options.threads;
+    this.#handler = app.handler;
+    if (threads === undefined) return;
+    this.#inlineRouter = app.router?.hasInlineRoutes === true ? app.router : undefined;
+    const pool = new WorkerPool({
+      appUrl: this.#appUrl,
+      min: threads.min,
+      max: threads.max,
+      idleTimeoutMs: threads.idleTimeoutMs,
+      maxQueuedRequests: this.#options.maxQueuedRequests,
+      handlerTimeoutMs: this.#options.handlerTimeoutMs,
+      compression: this.#options.compression,
+      logLevel: this.#options.logLevel,
+      log: this.#log,
+    });
+    try {
+      await pool.start();
+    } catch (error) {
+      await pool.close(0);
+      throw error;
+    }
+    this.#pool = pool;
   }
 
   /** The bound address, once listening. */
@@ -124,6 +174,7 @@ export class Server {
       requestsHandled: this.#requestsHandled,
       requestsInFlight: this.#inFlight,
       connections: this.#sockets.size,
+      pool: this.#pool?.stats(),
     };
   }
 
@@ -141,7 +192,11 @@ export class Server {
 
   async #shutdown(): Promise<void> {
     this.#closing = true;
-    if (!this.#listening) return;
+    if (!this.#listening) {
+      await this.#pool?.close(0);
+      return;
+    }
+    const started = Date.now();
     const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     this.#http.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
@@ -163,6 +218,7 @@ export class Server {
       clearTimeout(timer);
       clearInterval(sweep);
     }
+    await this.#pool?.close(Math.max(0, this.#options.closeTimeoutMs - (Date.now() - started)));
   }
 
   #onCheckContinue(req: IncomingMessage, res: ServerResponse): void {
@@ -310,10 +366,18 @@ export class Server {
   #execute(head: RequestHead, body: Buffer | undefined, res: ServerResponse): void {
     this.#requestsHandled++;
     const sink: ResponseSink = new NodeResponseSink(res, this.#isClosing);
+    const pool = this.#pool;
+    if (pool !== undefined) {
+      const router = this.#inlineRouter;
+      const found = router?.match(head.method, head.path);
+      if (found === undefined || found.kind !== 'route' || found.route.options.inline !== true) {
+        pool.dispatch(head, body, sink);
+        return;
+      }
+    }
     const request = new Request(head, body, sink, this.#requestConfig);
-    const pending = runHandler(this.#handler, request, this.#log);
     // runHandler never rejects: handler errors become 500s.
-    void pending;
+    void runHandler(this.#handler!, request, this.#log);
   }
 }
 
@@ -324,9 +388,13 @@ function isTokenThenSpace(packet: Buffer | undefined): boolean {
 }
 
 /**
- * Creates a server for a handler or a router. See `ServerOptions` for limits,
- * timeouts and their defaults.
+ * Creates a server for a handler or a router, run inline on the IO thread; or,
+ * given only options with `app`, for an app module run on `threads` workers.
+ * See `ServerOptions` for limits, timeouts and their defaults.
  */
-export function createServer(handler: RequestHandler | Router, options?: ServerOptions): Server {
-  return new Server(handler, options);
+export function createServer(handler: RequestHandler | Router, options?: ServerOptions): Server;
+export function createServer(options: ServerOptions & { app: URL | string }): Server;
+export function createServer(first: RequestHandler | Router | ServerOptions, options?: ServerOptions): Server {
+  if (typeof first === 'function' || first instanceof Router) return new Server(first, options);
+  return new Server(undefined, first);
 }

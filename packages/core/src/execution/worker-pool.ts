@@ -1,0 +1,327 @@
+import { Worker } from 'node:worker_threads';
+import { MxError } from '../errors.js';
+import type { RequestHead, ResponseSink } from '../http/request.js';
+import type { PreparedResponse } from '../http/response.js';
+import type { LogLevel } from '../log/log-handler.js';
+import {
+  MessageType,
+  encodeHead,
+  protocolVersion,
+  transferableOf,
+  type WorkerConfig,
+  type WorkerMessage,
+} from './dispatch-protocol.js';
+
+export interface PoolOptions {
+  appUrl: string;
+  min: number;
+  max: number;
+  idleTimeoutMs: number;
+  maxQueuedRequests: number;
+  handlerTimeoutMs: number;
+  compression: WorkerConfig['compression'];
+  logLevel: LogLevel;
+  log: (level: LogLevel, message: string) => void;
+}
+
+export interface PoolStats {
+  workers: number;
+  busyWorkers: number;
+  idleWorkers: number;
+  queuedRequests: number;
+  workerRestarts: number;
+}
+
+interface Job {
+  id: number;
+  head: RequestHead;
+  body: Buffer | undefined;
+  sink: ResponseSink;
+  responded: boolean;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job: Job | undefined;
+  timer: NodeJS.Timeout | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** Set once the pool has decided this worker goes away. */
+  retiring: boolean;
+}
+
+const workerEntry = new URL('./worker-main.js', import.meta.url);
+
+/** A plain-text response built on the IO thread (errors the pool answers itself). */
+export function plainResponse(status: number, text: string, extra: string[] = []): PreparedResponse {
+  const body = `${text}\n`;
+  return {
+    status,
+    headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), ...extra],
+    body,
+  };
+}
+
+/**
+ * Mummy's thread pool on worker_threads. Each worker runs one request at a
+ * time, so a handler may block its thread without delaying requests on other
+ * workers. Requests wait in one bounded FIFO queue on the IO thread; the first
+ * free worker takes the oldest. An elastic pool (`max > min`) starts a worker
+ * whenever a request waits and every worker is busy, and retires workers above
+ * `min` after `idleTimeoutMs` without work.
+ */
+export class WorkerPool {
+  readonly #options: PoolOptions;
+  readonly #slots = new Set<Slot>();
+  readonly #queue: Job[] = [];
+  #starting = 0;
+  #nextId = 1;
+  #restarts = 0;
+  #closing = false;
+  #loadError: string | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(options: PoolOptions) {
+    this.#options = options;
+  }
+
+  /** Starts `min` workers and resolves once each has loaded the app module. */
+  async start(): Promise<void> {
+    const ready: Array<Promise<void>> = [];
+    for (let i = 0; i < this.#options.min; i++) ready.push(this.#spawn());
+    await Promise.all(ready);
+  }
+
+  dispatch(head: RequestHead, body: Buffer | undefined, sink: ResponseSink): void {
+    const job: Job = { id: this.#nextId++, head, body, sink, responded: false };
+    for (const slot of this.#slots) {
+      if (slot.ready && slot.job === undefined && !slot.retiring) {
+        this.#run(slot, job);
+        return;
+      }
+    }
+    if (this.#queue.length >= this.#options.maxQueuedRequests) {
+      this.#options.log('info', `${new MxError('MX_ERR_QUEUE_FULL').message}: 503 for ${head.method} ${head.uri}`);
+      sink.send(plainResponse(503, 'Service Unavailable: server is busy', ['Retry-After', '1']));
+      return;
+    }
+    this.#queue.push(job);
+    if (this.#slots.size + this.#starting < this.#options.max && this.#starting < this.#queue.length) {
+      this.#spawn().catch((error: unknown) => this.#onSpawnError(error));
+    }
+  }
+
+  stats(): PoolStats {
+    let busy = 0;
+    for (const slot of this.#slots) if (slot.job !== undefined) busy++;
+    return {
+      workers: this.#slots.size,
+      busyWorkers: busy,
+      idleWorkers: this.#slots.size - busy,
+      queuedRequests: this.#queue.length,
+      workerRestarts: this.#restarts,
+    };
+  }
+
+  /**
+   * Lets running and queued requests finish for up to `deadlineMs`, answers
+   * whatever is left with 503, then terminates every worker.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    this.#closing = true;
+    if (!this.#isIdle()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadlineMs);
+        this.#drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const job of this.#queue.splice(0)) {
+      job.sink.send(plainResponse(503, 'Service Unavailable: server is shutting down', ['Connection', 'close']));
+    }
+    await Promise.all([...this.#slots].map((slot) => this.#retire(slot)));
+  }
+
+  #isIdle(): boolean {
+    if (this.#queue.length > 0) return false;
+    for (const slot of this.#slots) if (slot.job !== undefined) return false;
+    return true;
+  }
+
+  #spawn(): Promise<void> {
+    if (this.#loadError !== undefined) return Promise.reject(new MxError('MX_ERR_APP_INVALID', this.#loadError));
+    const config: WorkerConfig = {
+      protocolVersion,
+      appUrl: this.#options.appUrl,
+      compression: this.#options.compression,
+      logLevel: this.#options.logLevel,
+    };
+    const worker = new Worker(workerEntry, { workerData: config });
+    const slot: Slot = { worker, ready: false, job: undefined, timer: undefined, idleTimer: undefined, retiring: false };
+    this.#slots.add(slot);
+    this.#starting++;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (error?: Error): void => {
+        if (settled) return;
+        settled = true;
+        this.#starting--;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      worker.on('message', (message: WorkerMessage) => {
+        switch (message[0]) {
+          case MessageType.Ready:
+            slot.ready = true;
+            settle();
+            this.#next(slot);
+            break;
+          case MessageType.LoadFailed:
+            this.#loadError = message[1];
+            this.#options.log('error', `worker cannot load the app module: ${message[1]}`);
+            settle(new MxError('MX_ERR_APP_INVALID', message[1]));
+            this.#failQueued(500, 'Internal Server Error: the application could not be loaded');
+            void this.#retire(slot);
+            break;
+          default:
+            this.#onMessage(slot, message);
+        }
+      });
+      worker.on('error', (error) => {
+        this.#options.log('error', `worker thread error: ${error.stack ?? error.message}`);
+      });
+      worker.on('exit', (code) => {
+        settle(new MxError('MX_ERR_WORKER_EXITED', `exit code ${code} before it was ready`));
+        this.#onExit(slot, code);
+      });
+    });
+  }
+
+  #onMessage(slot: Slot, message: WorkerMessage): void {
+    switch (message[0]) {
+      case MessageType.Response: {
+        const job = slot.job;
+        if (job === undefined || job.id !== message[1]) return;
+        if (!job.responded) {
+          job.responded = true;
+          job.sink.send({ status: message[2], headers: message[3], body: message[4] });
+        }
+        if (message[5]) this.#finish(slot);
+        break;
+      }
+      case MessageType.Settled:
+        if (slot.job?.id === message[1]) this.#finish(slot);
+        break;
+      case MessageType.Log:
+        this.#options.log(message[1], message[2]);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #run(slot: Slot, job: Job): void {
+    if (slot.idleTimer !== undefined) {
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
+    }
+    slot.job = job;
+    const body = job.body;
+    job.body = undefined;
+    // A Buffer that owns its memory is moved to the worker; a pooled slice is copied.
+    const transfer = transferableOf(body);
+    slot.worker.postMessage([MessageType.Request, job.id, encodeHead(job.head), body], transfer === undefined ? [] : [transfer]);
+    const timeoutMs = this.#options.handlerTimeoutMs;
+    if (timeoutMs > 0) slot.timer = setTimeout(() => this.#onTimeout(slot, job), timeoutMs);
+  }
+
+  #finish(slot: Slot): void {
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.job = undefined;
+    this.#next(slot);
+  }
+
+  /** Gives a free worker the oldest queued request, or starts its idle clock. */
+  #next(slot: Slot): void {
+    if (slot.retiring || !slot.ready) return;
+    const job = this.#queue.shift();
+    if (job !== undefined) {
+      this.#run(slot, job);
+      return;
+    }
+    if (this.#drained !== undefined && this.#isIdle()) {
+      this.#drained();
+      return;
+    }
+    if (this.#slots.size > this.#options.min && !this.#closing) {
+      slot.idleTimer = setTimeout(() => {
+        if (slot.job === undefined && this.#slots.size > this.#options.min) void this.#retire(slot);
+      }, this.#options.idleTimeoutMs);
+      slot.idleTimer.unref();
+    }
+  }
+
+  #onTimeout(slot: Slot, job: Job): void {
+    if (slot.job !== job) return;
+    const { method, uri } = job.head;
+    this.#options.log(
+      'error',
+      `${new MxError('MX_ERR_HANDLER_TIMEOUT').message} after ${this.#options.handlerTimeoutMs} ms: ${method} ${uri}; replacing its worker`,
+    );
+    if (!job.responded) {
+      job.responded = true;
+      job.sink.send(plainResponse(503, 'Service Unavailable: the handler timed out', ['Retry-After', '1']));
+    }
+    slot.job = undefined;
+    this.#restarts++;
+    void this.#retire(slot);
+    this.#replace();
+  }
+
+  #onExit(slot: Slot, code: number): void {
+    if (!this.#slots.delete(slot)) return;
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
+    if (slot.retiring) return;
+    const job = slot.job;
+    this.#options.log('error', `worker thread exited (code ${code})${job === undefined ? '' : ` while handling ${job.head.method} ${job.head.uri}`}; replacing it`);
+    if (job !== undefined && !job.responded) {
+      job.responded = true;
+      job.sink.send(plainResponse(500, 'Internal Server Error'));
+    }
+    slot.job = undefined;
+    this.#restarts++;
+    this.#replace();
+  }
+
+  /** Keeps the pool at `min` workers, or starts one for waiting work. */
+  #replace(): void {
+    if (this.#closing || this.#loadError !== undefined) {
+      if (this.#drained !== undefined && this.#isIdle()) this.#drained();
+      return;
+    }
+    const wanted = Math.max(this.#options.min, Math.min(this.#options.max, this.#queue.length));
+    if (this.#slots.size + this.#starting < wanted) {
+      this.#spawn().catch((error: unknown) => this.#onSpawnError(error));
+    }
+  }
+
+  #onSpawnError(error: unknown): void {
+    // Workers still starting when the pool closes are terminated on purpose.
+    if (!this.#closing) this.#options.log('error', `cannot start worker: ${String(error)}`);
+  }
+
+  #failQueued(status: number, text: string): void {
+    for (const job of this.#queue.splice(0)) job.sink.send(plainResponse(status, text));
+  }
+
+  async #retire(slot: Slot): Promise<void> {
+    slot.retiring = true;
+    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
+    this.#slots.delete(slot);
+    await slot.worker.terminate();
+  }
+}

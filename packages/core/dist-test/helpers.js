@@ -1,5 +1,6 @@
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { createServer } from '@mummyx/core';
+import { createServer, } from '@mummyx/core';
 /** Starts a server on 127.0.0.1:0 and closes it when the test ends. */
 export async function start(t, handler, options = {}) {
     const server = createServer(handler, { logLevel: 'error', logHandler: () => { }, ...options });
@@ -14,11 +15,16 @@ export async function start(t, handler, options = {}) {
 export function rawRequest(port, bytes, options = {}) {
     const idleMs = options.idleMs ?? 300;
     const timeoutMs = options.timeoutMs ?? 5_000;
+    const halfClose = options.halfClose ?? false;
     return new Promise((resolve, reject) => {
         const socket = connect(port, '127.0.0.1');
         const chunks = [];
         let idle;
+        let done = false;
         const finish = (closed) => {
+            if (done)
+                return;
+            done = true;
             clearTimeout(idle);
             clearTimeout(overall);
             socket.destroy();
@@ -26,6 +32,8 @@ export function rawRequest(port, bytes, options = {}) {
         };
         const overall = setTimeout(() => finish(false), timeoutMs);
         const arm = () => {
+            if (halfClose)
+                return;
             clearTimeout(idle);
             idle = setTimeout(() => finish(false), idleMs);
         };
@@ -37,10 +45,17 @@ export function rawRequest(port, bytes, options = {}) {
         socket.on('error', (error) => {
             if (error.code === 'ECONNRESET' || error.code === 'EPIPE')
                 finish(true);
-            else
+            else {
+                done = true;
+                clearTimeout(idle);
+                clearTimeout(overall);
                 reject(error);
+            }
         });
-        socket.write(bytes);
+        if (halfClose)
+            socket.end(bytes);
+        else
+            socket.write(bytes);
         arm();
     });
 }
@@ -48,5 +63,238 @@ export function rawRequest(port, bytes, options = {}) {
 export function statusOf(text) {
     const match = /^HTTP\/1\.[01] (\d{3})/.exec(text);
     return match === null ? 0 : Number(match[1]);
+}
+const statusLinePattern = /^HTTP\/1\.[01] (\d{3}) [^\r\n]*$/;
+/**
+ * Parses the response at the start of `text`. Returns `undefined` while the
+ * head or the body is still incomplete. `bodyless` is for answers to HEAD.
+ * Throws when the bytes are not a well-formed HTTP/1.x response.
+ */
+export function parseResponse(text, bodyless = false) {
+    const headEnd = text.indexOf('\r\n\r\n');
+    if (headEnd === -1)
+        return undefined;
+    const lines = text.slice(0, headEnd).split('\r\n');
+    const statusLine = lines[0];
+    const match = statusLinePattern.exec(statusLine);
+    if (match === null)
+        throw new Error(`malformed status line: ${JSON.stringify(statusLine)}`);
+    const status = Number(match[1]);
+    const headers = [];
+    for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        if (colon <= 0)
+            throw new Error(`malformed header line: ${JSON.stringify(line)}`);
+        headers.push([line.slice(0, colon), line.slice(colon + 1).trim()]);
+    }
+    const headerAll = (name) => headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
+    const header = (name) => headerAll(name)[0];
+    let rest = text.slice(headEnd + 4);
+    let body = '';
+    if (!bodyless && status >= 200 && status !== 204 && status !== 304) {
+        const length = header('content-length');
+        if (length !== undefined) {
+            if (rest.length < Number(length))
+                return undefined;
+            body = rest.slice(0, Number(length));
+            rest = rest.slice(Number(length));
+        }
+        else if (header('transfer-encoding')?.toLowerCase() === 'chunked') {
+            const decoded = decodeChunked(rest);
+            if (decoded === undefined)
+                return undefined;
+            body = decoded.body;
+            rest = decoded.rest;
+        }
+        else {
+            body = rest;
+            rest = '';
+        }
+    }
+    return { response: { statusLine, status, headers, body, header, headerAll }, rest };
+}
+function decodeChunked(text) {
+    let body = '';
+    let at = 0;
+    for (;;) {
+        const lineEnd = text.indexOf('\r\n', at);
+        if (lineEnd === -1)
+            return undefined;
+        const size = parseInt(text.slice(at, lineEnd), 16);
+        if (Number.isNaN(size))
+            throw new Error('malformed chunk size');
+        at = lineEnd + 2;
+        if (size === 0) {
+            const end = text.indexOf('\r\n', at);
+            if (end === -1)
+                return undefined;
+            return { body, rest: text.slice(end + 2) };
+        }
+        if (text.length < at + size + 2)
+            return undefined;
+        body += text.slice(at, at + size);
+        at += size + 2;
+    }
+}
+/** Parses every complete response in `text`; throws if bytes are left over. */
+export function parseResponses(text) {
+    const responses = [];
+    let rest = text;
+    while (rest.length > 0) {
+        const parsed = parseResponse(rest);
+        if (parsed === undefined)
+            throw new Error(`incomplete response: ${JSON.stringify(rest.slice(0, 200))}`);
+        responses.push(parsed.response);
+        rest = parsed.rest;
+    }
+    return responses;
+}
+/** Parses a raw answer that must hold exactly one response. */
+export function onlyResponse(text, bodyless = false) {
+    const parsed = parseResponse(text, bodyless);
+    if (parsed === undefined)
+        throw new Error(`incomplete response: ${JSON.stringify(text.slice(0, 200))}`);
+    if (parsed.rest !== '')
+        throw new Error(`bytes after the response: ${JSON.stringify(parsed.rest.slice(0, 200))}`);
+    return parsed.response;
+}
+/**
+ * A raw client connection kept open across requests, for keep-alive,
+ * pipelining and interim responses. Closed when the test ends.
+ */
+export class RawConnection {
+    socket;
+    #buffer = '';
+    #closed = false;
+    #wake;
+    constructor(socket) {
+        this.socket = socket;
+        socket.on('data', (chunk) => {
+            this.#buffer += chunk.toString('latin1');
+            this.#wake?.();
+        });
+        socket.on('close', () => {
+            this.#closed = true;
+            this.#wake?.();
+        });
+        socket.on('error', () => { });
+    }
+    static async open(t, port) {
+        const socket = connect(port, '127.0.0.1');
+        await new Promise((resolve, reject) => {
+            socket.once('connect', resolve);
+            socket.once('error', reject);
+        });
+        const connection = new RawConnection(socket);
+        t.after(() => connection.destroy());
+        return connection;
+    }
+    get isClosed() {
+        return this.#closed;
+    }
+    /** Bytes received and not yet consumed by `readResponse`. */
+    get pending() {
+        return this.#buffer;
+    }
+    write(bytes) {
+        this.socket.write(bytes);
+    }
+    /** Waits for the next complete response. Rejects on close or after `timeoutMs`. */
+    async readResponse(options = {}) {
+        const deadline = Date.now() + (options.timeoutMs ?? 3_000);
+        for (;;) {
+            const parsed = parseResponse(this.#buffer, options.bodyless);
+            if (parsed !== undefined) {
+                this.#buffer = parsed.rest;
+                return parsed.response;
+            }
+            if (this.#closed)
+                throw new Error(`connection closed; received ${JSON.stringify(this.#buffer.slice(0, 200))}`);
+            if (!(await this.#waitForEvent(deadline - Date.now()))) {
+                throw new Error(`no complete response in time; received ${JSON.stringify(this.#buffer.slice(0, 200))}`);
+            }
+        }
+    }
+    /** Resolves true once the server has closed the connection, false after `timeoutMs`. */
+    async waitClosed(timeoutMs = 3_000) {
+        const deadline = Date.now() + timeoutMs;
+        while (!this.#closed) {
+            if (!(await this.#waitForEvent(deadline - Date.now())))
+                return false;
+        }
+        return true;
+    }
+    /** Waits for `ms`, then reports whether anything arrived meanwhile. */
+    async quietFor(ms) {
+        const before = this.#buffer.length;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return this.#buffer.length === before;
+    }
+    destroy() {
+        this.socket.destroy();
+    }
+    #waitForEvent(ms) {
+        if (ms <= 0)
+            return Promise.resolve(false);
+        return new Promise((resolve) => {
+            const timer = setTimeout(() => {
+                this.#wake = undefined;
+                resolve(false);
+            }, ms);
+            this.#wake = () => {
+                clearTimeout(timer);
+                this.#wake = undefined;
+                resolve(true);
+            };
+        });
+    }
+}
+/**
+ * One request with node:http on its own connection (`agent: false`). Unlike
+ * fetch, it shows the body as sent, compressed or not, and every header.
+ */
+export function httpGet(url, options = {}) {
+    return new Promise((resolve, reject) => {
+        const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers, agent: false, timeout: options.timeoutMs ?? 5_000 }, (res) => {
+            const chunks = [];
+            res.on('data', (chunk) => chunks.push(chunk));
+            res.on('end', () => resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                rawHeaders: res.rawHeaders,
+                body: Buffer.concat(chunks),
+            }));
+            res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error('request timed out')));
+        req.on('error', reject);
+        req.end(options.body);
+    });
+}
+/** A log handler that keeps every line, for asserting on what the server logged. */
+export function collectLogs() {
+    const lines = [];
+    return { lines, logHandler: (level, message) => lines.push({ level, message }) };
+}
+/** A promise with its resolve function, for making handlers wait on the test. */
+export function deferred() {
+    let resolve;
+    const promise = new Promise((r) => {
+        resolve = r;
+    });
+    return { promise, resolve };
+}
+/** Resolves with the promise's value, or rejects if it takes longer than `ms`. */
+export async function within(ms, promise, what) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+    });
+    try {
+        return await Promise.race([promise, timeout]);
+    }
+    finally {
+        clearTimeout(timer);
+    }
 }
 //# sourceMappingURL=helpers.js.map

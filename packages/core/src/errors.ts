@@ -18,6 +18,9 @@ export const errorCodes = {
   MX_ERR_HANDLER_TIMEOUT: 'handler did not respond in time',
   MX_ERR_WORKER_EXITED: 'worker thread exited while handling the request',
   MX_ERR_QUEUE_FULL: 'all workers are busy and the queue is full',
+  MX_ERR_SSE_FIELD_INVALID: 'server-sent event field is not valid',
+  MX_ERR_STREAM_CLOSED: 'the stream is closed',
+  MX_ERR_NOT_IN_WORKER: 'this call is only valid on a worker thread of a MummyX server',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

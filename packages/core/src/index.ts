@@ -1,6 +1,9 @@
 export { createServer, Server, type ListenAddress, type ServerStats } from './server/server.js';
 export type { ServerOptions, ElasticThreads } from './server/options.js';
-export { Request, type RequestHead } from './http/request.js';
+export { Request, type RequestHead, type RespondSseOptions } from './http/request.js';
+export { SseStream } from './sse/sse-stream.js';
+export { encodeSseEvent, encodeSseComment, type SseEvent } from './sse/sse-encoder.js';
+export { publish } from './pubsub/publish.js';
 export { Headers, type HeadersInit } from './http/headers.js';
 export type { ResponseBody } from './http/response.js';
 export { negotiateEncoding, type CompressionOptions, type ContentEncoding } from './http/compression.js';

@@ -1,47 +1,286 @@
 /**
- * The messages between the IO thread and a worker thread. Each is a small
- * array of primitives — cheaper to structured-clone than objects — and a
- * request head travels as one NUL-joined string (llhttp rejects NUL in every
- * part of a request head, so it cannot occur inside a field). Bodies are
- * transferred, not copied, whenever the bytes own their ArrayBuffer.
+ * The IO thread ↔ worker dispatch protocol.
  *
- * Bump `protocolVersion` on any change; a worker refuses a mismatch.
+ * Requests and responses travel through a per-worker mailbox in shared
+ * memory, not through postMessage: a worker waiting for work sleeps in
+ * `Atomics.wait` and is woken by one `Atomics.notify`, and it rings one
+ * pool-wide doorbell that the IO thread awaits with `Atomics.waitAsync`, so a
+ * burst of responses costs one wake-up of the IO thread. Measured here on one
+ * core, this costs about half the CPU per round trip of structured-clone
+ * messages. A request or response too big for its region goes through the
+ * worker's MessagePort instead (bodies transferred, not copied) and the
+ * mailbox only says so; the reader takes it with `receiveMessageOnPort`.
+ *
+ * A mailbox holds one request and one response: the pool never gives a
+ * worker a second request before its handler has settled (Mummy's model), so
+ * neither side can overwrite what the other has not read yet.
+ *
+ * Log lines, readiness and load failures use ordinary messages on the
+ * worker's parentPort. Bump `protocolVersion` on any change to this file.
  */
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RequestHead } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 
-export const protocolVersion = 1;
+export const protocolVersion = 2;
 
-export enum MessageType {
-  /** IO → worker: [type, id, head, body | undefined] */
-  Request = 1,
-  /** worker → IO: [type, id, status, headers, body | undefined, settled] */
-  Response = 2,
-  /** worker → IO: [type, id] — the handler settled after its response went out. */
-  Settled = 3,
-  /** worker → IO: [type, level, message] */
-  Log = 4,
-  /** worker → IO: [type] once the app module is loaded. */
-  Ready = 5,
-  /** worker → IO: [type, message] when the app module cannot be loaded. */
-  LoadFailed = 6,
+/** Control words (Int32 indexes) at the start of a mailbox. */
+const enum Word {
+  RequestSeq = 0,
+  RequestId = 1,
+  RequestHeadBytes = 2,
+  RequestBodyBytes = 3,
+  RequestViaPort = 4,
+  ResponseSeq = 5,
+  ResponseId = 6,
+  ResponseStatus = 7,
+  ResponseHeadBytes = 8,
+  ResponseBodyBytes = 9,
+  ResponseViaPort = 10,
+  ResponseSettled = 11,
+  SettledSeq = 12,
+  SettledId = 13,
 }
 
-export type RequestMessage = [MessageType.Request, number, string, Uint8Array | undefined];
-export type ResponseMessage = [
-  MessageType.Response,
-  number,
-  number,
-  string[],
-  string | Uint8Array | undefined,
-  boolean,
-];
-export type SettledMessage = [MessageType.Settled, number];
+const controlBytes = 64;
+/** Bytes for one request (head + body) or one response in shared memory. */
+export const regionBytes = 64 * 1024;
+const requestOffset = controlBytes;
+const responseOffset = controlBytes + regionBytes;
+
+export function createMailboxMemory(): SharedArrayBuffer {
+  return new SharedArrayBuffer(controlBytes + 2 * regionBytes);
+}
+
+export function createDoorbell(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+/** Wakes the IO thread: called by a worker after it wrote to its mailbox. */
+export function ringDoorbell(doorbell: Int32Array): void {
+  Atomics.add(doorbell, 0, 1);
+  Atomics.notify(doorbell, 0);
+}
+
+export interface DispatchedRequest {
+  id: number;
+  head: RequestHead;
+  body: Buffer | undefined;
+}
+
+export interface ReceivedResponse {
+  id: number;
+  response: PreparedResponse;
+  /** The handler had settled when this response was written. */
+  settled: boolean;
+}
+
+type PortRequest = [id: number, head: string, body: Uint8Array | undefined];
+type PortResponse = [id: number, status: number, headers: string[], body: string | Uint8Array | undefined];
+
+/** One worker's mailbox; the IO thread and the worker each hold a view of the same memory. */
+export class Mailbox {
+  readonly #control: Int32Array;
+  readonly #bytes: Buffer;
+  /** The last sequence numbers this side has consumed. */
+  #requestSeen = 0;
+  #responseSeen = 0;
+  #settledSeen = 0;
+
+  constructor(memory: SharedArrayBuffer) {
+    this.#control = new Int32Array(memory, 0, controlBytes / 4);
+    this.#bytes = Buffer.from(memory);
+  }
+
+  // ── IO thread side ──────────────────────────────────────────────────────
+
+  /** Writes a request; `wake()` then wakes the worker. */
+  postRequest(request: DispatchedRequest, port: MessagePort): void {
+    const c = this.#control;
+    const head = encodeHead(request.head);
+    const headBytes = Buffer.byteLength(head);
+    const body = request.body;
+    const bodyBytes = body === undefined ? -1 : body.byteLength;
+    c[Word.RequestId] = request.id;
+    if (headBytes + Math.max(bodyBytes, 0) <= regionBytes) {
+      this.#bytes.write(head, requestOffset, 'utf8');
+      if (body !== undefined) body.copy(this.#bytes, requestOffset + headBytes);
+      c[Word.RequestHeadBytes] = headBytes;
+      c[Word.RequestBodyBytes] = bodyBytes;
+      c[Word.RequestViaPort] = 0;
+    } else {
+      const transfer = transferableOf(body);
+      const message: PortRequest = [request.id, head, body];
+      port.postMessage(message, transfer === undefined ? [] : [transfer]);
+      c[Word.RequestViaPort] = 1;
+    }
+    Atomics.add(c, Word.RequestSeq, 1);
+  }
+
+  /** Wakes the worker if it sleeps waiting for a request. */
+  wake(): void {
+    Atomics.notify(this.#control, Word.RequestSeq);
+  }
+
+  /** The response written since the last call, if any. */
+  takeResponse(port: MessagePort): ReceivedResponse | undefined {
+    const c = this.#control;
+    const seq = Atomics.load(c, Word.ResponseSeq);
+    if (seq === this.#responseSeen) return undefined;
+    this.#responseSeen = seq;
+    const settled = c[Word.ResponseSettled] === 1;
+    if (c[Word.ResponseViaPort] === 1) {
+      const [id, status, headers, body] = receiveMessageOnPort(port)!.message as PortResponse;
+      return { id, settled, response: { status, headers, body } };
+    }
+    const headBytes = c[Word.ResponseHeadBytes]!;
+    const bodyBytes = c[Word.ResponseBodyBytes]!;
+    const headers =
+      headBytes === 0 ? [] : this.#bytes.toString('utf8', responseOffset, responseOffset + headBytes).split('\0');
+    let body: Buffer | undefined;
+    if (bodyBytes >= 0) {
+      body = Buffer.allocUnsafe(bodyBytes);
+      this.#bytes.copy(body, 0, responseOffset + headBytes, responseOffset + headBytes + bodyBytes);
+    }
+    return { id: c[Word.ResponseId]!, settled, response: { status: c[Word.ResponseStatus]!, headers, body } };
+  }
+
+  /** The id of a handler that settled after its response, if one did since the last call. */
+  takeSettled(): number | undefined {
+    const c = this.#control;
+    const seq = Atomics.load(c, Word.SettledSeq);
+    if (seq === this.#settledSeen) return undefined;
+    this.#settledSeen = seq;
+    return c[Word.SettledId];
+  }
+
+  // ── worker side ─────────────────────────────────────────────────────────
+
+  /** Blocks the calling thread until a request arrives, then returns it. */
+  waitForRequest(port: MessagePort): DispatchedRequest {
+    const c = this.#control;
+    while (Atomics.load(c, Word.RequestSeq) === this.#requestSeen) Atomics.wait(c, Word.RequestSeq, this.#requestSeen);
+    return this.#readRequest(port);
+  }
+
+  /** Resolves when a request arrives, leaving the event loop free meanwhile. */
+  async nextRequest(port: MessagePort): Promise<DispatchedRequest> {
+    const c = this.#control;
+    while (Atomics.load(c, Word.RequestSeq) === this.#requestSeen) {
+      const wait = Atomics.waitAsync(c, Word.RequestSeq, this.#requestSeen);
+      if (wait.async) await wait.value;
+    }
+    return this.#readRequest(port);
+  }
+
+  #readRequest(port: MessagePort): DispatchedRequest {
+    const c = this.#control;
+    this.#requestSeen = Atomics.load(c, Word.RequestSeq);
+    if (c[Word.RequestViaPort] === 1) {
+      const [id, head, body] = receiveMessageOnPort(port)!.message as PortRequest;
+      return {
+        id,
+        head: decodeHead(head),
+        body: body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      };
+    }
+    const headBytes = c[Word.RequestHeadBytes]!;
+    const bodyBytes = c[Word.RequestBodyBytes]!;
+    const head = decodeHead(this.#bytes.toString('utf8', requestOffset, requestOffset + headBytes));
+    let body: Buffer | undefined;
+    if (bodyBytes >= 0) {
+      body = Buffer.allocUnsafeSlow(bodyBytes);
+      this.#bytes.copy(body, 0, requestOffset + headBytes, requestOffset + headBytes + bodyBytes);
+    }
+    return { id: c[Word.RequestId]!, head, body };
+  }
+
+  /** Writes a response; the caller rings the doorbell. */
+  putResponse(id: number, response: PreparedResponse, settled: boolean, port: MessagePort): void {
+    const c = this.#control;
+    const head = response.headers.join('\0');
+    const headBytes = Buffer.byteLength(head);
+    const body = response.body;
+    const bodyBytes = body === undefined ? -1 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    c[Word.ResponseId] = id;
+    c[Word.ResponseSettled] = settled ? 1 : 0;
+    if (headBytes + Math.max(bodyBytes, 0) <= regionBytes) {
+      this.#bytes.write(head, responseOffset, 'utf8');
+      if (typeof body === 'string') this.#bytes.write(body, responseOffset + headBytes, 'utf8');
+      else if (body !== undefined) this.#bytes.set(body, responseOffset + headBytes);
+      c[Word.ResponseStatus] = response.status;
+      c[Word.ResponseHeadBytes] = headBytes;
+      c[Word.ResponseBodyBytes] = bodyBytes;
+      c[Word.ResponseViaPort] = 0;
+    } else {
+      const transfer = transferableOf(body);
+      const message: PortResponse = [id, response.status, response.headers, body];
+      port.postMessage(message, transfer === undefined ? [] : [transfer]);
+      c[Word.ResponseViaPort] = 1;
+    }
+    Atomics.add(c, Word.ResponseSeq, 1);
+  }
+
+  /** Records that the handler of `id` settled after its response; the caller rings the doorbell. */
+  putSettled(id: number): void {
+    const c = this.#control;
+    c[Word.SettledId] = id;
+    Atomics.add(c, Word.SettledSeq, 1);
+  }
+}
+
+// ── parentPort messages (worker → IO) ─────────────────────────────────────
+
+// Streams opened on a worker travel on parentPort from the start, and so does
+// the end of their request: one ordered channel, so a stream's head always
+// arrives before its first event and before its request is marked settled.
+
+export enum MessageType {
+  /** [type, level, message] */
+  Log = 4,
+  /** [type] once the app module is loaded. */
+  Ready = 5,
+  /** [type, message] when the app module cannot be loaded. */
+  LoadFailed = 6,
+  /** [type, requestId, headers] — the request is answered with an event stream. */
+  StreamOpen = 7,
+  /** [type, requestId, text] */
+  StreamWrite = 8,
+  /** [type, requestId] — the worker ends the stream. */
+  StreamEnd = 9,
+  /** [type, requestId, topic] */
+  Subscribe = 10,
+  /** [type, requestId, topic] */
+  Unsubscribe = 11,
+  /** [type, topic, data] */
+  Publish = 12,
+  /** [type, requestId] — the handler of a request that opened a stream settled. */
+  Settled = 13,
+  /** IO → worker: [type, requestId] — the stream ended (client gone or closed). */
+  StreamClosed = 14,
+}
+
 export type LogMessage = [MessageType.Log, LogLevel, string];
 export type ReadyMessage = [MessageType.Ready];
 export type LoadFailedMessage = [MessageType.LoadFailed, string];
-export type WorkerMessage = ResponseMessage | SettledMessage | LogMessage | ReadyMessage | LoadFailedMessage;
+export type StreamOpenMessage = [MessageType.StreamOpen, number, string[]];
+export type StreamWriteMessage = [MessageType.StreamWrite, number, string];
+export type StreamEndMessage = [MessageType.StreamEnd, number];
+export type SubscribeMessage = [MessageType.Subscribe | MessageType.Unsubscribe, number, string];
+export type PublishMessage = [MessageType.Publish, string, unknown];
+export type SettledMessage = [MessageType.Settled, number];
+export type WorkerMessage =
+  | LogMessage
+  | ReadyMessage
+  | LoadFailedMessage
+  | StreamOpenMessage
+  | StreamWriteMessage
+  | StreamEndMessage
+  | SubscribeMessage
+  | PublishMessage
+  | SettledMessage;
+export type StreamClosedMessage = [MessageType.StreamClosed, number];
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerConfig {
@@ -49,18 +288,20 @@ export interface WorkerConfig {
   appUrl: string;
   compression: { thresholdBytes: number; encodings: Array<'gzip' | 'br' | 'deflate'> } | undefined;
   logLevel: LogLevel;
+  mailbox: SharedArrayBuffer;
+  doorbell: Int32Array;
+  /** The worker's end of the channel for oversized requests and responses. */
+  port: MessagePort;
 }
 
+/**
+ * A request head as one NUL-joined string: llhttp rejects NUL everywhere in a
+ * request head, so it cannot occur inside a field.
+ */
 export function encodeHead(head: RequestHead): string {
-  return [
-    head.method,
-    head.uri,
-    head.httpVersion,
-    head.remoteAddress,
-    head.path,
-    head.search,
-    ...head.rawHeaders,
-  ].join('\0');
+  return [head.method, head.uri, head.httpVersion, head.remoteAddress, head.path, head.search, ...head.rawHeaders].join(
+    '\0',
+  );
 }
 
 export function decodeHead(encoded: string): RequestHead {
@@ -83,8 +324,4 @@ export function transferableOf(bytes: Uint8Array | string | undefined): ArrayBuf
   if (!(buffer instanceof ArrayBuffer)) return undefined;
   // Small Buffers share Node's 8 KiB pool; transferring it would detach unrelated Buffers.
   return bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? buffer : undefined;
-}
-
-export function responseMessage(id: number, response: PreparedResponse, settled: boolean): ResponseMessage {
-  return [MessageType.Response, id, response.status, response.headers, response.body, settled];
 }

@@ -1,7 +1,8 @@
 /**
  * Worker thread entry: loads the app module, then runs one request at a time
  * (Mummy's model: a handler may block its thread; the pool never hands a busy
- * worker a second request).
+ * worker a second request). Between requests the worker's event loop keeps
+ * running, so timers, streams and promises a handler left behind go on.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Request, type RequestConfig, type ResponseSink } from '../http/request.js';
@@ -10,72 +11,155 @@ import { describeError, logLevelRank, type LogLevel } from '../log/log-handler.j
 import type { RequestHandler } from '../router/router.js';
 import { loadApp } from './app-module.js';
 import {
+  Mailbox,
   MessageType,
-  decodeHead,
   protocolVersion,
-  responseMessage,
-  transferableOf,
-  type RequestMessage,
+  ringDoorbell,
+  type DispatchedRequest,
+  type StreamClosedMessage,
   type WorkerConfig,
 } from './dispatch-protocol.js';
 import { runHandler } from './run-handler.js';
+import type { StreamChannel } from '../sse/sse-stream.js';
+import { setWorkerPublish } from '../pubsub/publish.js';
 
-const port = parentPort!;
+const parent = parentPort!;
 const config = workerData as WorkerConfig;
 const minLogRank = logLevelRank[config.logLevel];
 const requestConfig: RequestConfig = { compression: config.compression };
+const mailbox = new Mailbox(config.mailbox);
+const { doorbell, port } = config;
 
 function log(level: LogLevel, message: string): void {
-  if (logLevelRank[level] >= minLogRank) port.postMessage([MessageType.Log, level, message]);
+  if (logLevelRank[level] >= minLogRank) parent.postMessage([MessageType.Log, level, message]);
 }
 
-function post(id: number, response: PreparedResponse, settled: boolean): void {
-  const transfer = transferableOf(response.body);
-  port.postMessage(responseMessage(id, response, settled), transfer === undefined ? [] : [transfer]);
-}
+/** Streams this worker opened that are still open, by request id. */
+const openStreams = new Map<number, WorkerStreamChannel>();
 
-/**
- * Holds the response while the handler runs synchronously, so the common
- * case (respond, then return) costs one message instead of two.
- */
-class WorkerSink implements ResponseSink {
+/** A stream whose socket lives on the IO thread; every call is one message there. */
+class WorkerStreamChannel implements StreamChannel {
   readonly id: number;
-  inSyncPart = true;
-  held: PreparedResponse | undefined;
+  #closed = false;
+  #onClose: (() => void) | undefined;
 
   constructor(id: number) {
     this.id = id;
   }
 
-  send(response: PreparedResponse): void {
-    if (this.inSyncPart) this.held = response;
-    else post(this.id, response, false);
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  write(text: string): boolean {
+    if (this.#closed) return false;
+    parent.postMessage([MessageType.StreamWrite, this.id, text]);
+    return true;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    parent.postMessage([MessageType.StreamEnd, this.id]);
+    this.ended();
+  }
+
+  subscribe(topic: string): void {
+    if (!this.#closed) parent.postMessage([MessageType.Subscribe, this.id, topic]);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.#closed) parent.postMessage([MessageType.Unsubscribe, this.id, topic]);
+  }
+
+  setOnClose(callback: () => void): void {
+    this.#onClose = callback;
+  }
+
+  /** The stream ended, on either side. */
+  ended(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    openStreams.delete(this.id);
+    const callback = this.#onClose;
+    this.#onClose = undefined;
+    callback?.();
   }
 }
 
-function handle(handler: RequestHandler, message: RequestMessage): void {
-  const [, id, encodedHead, body] = message;
-  const sink = new WorkerSink(id);
-  const request = new Request(
-    decodeHead(encodedHead),
-    body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    sink,
-    requestConfig,
-  );
+/**
+ * Holds the response while the handler runs synchronously, so the common
+ * case (respond, then return) is one write and one doorbell.
+ */
+class WorkerSink implements ResponseSink {
+  readonly id: number;
+  inSyncPart = true;
+  held: PreparedResponse | undefined;
+  /** Set when the request was answered with a stream: its end then travels on parentPort too. */
+  streamed = false;
+
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  openStream(headers: string[]): StreamChannel {
+    this.streamed = true;
+    parent.postMessage([MessageType.StreamOpen, this.id, headers]);
+    const channel = new WorkerStreamChannel(this.id);
+    openStreams.set(this.id, channel);
+    return channel;
+  }
+
+  send(response: PreparedResponse): void {
+    if (this.inSyncPart) {
+      this.held = response;
+      return;
+    }
+    mailbox.putResponse(this.id, response, false, port);
+    ringDoorbell(doorbell);
+  }
+}
+
+/** Runs one request; resolves when its handler has settled. */
+function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> | undefined {
+  const sink = new WorkerSink(job.id);
+  const request = new Request(job.head, job.body, sink, requestConfig);
   const pending = runHandler(handler, request, log);
   sink.inSyncPart = false;
   if (pending === undefined) {
-    if (sink.held !== undefined) post(id, sink.held, true);
-    else port.postMessage([MessageType.Settled, id]);
-    return;
+    if (sink.streamed) {
+      parent.postMessage([MessageType.Settled, job.id]);
+      return undefined;
+    }
+    // runHandler answers 500 itself when a handler did not respond, so `held` is set.
+    mailbox.putResponse(job.id, sink.held!, true, port);
+    ringDoorbell(doorbell);
+    return undefined;
   }
-  if (sink.held !== undefined) post(id, sink.held, false);
-  void pending.then(() => port.postMessage([MessageType.Settled, id]));
+  if (sink.held !== undefined) {
+    mailbox.putResponse(job.id, sink.held, false, port);
+    ringDoorbell(doorbell);
+  }
+  return pending.then(() => {
+    if (sink.streamed) {
+      parent.postMessage([MessageType.Settled, job.id]);
+      return;
+    }
+    mailbox.putSettled(job.id);
+    ringDoorbell(doorbell);
+  });
+}
+
+async function serve(handler: RequestHandler): Promise<void> {
+  for (;;) {
+    const job = await mailbox.nextRequest(port);
+    const pending = handle(handler, job);
+    if (pending !== undefined) await pending;
+  }
 }
 
 async function main(): Promise<void> {
   if (config.protocolVersion !== protocolVersion) {
-    port.postMessage([
+    parent.postMessage([
       MessageType.LoadFailed,
       `dispatch protocol mismatch: IO thread ${config.protocolVersion}, worker ${protocolVersion}`,
     ]);
@@ -85,11 +169,16 @@ async function main(): Promise<void> {
   try {
     handler = (await loadApp(config.appUrl)).handler;
   } catch (error) {
-    port.postMessage([MessageType.LoadFailed, describeError(error)]);
+    parent.postMessage([MessageType.LoadFailed, describeError(error)]);
     return;
   }
-  port.on('message', (message: RequestMessage) => handle(handler, message));
-  port.postMessage([MessageType.Ready]);
+  // This listener also keeps the worker alive: an Atomics.waitAsync alone does not hold the event loop open.
+  parent.on('message', (message: StreamClosedMessage) => {
+    if (message[0] === MessageType.StreamClosed) openStreams.get(message[1])?.ended();
+  });
+  setWorkerPublish((topic, data) => parent.postMessage([MessageType.Publish, topic, data]));
+  parent.postMessage([MessageType.Ready]);
+  await serve(handler);
 }
 
 void main();

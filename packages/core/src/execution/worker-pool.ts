@@ -1,13 +1,15 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { MxError } from '../errors.js';
 import type { RequestHead, ResponseSink } from '../http/request.js';
+import type { StreamChannel } from '../sse/sse-stream.js';
 import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import {
+  Mailbox,
   MessageType,
-  encodeHead,
+  createDoorbell,
+  createMailboxMemory,
   protocolVersion,
-  transferableOf,
   type WorkerConfig,
   type WorkerMessage,
 } from './dispatch-protocol.js';
@@ -22,6 +24,15 @@ export interface PoolOptions {
   compression: WorkerConfig['compression'];
   logLevel: LogLevel;
   log: (level: LogLevel, message: string) => void;
+  /** Fans a worker's publish out on the IO thread. */
+  publish: (topic: string, data: unknown) => void;
+  /** Ids shared with the server's inline requests and streams. */
+  nextId: () => number;
+}
+
+/** A sink that can also open a stream under a given id. */
+export interface PoolSink extends ResponseSink {
+  openStream(headers: string[], id?: number): StreamChannel;
 }
 
 export interface PoolStats {
@@ -36,12 +47,20 @@ interface Job {
   id: number;
   head: RequestHead;
   body: Buffer | undefined;
-  sink: ResponseSink;
+  sink: PoolSink;
   responded: boolean;
+}
+
+interface OpenStream {
+  channel: StreamChannel;
+  slot: Slot;
 }
 
 interface Slot {
   worker: Worker;
+  mailbox: Mailbox;
+  /** The IO thread's end of the worker's channel for oversized messages. */
+  port: MessagePort;
   ready: boolean;
   job: Job | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -75,14 +94,80 @@ export class WorkerPool {
   readonly #slots = new Set<Slot>();
   readonly #queue: Job[] = [];
   #starting = 0;
-  #nextId = 1;
+  /** Event streams opened by workers, by request id. */
+  readonly #streams = new Map<number, OpenStream>();
   #restarts = 0;
   #closing = false;
   #loadError: string | undefined;
   #drained: (() => void) | undefined;
+  /** Rung by workers after they write a response; awaited with Atomics.waitAsync. */
+  readonly #doorbell = createDoorbell();
+  #doorbellSeen = 0;
+  #listening = false;
 
   constructor(options: PoolOptions) {
     this.#options = options;
+  }
+
+  /**
+   * Waits for the doorbell without blocking the IO thread. One wake-up
+   * collects every response written since the last one.
+   */
+  #listen(): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    const wait = Atomics.waitAsync(this.#doorbell, 0, this.#doorbellSeen);
+    if (wait.async) void wait.value.then(this.#onDoorbell);
+    else queueMicrotask(this.#onDoorbell);
+  }
+
+  readonly #onDoorbell = (): void => {
+    this.#listening = false;
+    this.#doorbellSeen = Atomics.load(this.#doorbell, 0);
+    for (const slot of this.#slots) {
+      if (slot.job !== undefined) this.#collect(slot);
+    }
+    if (this.#busyCount() > 0) this.#listen();
+  };
+
+  /**
+   * Workers are woken once per event-loop turn, after every socket that was
+   * ready has been read: on a busy core, waking a worker at once hands it the
+   * CPU mid-batch, and each request then costs two context switches.
+   */
+  #wakeLater(slot: Slot): void {
+    this.#toWake.push(slot);
+    if (this.#toWake.length === 1) setImmediate(this.#wakeAll);
+  }
+
+  readonly #toWake: Slot[] = [];
+  readonly #wakeAll = (): void => {
+    for (const slot of this.#toWake) slot.mailbox.wake();
+    this.#toWake.length = 0;
+  };
+
+  #busyCount(): number {
+    let busy = 0;
+    for (const slot of this.#slots) if (slot.job !== undefined) busy++;
+    return busy;
+  }
+
+  /** Takes what a worker wrote to its mailbox: a response, a settled handler, or both. */
+  #collect(slot: Slot): void {
+    const received = slot.mailbox.takeResponse(slot.port);
+    const job = slot.job;
+    if (received !== undefined && job !== undefined && received.id === job.id) {
+      if (!job.responded) {
+        job.responded = true;
+        job.sink.send(received.response);
+      }
+      if (received.settled) {
+        this.#finish(slot);
+        return;
+      }
+    }
+    const settled = slot.mailbox.takeSettled();
+    if (settled !== undefined && slot.job !== undefined && settled === slot.job.id) this.#finish(slot);
   }
 
   /** Starts `min` workers and resolves once each has loaded the app module. */
@@ -92,8 +177,8 @@ export class WorkerPool {
     await Promise.all(ready);
   }
 
-  dispatch(head: RequestHead, body: Buffer | undefined, sink: ResponseSink): void {
-    const job: Job = { id: this.#nextId++, head, body, sink, responded: false };
+  dispatch(head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
+    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false };
     for (const slot of this.#slots) {
       if (slot.ready && slot.job === undefined && !slot.retiring) {
         this.#run(slot, job);
@@ -112,8 +197,7 @@ export class WorkerPool {
   }
 
   stats(): PoolStats {
-    let busy = 0;
-    for (const slot of this.#slots) if (slot.job !== undefined) busy++;
+    const busy = this.#busyCount();
     return {
       workers: this.#slots.size,
       busyWorkers: busy,
@@ -152,14 +236,28 @@ export class WorkerPool {
 
   #spawn(): Promise<void> {
     if (this.#loadError !== undefined) return Promise.reject(new MxError('MX_ERR_APP_INVALID', this.#loadError));
+    const memory = createMailboxMemory();
+    const channel = new MessageChannel();
     const config: WorkerConfig = {
       protocolVersion,
       appUrl: this.#options.appUrl,
       compression: this.#options.compression,
       logLevel: this.#options.logLevel,
+      mailbox: memory,
+      doorbell: this.#doorbell,
+      port: channel.port2,
     };
-    const worker = new Worker(workerEntry, { workerData: config });
-    const slot: Slot = { worker, ready: false, job: undefined, timer: undefined, idleTimer: undefined, retiring: false };
+    const worker = new Worker(workerEntry, { workerData: config, transferList: [channel.port2] });
+    const slot: Slot = {
+      worker,
+      mailbox: new Mailbox(memory),
+      port: channel.port1,
+      ready: false,
+      job: undefined,
+      timer: undefined,
+      idleTimer: undefined,
+      retiring: false,
+    };
     this.#slots.add(slot);
     this.#starting++;
     return new Promise<void>((resolve, reject) => {
@@ -201,25 +299,53 @@ export class WorkerPool {
 
   #onMessage(slot: Slot, message: WorkerMessage): void {
     switch (message[0]) {
-      case MessageType.Response: {
-        const job = slot.job;
-        if (job === undefined || job.id !== message[1]) return;
-        if (!job.responded) {
-          job.responded = true;
-          job.sink.send({ status: message[2], headers: message[3], body: message[4] });
-        }
-        if (message[5]) this.#finish(slot);
-        break;
-      }
-      case MessageType.Settled:
-        if (slot.job?.id === message[1]) this.#finish(slot);
-        break;
       case MessageType.Log:
         this.#options.log(message[1], message[2]);
+        break;
+      case MessageType.StreamOpen: {
+        const job = slot.job;
+        if (job === undefined || job.id !== message[1] || job.responded) break;
+        job.responded = true;
+        const id = job.id;
+        const channel = job.sink.openStream(message[2], id);
+        this.#streams.set(id, { channel, slot });
+        channel.setOnClose(() => {
+          this.#streams.delete(id);
+          if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.StreamClosed, id]);
+        });
+        break;
+      }
+      case MessageType.StreamWrite:
+        this.#streams.get(message[1])?.channel.write(message[2]);
+        break;
+      case MessageType.StreamEnd:
+        this.#streams.get(message[1])?.channel.close();
+        break;
+      case MessageType.Subscribe:
+        this.#streams.get(message[1])?.channel.subscribe(message[2]);
+        break;
+      case MessageType.Unsubscribe:
+        this.#streams.get(message[1])?.channel.unsubscribe(message[2]);
+        break;
+      case MessageType.Publish:
+        this.#options.publish(message[1], message[2]);
+        break;
+      case MessageType.Settled:
+        if (slot.job?.id === message[1]) this.#finish(slot);
         break;
       default:
         break;
     }
+  }
+
+  #ownsStreams(slot: Slot): boolean {
+    for (const open of this.#streams.values()) if (open.slot === slot) return true;
+    return false;
+  }
+
+  /** Streams whose worker died end too; their clients reconnect. */
+  #closeStreamsOf(slot: Slot): void {
+    for (const open of [...this.#streams.values()]) if (open.slot === slot) open.channel.close();
   }
 
   #run(slot: Slot, job: Job): void {
@@ -228,11 +354,10 @@ export class WorkerPool {
       slot.idleTimer = undefined;
     }
     slot.job = job;
-    const body = job.body;
+    slot.mailbox.postRequest({ id: job.id, head: job.head, body: job.body }, slot.port);
     job.body = undefined;
-    // A Buffer that owns its memory is moved to the worker; a pooled slice is copied.
-    const transfer = transferableOf(body);
-    slot.worker.postMessage([MessageType.Request, job.id, encodeHead(job.head), body], transfer === undefined ? [] : [transfer]);
+    this.#wakeLater(slot);
+    this.#listen();
     const timeoutMs = this.#options.handlerTimeoutMs;
     if (timeoutMs > 0) slot.timer = setTimeout(() => this.#onTimeout(slot, job), timeoutMs);
   }
@@ -258,7 +383,10 @@ export class WorkerPool {
     }
     if (this.#slots.size > this.#options.min && !this.#closing) {
       slot.idleTimer = setTimeout(() => {
-        if (slot.job === undefined && this.#slots.size > this.#options.min) void this.#retire(slot);
+        // A worker whose streams are still open keeps serving them.
+        if (slot.job === undefined && this.#slots.size > this.#options.min && !this.#ownsStreams(slot)) {
+          void this.#retire(slot);
+        }
       }, this.#options.idleTimeoutMs);
       slot.idleTimer.unref();
     }
@@ -283,11 +411,16 @@ export class WorkerPool {
 
   #onExit(slot: Slot, code: number): void {
     if (!this.#slots.delete(slot)) return;
+    slot.port.close();
+    this.#closeStreamsOf(slot);
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
     if (slot.retiring) return;
     const job = slot.job;
-    this.#options.log('error', `worker thread exited (code ${code})${job === undefined ? '' : ` while handling ${job.head.method} ${job.head.uri}`}; replacing it`);
+    this.#options.log(
+      'error',
+      `worker thread exited (code ${code})${job === undefined ? '' : ` while handling ${job.head.method} ${job.head.uri}`}; replacing it`,
+    );
     if (job !== undefined && !job.responded) {
       job.responded = true;
       job.sink.send(plainResponse(500, 'Internal Server Error'));
@@ -322,6 +455,8 @@ export class WorkerPool {
     slot.retiring = true;
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
     this.#slots.delete(slot);
+    slot.port.close();
+    this.#closeStreamsOf(slot);
     await slot.worker.terminate();
   }
 }

@@ -1,4 +1,5 @@
 import { MxError } from '../errors.js';
+import { SseStream, type StreamChannel } from '../sse/sse-stream.js';
 import type { ResolvedCompression } from './compression.js';
 import { Headers, flattenHeaders, type HeadersInit } from './headers.js';
 import {
@@ -30,6 +31,13 @@ export interface RequestHead {
 /** Where a request's response goes: the socket (inline) or the IO thread (worker). */
 export interface ResponseSink {
   send(response: PreparedResponse): void;
+  /** Starts a streamed response (server-sent events) with these caller headers. */
+  openStream(headers: string[]): StreamChannel;
+}
+
+export interface RespondSseOptions {
+  /** Extra response headers (CORS, cookies). Content-Type and caching headers are set for you. */
+  headers?: HeadersInit;
 }
 
 export interface RequestConfig {
@@ -108,6 +116,26 @@ export class Request {
     this.#responded = true;
     const acceptEncoding = this.#config.compression === undefined ? undefined : this.headers.get('accept-encoding');
     this.#sink.send(prepareResponse(this.method, acceptEncoding, this.#config.compression, status, raw, body));
+  }
+
+  /** The `Last-Event-ID` header of a reconnecting EventSource, if any. */
+  get lastEventId(): string | undefined {
+    return this.headers.get('last-event-id');
+  }
+
+  /**
+   * Answers with a server-sent events stream (200, `text/event-stream`,
+   * `Cache-Control: no-cache, no-transform`, `X-Accel-Buffering: no`, never
+   * compressed) and returns its handle. Counts as the response: a later
+   * `respond()` throws `MX_ERR_RESPONSE_ALREADY_SENT`. The handle stays usable
+   * after the handler returns, from any thread.
+   */
+  respondSSE(options: RespondSseOptions = {}): SseStream {
+    if (this.#responded) throw new MxError('MX_ERR_RESPONSE_ALREADY_SENT', `${this.method} ${this.uri}`);
+    const raw = flattenHeaders(options.headers);
+    validateHeaders(raw);
+    this.#responded = true;
+    return new SseStream(this.#sink.openStream(raw));
   }
 
   toString(): string {

@@ -1,23 +1,35 @@
 import type { ServerResponse } from 'node:http';
 import type { ResponseSink } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
+import { SseConnection, sseHeaders, type StreamContext } from './sse-connection.js';
+
+/** What the sinks of one server share. */
+export interface SinkContext {
+  isClosing(): boolean;
+  nextStreamId(): number;
+  readonly streams: StreamContext;
+}
 
 /** Writes prepared responses to Node's ServerResponse, on the IO thread. */
 export class NodeResponseSink implements ResponseSink {
   readonly #res: ServerResponse;
-  readonly #isClosing: () => boolean;
+  readonly #context: SinkContext;
 
-  constructor(res: ServerResponse, isClosing: () => boolean) {
+  constructor(res: ServerResponse, context: SinkContext) {
     this.#res = res;
-    this.#isClosing = isClosing;
+    this.#context = context;
   }
 
   send(response: PreparedResponse): void {
     const res = this.#res;
     if (res.headersSent || res.destroyed) return;
     // While the server drains, every response ends its connection.
-    if (this.#isClosing()) response.headers.push('Connection', 'close');
+    if (this.#context.isClosing()) response.headers.push('Connection', 'close');
     res.writeHead(response.status, response.headers);
     res.end(response.body);
+  }
+
+  openStream(headers: string[], id = this.#context.nextStreamId()): SseConnection {
+    return new SseConnection(id, this.#res, 200, sseHeaders(headers), this.#context.streams);
   }
 }

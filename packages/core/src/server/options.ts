@@ -47,6 +47,13 @@ export interface ServerOptions {
   closeTimeoutMs?: number;
   /** Response compression (gzip, br, deflate). `false` turns it off. Default on, 860-byte threshold. */
   compression?: boolean | CompressionOptions;
+  /** Server-sent events. */
+  sse?: {
+    /** A `: keepalive` comment this often on every stream; 0 disables. Default 15 000. */
+    heartbeatIntervalMs?: number;
+    /** Bytes a slow client may fall behind before its stream is closed. Default 1 048 576. */
+    maxBufferedBytes?: number;
+  };
   /** Receives log lines at `logLevel` and above. Default: stderr. */
   logHandler?: LogHandler;
   /** Lowest level logged. Default `error`, so a healthy server prints nothing. */
@@ -71,6 +78,8 @@ export interface ResolvedOptions {
   keepAliveTimeoutMs: number;
   closeTimeoutMs: number;
   compression: ResolvedCompression | undefined;
+  sseHeartbeatIntervalMs: number;
+  sseMaxBufferedBytes: number;
   logHandler: LogHandler;
   logLevel: LogLevel;
 }
@@ -116,6 +125,8 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     keepAliveTimeoutMs: positiveInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 5_000),
     closeTimeoutMs: positiveInteger('closeTimeoutMs', options.closeTimeoutMs, 10_000, true),
     compression,
+    sseHeartbeatIntervalMs: positiveInteger('sse.heartbeatIntervalMs', options.sse?.heartbeatIntervalMs, 15_000, true),
+    sseMaxBufferedBytes: positiveInteger('sse.maxBufferedBytes', options.sse?.maxBufferedBytes, 1_048_576),
     logHandler: options.logHandler ?? stderrLogHandler('debug'),
     logLevel,
   };

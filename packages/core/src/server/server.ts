@@ -1,14 +1,17 @@
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { MxError } from '../errors.js';
-import { Request, type RequestConfig, type RequestHead, type ResponseSink } from '../http/request.js';
+import { Request, type RequestConfig, type RequestHead } from '../http/request.js';
 import { parseRequestTarget } from '../http/request-target.js';
 import { runHandler } from '../execution/run-handler.js';
 import { appUrlOf, loadApp } from '../execution/app-module.js';
 import { WorkerPool, type PoolStats } from '../execution/worker-pool.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
 import { Router, type RequestHandler } from '../router/router.js';
-import { NodeResponseSink } from './node-response-sink.js';
+import { NodeResponseSink, type SinkContext } from './node-response-sink.js';
+import type { SseConnection, StreamContext } from './sse-connection.js';
+import { TopicHub } from '../pubsub/topic-hub.js';
+import { liveServers } from '../pubsub/publish.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 
 export interface ListenAddress {
@@ -26,6 +29,8 @@ export interface ServerStats {
   requestsInFlight: number;
   /** Open client connections. */
   connections: number;
+  /** Open server-sent event streams. */
+  streams: number;
   /** Worker pool figures; undefined when handlers run inline. */
   pool: PoolStats | undefined;
 }
@@ -58,7 +63,9 @@ export class Server {
   #closed: Promise<void> | undefined;
   #requestsHandled = 0;
   #inFlight = 0;
-  readonly #isClosing = (): boolean => this.#closing;
+  readonly #hub = new TopicHub();
+  #nextStreamId = 1;
+  readonly #sinkContext: SinkContext;
 
   constructor(handler: RequestHandler | Router | undefined, options: ServerOptions = {}) {
     this.#options = resolveOptions(options);
@@ -74,6 +81,18 @@ export class Server {
     }
     if (this.#handler === undefined && this.#appUrl === undefined) throw new MxError('MX_ERR_HANDLER_MISSING');
     this.#minLogRank = logLevelRank[this.#options.logLevel];
+    const streams: StreamContext = {
+      hub: this.#hub,
+      heartbeatIntervalMs: this.#options.sseHeartbeatIntervalMs,
+      maxBufferedBytes: this.#options.sseMaxBufferedBytes,
+      streams: new Set<SseConnection>(),
+      log: (level, message) => this.log(level, message),
+    };
+    this.#sinkContext = {
+      isClosing: () => this.#closing,
+      nextStreamId: () => this.#nextStreamId++,
+      streams,
+    };
     this.#requestConfig = { compression: this.#options.compression };
     const o = this.#options;
     this.#http = createHttpServer({
@@ -117,6 +136,7 @@ export class Server {
       this.#http.once('error', onError);
       this.#http.listen(port, host, () => {
         this.#http.off('error', onError);
+        liveServers.add(this);
         resolve();
       });
     });
@@ -141,6 +161,8 @@ export class Server {
       compression: this.#options.compression,
       logLevel: this.#options.logLevel,
       log: this.#log,
+      publish: (topic, data) => this.#hub.publish(topic, data),
+      nextId: () => this.#nextStreamId++,
     });
     try {
       await pool.start();
@@ -174,8 +196,19 @@ export class Server {
       requestsHandled: this.#requestsHandled,
       requestsInFlight: this.#inFlight,
       connections: this.#sockets.size,
+      streams: this.#sinkContext.streams.streams.size,
       pool: this.#pool?.stats(),
     };
+  }
+
+  /**
+   * Sends `data` to every SSE stream (and WebSocket) subscribed to `topic`,
+   * from the IO thread. Strings become an event's data; objects are sent as
+   * SSE events (`{ event, id, data, retry }`). Returns the subscriber count.
+   * On a worker thread use the exported `publish()`.
+   */
+  publish(topic: string, data: unknown): number {
+    return this.#hub.publish(topic, data);
   }
 
   /** Logs through the configured handler when `level` is enabled. */
@@ -192,6 +225,9 @@ export class Server {
 
   async #shutdown(): Promise<void> {
     this.#closing = true;
+    liveServers.delete(this);
+    // Event streams never finish by themselves: end them so their connections can close.
+    for (const stream of [...this.#sinkContext.streams.streams]) stream.close();
     if (!this.#listening) {
       await this.#pool?.close(0);
       return;
@@ -365,7 +401,7 @@ export class Server {
 
   #execute(head: RequestHead, body: Buffer | undefined, res: ServerResponse): void {
     this.#requestsHandled++;
-    const sink: ResponseSink = new NodeResponseSink(res, this.#isClosing);
+    const sink = new NodeResponseSink(res, this.#sinkContext);
     const pool = this.#pool;
     if (pool !== undefined) {
       const router = this.#inlineRouter;

@@ -1,0 +1,50 @@
+// Mummy's wrk benchmark server: GET / blocks its thread ~10 ms, then answers
+// "abcdefghijklmnopqrstuvwxyz". GET /cpu?ms=N burns CPU for N ms.
+// THREADS: 0 = inline (default 64), N = fixed pool, MIN-MAX = elastic pool. PORT (default 8080).
+//
+// One file is both the app module (imported by every worker) and the main
+// program: the part that starts the server runs on the main thread only.
+import { isMainThread } from 'node:worker_threads';
+import { createServer, Router, type ServerOptions } from '@mummyx/core';
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+export const router = new Router();
+
+router.get('/', (request) => {
+  Atomics.wait(sleeper, 0, 0, 10); // a synchronous 10 ms wait, like a blocking database call
+  request.respond(200, { 'Content-Type': 'text/plain' }, 'abcdefghijklmnopqrstuvwxyz');
+});
+
+router.get('/cpu', (request) => {
+  const ms = Math.min(Number(request.query.get('ms') ?? 10) || 0, 60_000);
+  const until = performance.now() + ms;
+  let spins = 0;
+  while (performance.now() < until) spins++;
+  request.respond(200, { 'Content-Type': 'text/plain' }, `burned ${ms} ms (${spins} spins)\n`);
+});
+
+router.get('/health', (request) => request.respond(200, { 'Content-Type': 'text/plain' }, 'ok\n'), { inline: true });
+
+function parseThreads(text: string): ServerOptions['threads'] {
+  const range = /^(\d+)-(\d+)$/.exec(text);
+  if (range !== null) return { min: Number(range[1]), max: Number(range[2]) };
+  return Number(text);
+}
+
+// Not awaited at the top level: the server imports this module too, and a
+// module cannot finish importing itself while its own top-level await waits.
+async function main(): Promise<void> {
+  const threads = parseThreads(process.env['THREADS'] ?? '64');
+  const server =
+    threads === 0
+      ? createServer(router, { compression: false })
+      : createServer({ app: new URL(import.meta.url), threads, compression: false });
+  const address = await server.listen(Number(process.env['PORT'] ?? 8080));
+  console.log(`listening on ${address.url}`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void server.close());
+  }
+}
+
+if (isMainThread) void main();

@@ -1,0 +1,82 @@
+// Helpers shared by the threads-*.test.ts files: a threaded server on the
+// fixture app, a node:http client that returns whole responses, and polling.
+import { Agent, request as httpRequest } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createServer } from '@mummyx/core';
+/** The fixture app every threaded test runs (compiled next to this file). */
+export const appUrl = new URL('./fixtures/threads-app.js', import.meta.url);
+/** Starts a threaded server on 127.0.0.1:0 and closes it when the test ends. */
+export async function startThreaded(t, options) {
+    const logs = [];
+    const server = createServer({
+        app: appUrl,
+        logLevel: 'error',
+        logHandler: (level, message) => logs.push(`${level}: ${message}`),
+        ...options,
+    });
+    t.after(() => server.close());
+    const address = await server.listen(0);
+    return { server, port: address.port, url: address.url, logs };
+}
+/** Sends one request with node:http and collects the whole response. */
+export function send(port, path, options = {}) {
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+        const req = httpRequest({
+            host: '127.0.0.1',
+            port,
+            path,
+            method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+            headers: options.headers,
+            agent: options.agent ?? false,
+        });
+        req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error(`no response to ${path} within ${options.timeoutMs ?? 10_000} ms`)));
+        req.on('error', reject);
+        req.on('response', (res) => {
+            const chunks = [];
+            res.on('data', (chunk) => chunks.push(chunk));
+            res.on('error', reject);
+            res.on('end', () => {
+                const endedAt = performance.now();
+                resolve({
+                    status: res.statusCode ?? 0,
+                    headers: res.headers,
+                    body: Buffer.concat(chunks),
+                    ms: endedAt - started,
+                    endedAt,
+                    socket: req.socket,
+                });
+            });
+        });
+        req.end(options.body);
+    });
+}
+/** Polls `probe` until it returns true; rejects naming `what` after `timeoutMs`. */
+export async function waitFor(what, probe, timeoutMs = 5_000) {
+    const deadline = performance.now() + timeoutMs;
+    while (!probe()) {
+        if (performance.now() > deadline)
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await delay(10);
+    }
+}
+/** The pool figures; fails the test when the server runs inline. */
+export function poolOf(server) {
+    const pool = server.stats().pool;
+    if (pool === undefined)
+        throw new Error('server has no worker pool');
+    return pool;
+}
+/**
+ * Runs `total` jobs over `lanes` concurrent lanes: each lane takes the next
+ * index as soon as its previous job finished.
+ */
+export async function runLanes(lanes, total, job) {
+    let next = 0;
+    const lane = async () => {
+        while (next < total)
+            await job(next++);
+    };
+    await Promise.all(Array.from({ length: lanes }, lane));
+}
+//# sourceMappingURL=threads-helpers.js.map

@@ -1,0 +1,136 @@
+import type { ServerResponse } from 'node:http';
+import { PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
+import { encodeSseComment, encodeSseEvent } from '../sse/sse-encoder.js';
+import type { StreamChannel } from '../sse/sse-stream.js';
+import type { LogLevel } from '../log/log-handler.js';
+
+/** What every SSE connection of one server shares. */
+export interface StreamContext {
+  readonly hub: TopicHub;
+  readonly heartbeatIntervalMs: number;
+  readonly maxBufferedBytes: number;
+  /** Open streams, for `close()` and stats. */
+  readonly streams: Set<SseConnection>;
+  log(level: LogLevel, message: string): void;
+}
+
+/** How a published value becomes an SSE event: strings are data, objects are events. */
+export function encodePublished(data: unknown): string {
+  if (typeof data === 'string') return encodeSseEvent({ data });
+  if (typeof data === 'object' && data !== null) return encodeSseEvent(data);
+  return encodeSseEvent({ data: JSON.stringify(data) });
+}
+
+const heartbeat = encodeSseComment('keepalive');
+
+/**
+ * One server-sent events response on the IO thread: writes, heartbeats,
+ * back-pressure, topic subscriptions and the single close notification.
+ */
+export class SseConnection implements StreamChannel, Subscriber {
+  readonly id: number;
+  readonly #res: ServerResponse;
+  readonly #context: StreamContext;
+  readonly #topics = new Set<string>();
+  #closed = false;
+  #onClose: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(id: number, res: ServerResponse, status: number, headers: string[], context: StreamContext) {
+    this.id = id;
+    this.#res = res;
+    this.#context = context;
+    context.streams.add(this);
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    // 'close' fires when the client goes away, when the response ends, or on a socket error.
+    res.once('close', () => this.#ended());
+    if (context.heartbeatIntervalMs > 0) {
+      this.#timer = setInterval(() => this.write(heartbeat), context.heartbeatIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  write(text: string): boolean {
+    if (this.#closed) return false;
+    const res = this.#res;
+    res.write(text);
+    if (res.writableLength > this.#context.maxBufferedBytes) {
+      this.#context.log(
+        'info',
+        `SSE stream ${this.id}: client is ${res.writableLength} bytes behind (maxBufferedBytes ${this.#context.maxBufferedBytes}); closing it`,
+      );
+      res.destroy();
+      this.#ended();
+      return false;
+    }
+    return true;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#res.end();
+    this.#ended();
+  }
+
+  subscribe(topic: string): void {
+    if (this.#closed || this.#topics.has(topic)) return;
+    this.#topics.add(topic);
+    this.#context.hub.subscribe(topic, this);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.#topics.delete(topic)) return;
+    this.#context.hub.unsubscribe(topic, this);
+  }
+
+  deliver(message: PublishedMessage): void {
+    this.write(message.sseText(encodePublished));
+  }
+
+  setOnClose(callback: () => void): void {
+    this.#onClose = callback;
+  }
+
+  #ended(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (const topic of this.#topics) this.#context.hub.unsubscribe(topic, this);
+    this.#topics.clear();
+    this.#context.streams.delete(this);
+    const callback = this.#onClose;
+    this.#onClose = undefined;
+    callback?.();
+  }
+}
+
+/** The response head of an event stream: the caller's headers, then the ones SSE needs. */
+export function sseHeaders(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    if (
+      name === 'content-type' ||
+      name === 'content-length' ||
+      name === 'transfer-encoding' ||
+      name === 'content-encoding'
+    ) {
+      continue;
+    }
+    out.push(headers[i]!, headers[i + 1]!);
+  }
+  out.push(
+    'Content-Type',
+    'text/event-stream; charset=utf-8',
+    'Cache-Control',
+    'no-cache, no-transform',
+    'X-Accel-Buffering',
+    'no',
+  );
+  return out;
+}

@@ -152,8 +152,14 @@ try {
   report = await runRounds(configs, {
     ...settings,
     cores,
-    onWait: (busyPct, waitedS) =>
-      console.error(`  waiting for a quiet box: others use ${busyPct.toFixed(0)}% of a core (${waitedS.toFixed(0)} s)`),
+    onWait: (busyPct, waitedS) => {
+      // One line when the wait starts, then one every 15 s.
+      if (waitedS < 1.5 || Math.floor(waitedS / 15) !== Math.floor((waitedS - 1) / 15)) {
+        console.error(
+          `  waiting for a quiet box: others use ${busyPct.toFixed(0)}% of a core (${waitedS.toFixed(0)} s)`,
+        );
+      }
+    },
     onRun: (run, r) => {
       const noisy = run.discarded
         ? '  (noisy: discarded, repeating)'

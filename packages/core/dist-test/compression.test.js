@@ -214,8 +214,10 @@ test('negotiateEncoding picks an offered encoding no other offered one outweighs
         const best = Math.max(0, ...offered.map(weight));
         if (best === 0)
             return result === undefined;
-        return result !== undefined && offered.includes(result) && weight(result) === best &&
-            offered.indexOf(result) === offered.findIndex((encoding) => weight(encoding) === best);
+        return (result !== undefined &&
+            offered.includes(result) &&
+            weight(result) === best &&
+            offered.indexOf(result) === offered.findIndex((encoding) => weight(encoding) === best));
     }), { seed, numRuns: 500 });
 });
 //# sourceMappingURL=compression.test.js.map

@@ -138,7 +138,7 @@ test('counts handled requests, requests in flight and open connections in stats(
 });
 test('reports no open connections once close() has resolved', {
     todo: 'src/server/server.ts: close() resolves when Node has destroyed the sockets, before their close ' +
-        "events, which is when stats() stops counting them",
+        'events, which is when stats() stops counting them',
 }, async (t) => {
     const { router, slowStarted } = slowRouter();
     const { server, url } = await start(t, router);

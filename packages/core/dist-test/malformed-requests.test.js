@@ -123,7 +123,9 @@ test('answers 413 for any body when maxBodyBytes is 0', async (t) => {
     await assertRejected(t, crlf('POST / HTTP/1.1', 'Host: x', 'Content-Length: 1', '', 'a'), 'HTTP/1.1 413 Payload Too Large', { maxBodyBytes: 0 });
 });
 test('answers 414 when the request target is one byte over maxUriBytes', async (t) => {
-    await assertRejected(t, crlf(`GET /${'a'.repeat(50)} HTTP/1.1`, 'Host: x', '', ''), 'HTTP/1.1 414 URI Too Long', { maxUriBytes: 50 });
+    await assertRejected(t, crlf(`GET /${'a'.repeat(50)} HTTP/1.1`, 'Host: x', '', ''), 'HTTP/1.1 414 URI Too Long', {
+        maxUriBytes: 50,
+    });
 });
 test('accepts a request target of exactly maxUriBytes', async (t) => {
     const { port, seen } = await recordingServer(t, { maxUriBytes: 50 });

@@ -15,16 +15,7 @@ function pathOf(uri) {
 const mummyBlocks = [
     {
         name: 'literals and single-segment wildcards',
-        routes: [
-            '/',
-            '/page.html',
-            '/*.js',
-            '/*/index.html',
-            '/styles/*.css',
-            '/partial/*',
-            '/literal*',
-            '/*double*',
-        ],
+        routes: ['/', '/page.html', '/*.js', '/*/index.html', '/styles/*.css', '/partial/*', '/literal*', '/*double*'],
         cases: [
             ['', false],
             ['page.html', false],

@@ -160,7 +160,13 @@ for (const type of ['image/svg+xml', 'application/json', 'text/html; charset=utf
 }
 
 test('does not compress when the compression option is false', async (t) => {
-  const response = await fetchWith(t, 'gzip, br, deflate', big, { 'Content-Type': 'text/plain' }, { compression: false });
+  const response = await fetchWith(
+    t,
+    'gzip, br, deflate',
+    big,
+    { 'Content-Type': 'text/plain' },
+    { compression: false },
+  );
   assert.equal(response.headers['content-encoding'], undefined);
   assert.equal(response.headers.vary, undefined);
   assert.equal(response.body.toString(), big);
@@ -252,8 +258,12 @@ test('negotiateEncoding picks an offered encoding no other offered one outweighs
       const result = negotiateEncoding(header, offered);
       const best = Math.max(0, ...offered.map(weight));
       if (best === 0) return result === undefined;
-      return result !== undefined && offered.includes(result) && weight(result) === best &&
-        offered.indexOf(result) === offered.findIndex((encoding) => weight(encoding) === best);
+      return (
+        result !== undefined &&
+        offered.includes(result) &&
+        weight(result) === best &&
+        offered.indexOf(result) === offered.findIndex((encoding) => weight(encoding) === best)
+      );
     }),
     { seed, numRuns: 500 },
   );

@@ -143,7 +143,10 @@ test('resolves close() on a server that never listened, and refuses to listen af
 
 test('refuses a second listen() with MX_ERR_SERVER_LISTENING', async (t) => {
   const { server } = await start(t, slowRouter().router);
-  await assert.rejects(server.listen(0), (error) => error instanceof MxError && error.code === 'MX_ERR_SERVER_LISTENING');
+  await assert.rejects(
+    server.listen(0),
+    (error) => error instanceof MxError && error.code === 'MX_ERR_SERVER_LISTENING',
+  );
 });
 
 test('counts handled requests, requests in flight and open connections in stats()', async (t) => {
@@ -166,7 +169,7 @@ test(
   {
     todo:
       'src/server/server.ts: close() resolves when Node has destroyed the sockets, before their close ' +
-      "events, which is when stats() stops counting them",
+      'events, which is when stats() stops counting them',
   },
   async (t) => {
     const { router, slowStarted } = slowRouter();

@@ -117,10 +117,7 @@ const statusLinePattern = /^HTTP\/1\.[01] (\d{3}) [^\r\n]*$/;
  * head or the body is still incomplete. `bodyless` is for answers to HEAD.
  * Throws when the bytes are not a well-formed HTTP/1.x response.
  */
-export function parseResponse(
-  text: string,
-  bodyless = false,
-): { response: RawResponse; rest: string } | undefined {
+export function parseResponse(text: string, bodyless = false): { response: RawResponse; rest: string } | undefined {
   const headEnd = text.indexOf('\r\n\r\n');
   if (headEnd === -1) return undefined;
   const lines = text.slice(0, headEnd).split('\r\n');

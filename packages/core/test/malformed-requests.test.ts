@@ -76,7 +76,11 @@ test('rejects two different Content-Length fields with 400', async (t) => {
 });
 
 test('rejects a non-numeric Content-Length with 400', async (t) => {
-  await assertRejected(t, crlf('POST / HTTP/1.1', 'Host: x', 'Content-Length: 3x', '', 'abc'), 'HTTP/1.1 400 Bad Request');
+  await assertRejected(
+    t,
+    crlf('POST / HTTP/1.1', 'Host: x', 'Content-Length: 3x', '', 'abc'),
+    'HTTP/1.1 400 Bad Request',
+  );
 });
 
 test('rejects a negative Content-Length with 400', async (t) => {
@@ -219,12 +223,9 @@ test('answers 413 for any body when maxBodyBytes is 0', async (t) => {
 });
 
 test('answers 414 when the request target is one byte over maxUriBytes', async (t) => {
-  await assertRejected(
-    t,
-    crlf(`GET /${'a'.repeat(50)} HTTP/1.1`, 'Host: x', '', ''),
-    'HTTP/1.1 414 URI Too Long',
-    { maxUriBytes: 50 },
-  );
+  await assertRejected(t, crlf(`GET /${'a'.repeat(50)} HTTP/1.1`, 'Host: x', '', ''), 'HTTP/1.1 414 URI Too Long', {
+    maxUriBytes: 50,
+  });
 });
 
 test('accepts a request target of exactly maxUriBytes', async (t) => {
@@ -266,10 +267,16 @@ test('accepts a header block under maxHeaderBytes', async (t) => {
 
 test('answers 408 when the head does not arrive within headersTimeoutMs', async (t) => {
   const started = Date.now();
-  await assertRejected(t, 'GET / HTTP/1.1\r\nHost: x\r\n', 'HTTP/1.1 408 Request Timeout', { headersTimeoutMs: 500 }, {
-    idleMs: 4_000,
-    timeoutMs: 4_000,
-  });
+  await assertRejected(
+    t,
+    'GET / HTTP/1.1\r\nHost: x\r\n',
+    'HTTP/1.1 408 Request Timeout',
+    { headersTimeoutMs: 500 },
+    {
+      idleMs: 4_000,
+      timeoutMs: 4_000,
+    },
+  );
   assert.ok(Date.now() - started >= 400, 'not before the timeout');
 });
 

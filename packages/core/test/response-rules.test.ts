@@ -29,7 +29,9 @@ test('sends a Buffer body byte for byte with its length', async (t) => {
 test('sends a Uint8Array body that is a view into a larger buffer', async (t) => {
   const backing = new Uint8Array([9, 9, 1, 2, 3, 9, 9]);
   const view = backing.subarray(2, 5);
-  const { url } = await start(t, (request) => request.respond(200, { 'Content-Type': 'application/octet-stream' }, view));
+  const { url } = await start(t, (request) =>
+    request.respond(200, { 'Content-Type': 'application/octet-stream' }, view),
+  );
   const response = await fetch(url);
   assert.equal(response.headers.get('content-length'), '3');
   assert.deepEqual([...new Uint8Array(await response.arrayBuffer())], [1, 2, 3]);
@@ -174,7 +176,9 @@ const controlCharacterValues: Array<[string, string]> = [
 for (const [what, value] of controlCharacterValues) {
   const todo = 'src/http/response.ts validateHeaders lets through characters Node refuses; see the comment above';
   test(`throws MX_ERR_HEADER_INVALID from respond() for ${what} in a value`, { todo }, async (t) => {
-    const { body, respondedAfterThrow } = await codeThrownBy(t, (request) => request.respond(200, { 'X-A': value }, 'x'));
+    const { body, respondedAfterThrow } = await codeThrownBy(t, (request) =>
+      request.respond(200, { 'X-A': value }, 'x'),
+    );
     assert.equal(body, 'MX_ERR_HEADER_INVALID');
     assert.equal(respondedAfterThrow, false);
   });
@@ -202,9 +206,7 @@ for (const [what, bad] of [
   ['null', null],
 ] as const) {
   test(`throws MX_ERR_BODY_INVALID from respond() for ${what} as the body`, async (t) => {
-    const { body } = await codeThrownBy(t, (request) =>
-      request.respond(200, {}, bad as unknown as ResponseBody),
-    );
+    const { body } = await codeThrownBy(t, (request) => request.respond(200, {}, bad as unknown as ResponseBody));
     assert.equal(body, 'MX_ERR_BODY_INVALID');
   });
 }

@@ -26,16 +26,7 @@ interface Block {
 const mummyBlocks: Block[] = [
   {
     name: 'literals and single-segment wildcards',
-    routes: [
-      '/',
-      '/page.html',
-      '/*.js',
-      '/*/index.html',
-      '/styles/*.css',
-      '/partial/*',
-      '/literal*',
-      '/*double*',
-    ],
+    routes: ['/', '/page.html', '/*.js', '/*/index.html', '/styles/*.css', '/partial/*', '/literal*', '/*double*'],
     cases: [
       ['', false],
       ['page.html', false],

@@ -1,11 +1,14 @@
 import { pathToFileURL } from 'node:url';
 import { MxError } from '../errors.js';
 import type { RequestHandler, Router } from '../router/router.js';
+import type { WebSocketHandler } from '../websocket/websocket.js';
 
 export interface LoadedApp {
   handler: RequestHandler;
   /** The router, when the module exported one (the IO thread uses it for inline routes). */
   router: Router | undefined;
+  /** The module's `websocketHandler` export, if any. */
+  websocketHandler: WebSocketHandler | undefined;
 }
 
 /** Normalises `app` (URL, file URL string or path) to a URL string for `import()`. */
@@ -20,10 +23,17 @@ export function appUrlOf(app: URL | string): string {
  */
 export async function loadApp(url: string): Promise<LoadedApp> {
   const module = (await import(url)) as Record<string, unknown>;
+  const websocket = module['websocketHandler'];
+  if (websocket !== undefined && typeof websocket !== 'function') {
+    throw new MxError('MX_ERR_APP_INVALID', `${url}: websocketHandler must be a function`);
+  }
+  const websocketHandler = websocket as WebSocketHandler | undefined;
   for (const candidate of [module['router'], module['handler'], module['default']]) {
     // Duck-typed: the app may have loaded its own copy of @mummyx/core.
-    if (isRouter(candidate)) return { handler: candidate.handle, router: candidate };
-    if (typeof candidate === 'function') return { handler: candidate as RequestHandler, router: undefined };
+    if (isRouter(candidate)) return { handler: candidate.handle, router: candidate, websocketHandler };
+    if (typeof candidate === 'function') {
+      return { handler: candidate as RequestHandler, router: undefined, websocketHandler };
+    }
   }
   throw new MxError('MX_ERR_APP_INVALID', `${url} exports ${Object.keys(module).join(', ') || 'nothing'}`);
 }

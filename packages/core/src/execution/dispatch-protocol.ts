@@ -22,6 +22,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RequestHead } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
+import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
 export const protocolVersion = 2;
 
@@ -257,8 +258,16 @@ export enum MessageType {
   Publish = 12,
   /** [type, requestId] — the handler of a request that opened a stream settled. */
   Settled = 13,
-  /** IO → worker: [type, requestId] — the stream ended (client gone or closed). */
+  /** IO → worker: [type, requestId] — the stream or WebSocket ended, or its upgrade failed. */
   StreamClosed = 14,
+  /** [type, requestId] — the request becomes a WebSocket; its events come back to this worker. */
+  WsUpgrade = 15,
+  /** [type, requestId, kind, data] */
+  WsSend = 16,
+  /** [type, requestId, code, reason] */
+  WsClose = 17,
+  /** IO → worker: [type, requestId, event, message] */
+  WsEvent = 18,
 }
 
 export type LogMessage = [MessageType.Log, LogLevel, string];
@@ -270,6 +279,10 @@ export type StreamEndMessage = [MessageType.StreamEnd, number];
 export type SubscribeMessage = [MessageType.Subscribe | MessageType.Unsubscribe, number, string];
 export type PublishMessage = [MessageType.Publish, string, unknown];
 export type SettledMessage = [MessageType.Settled, number];
+export type WsUpgradeMessage = [MessageType.WsUpgrade, number];
+export type WsSendMessage = [MessageType.WsSend, number, MessageKind, string | Uint8Array];
+export type WsCloseMessage = [MessageType.WsClose, number, number | undefined, string | undefined];
+export type WsEventMessage = [MessageType.WsEvent, number, WebSocketEvent, WebSocketMessage];
 export type WorkerMessage =
   | LogMessage
   | ReadyMessage
@@ -279,8 +292,13 @@ export type WorkerMessage =
   | StreamEndMessage
   | SubscribeMessage
   | PublishMessage
-  | SettledMessage;
+  | SettledMessage
+  | WsUpgradeMessage
+  | WsSendMessage
+  | WsCloseMessage;
 export type StreamClosedMessage = [MessageType.StreamClosed, number];
+/** Messages from the IO thread to a worker. */
+export type IoMessage = StreamClosedMessage | WsEventMessage;
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerConfig {

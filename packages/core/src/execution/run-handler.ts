@@ -36,6 +36,11 @@ function checkResponded(request: Request, log: LogFn): void {
 }
 
 function failRequest(request: Request, error: unknown, log: LogFn): void {
+  // A refusal the server already answered (426, 403, 400 on an upgrade) is the client's mistake.
+  if (error instanceof MxError && error.status !== undefined && error.status < 500 && request.responded) {
+    log('debug', `${request.toString()}: ${error.message}`);
+    return;
+  }
   log('error', `handler error for ${request.toString()}: ${describeError(error)}`);
   if (!request.responded) respondInternalError(request);
 }

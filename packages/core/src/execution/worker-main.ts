@@ -16,11 +16,18 @@ import {
   protocolVersion,
   ringDoorbell,
   type DispatchedRequest,
-  type StreamClosedMessage,
+  type IoMessage,
   type WorkerConfig,
 } from './dispatch-protocol.js';
 import { runHandler } from './run-handler.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
+import {
+  SerialEvents,
+  WebSocket,
+  type MessageKind,
+  type WebSocketChannel,
+  type WebSocketHandler,
+} from '../websocket/websocket.js';
 import { setWorkerPublish } from '../pubsub/publish.js';
 
 const parent = parentPort!;
@@ -86,6 +93,84 @@ class WorkerStreamChannel implements StreamChannel {
   }
 }
 
+/** WebSockets upgraded by this worker's handlers, by request id; their events run here. */
+const openWebSockets = new Map<number, { channel: WorkerWebSocketChannel; events: SerialEvents | undefined }>();
+let websocketHandler: WebSocketHandler | undefined;
+
+class WorkerWebSocketChannel implements WebSocketChannel {
+  readonly id: number;
+  #closing = false;
+  #closed = false;
+  #onClose: (() => void) | undefined;
+
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.#closing;
+  }
+
+  send(data: string | Uint8Array, kind: MessageKind): boolean {
+    if (this.closed) return false;
+    parent.postMessage([MessageType.WsSend, this.id, kind, data]);
+    return true;
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.closed) return;
+    this.#closing = true;
+    parent.postMessage([MessageType.WsClose, this.id, code, reason]);
+  }
+
+  subscribe(topic: string): void {
+    if (!this.closed) parent.postMessage([MessageType.Subscribe, this.id, topic]);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.closed) parent.postMessage([MessageType.Unsubscribe, this.id, topic]);
+  }
+
+  setOnClose(callback: () => void): void {
+    this.#onClose = callback;
+  }
+
+  ended(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    openWebSockets.delete(this.id);
+    const callback = this.#onClose;
+    this.#onClose = undefined;
+    callback?.();
+  }
+}
+
+function onIoMessage(message: IoMessage): void {
+  switch (message[0]) {
+    case MessageType.StreamClosed:
+      openStreams.get(message[1])?.ended();
+      openWebSockets.get(message[1])?.channel.ended();
+      break;
+    case MessageType.WsEvent: {
+      const entry = openWebSockets.get(message[1]);
+      if (entry === undefined) break;
+      let payload = message[3];
+      // Bytes arrive as Uint8Array after the structured clone; handlers get Buffers, as inline.
+      if (
+        payload !== undefined &&
+        (payload.kind === 'binary' || payload.kind === 'ping') &&
+        !Buffer.isBuffer(payload.data)
+      ) {
+        const bytes = payload.data as Uint8Array;
+        payload = { kind: payload.kind, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+      }
+      entry.events?.push(message[2], payload);
+      if (message[2] === 'close') entry.channel.ended();
+      break;
+    }
+  }
+}
+
 /**
  * Holds the response while the handler runs synchronously, so the common
  * case (respond, then return) is one write and one doorbell.
@@ -99,6 +184,22 @@ class WorkerSink implements ResponseSink {
 
   constructor(id: number) {
     this.id = id;
+  }
+
+  upgrade(): WebSocketChannel {
+    this.streamed = true;
+    parent.postMessage([MessageType.WsUpgrade, this.id]);
+    const channel = new WorkerWebSocketChannel(this.id);
+    const handler = websocketHandler;
+    const events =
+      handler === undefined
+        ? undefined
+        : new SerialEvents(handler, WebSocket.of(channel), (error) =>
+            log('error', `websocket handler error on ${this.id}: ${describeError(error)}`),
+          );
+    if (handler === undefined) log('info', 'a WebSocket was opened but the app module exports no websocketHandler');
+    openWebSockets.set(this.id, { channel, events });
+    return channel;
   }
 
   openStream(headers: string[]): StreamChannel {
@@ -167,15 +268,15 @@ async function main(): Promise<void> {
   }
   let handler: RequestHandler;
   try {
-    handler = (await loadApp(config.appUrl)).handler;
+    const app = await loadApp(config.appUrl);
+    handler = app.handler;
+    websocketHandler = app.websocketHandler;
   } catch (error) {
     parent.postMessage([MessageType.LoadFailed, describeError(error)]);
     return;
   }
   // This listener also keeps the worker alive: an Atomics.waitAsync alone does not hold the event loop open.
-  parent.on('message', (message: StreamClosedMessage) => {
-    if (message[0] === MessageType.StreamClosed) openStreams.get(message[1])?.ended();
-  });
+  parent.on('message', onIoMessage);
   setWorkerPublish((topic, data) => parent.postMessage([MessageType.Publish, topic, data]));
   parent.postMessage([MessageType.Ready]);
   await serve(handler);

@@ -2,7 +2,9 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { MxError } from '../errors.js';
 import type { RequestHead, ResponseSink } from '../http/request.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
-import type { PreparedResponse } from '../http/response.js';
+import type { WebSocketChannel } from '../websocket/websocket.js';
+import type { EventDelivery } from '../server/websocket-connection.js';
+import { plainResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import {
   Mailbox,
@@ -30,9 +32,10 @@ export interface PoolOptions {
   nextId: () => number;
 }
 
-/** A sink that can also open a stream under a given id. */
+/** A sink that can also open a stream or a WebSocket under a given id, with events sent elsewhere. */
 export interface PoolSink extends ResponseSink {
   openStream(headers: string[], id?: number): StreamChannel;
+  upgrade(id?: number, delivery?: EventDelivery): WebSocketChannel;
 }
 
 export interface PoolStats {
@@ -51,10 +54,8 @@ interface Job {
   responded: boolean;
 }
 
-interface OpenStream {
-  channel: StreamChannel;
-  slot: Slot;
-}
+type OpenStream =
+  { kind: 'sse'; channel: StreamChannel; slot: Slot } | { kind: 'websocket'; channel: WebSocketChannel; slot: Slot };
 
 interface Slot {
   worker: Worker;
@@ -70,16 +71,6 @@ interface Slot {
 }
 
 const workerEntry = new URL('./worker-main.js', import.meta.url);
-
-/** A plain-text response built on the IO thread (errors the pool answers itself). */
-export function plainResponse(status: number, text: string, extra: string[] = []): PreparedResponse {
-  const body = `${text}\n`;
-  return {
-    status,
-    headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), ...extra],
-    body,
-  };
-}
 
 /**
  * Mummy's thread pool on worker_threads. Each worker runs one request at a
@@ -308,16 +299,52 @@ export class WorkerPool {
         job.responded = true;
         const id = job.id;
         const channel = job.sink.openStream(message[2], id);
-        this.#streams.set(id, { channel, slot });
+        this.#streams.set(id, { kind: 'sse', channel, slot });
         channel.setOnClose(() => {
           this.#streams.delete(id);
           if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.StreamClosed, id]);
         });
         break;
       }
-      case MessageType.StreamWrite:
-        this.#streams.get(message[1])?.channel.write(message[2]);
+      case MessageType.WsUpgrade: {
+        const job = slot.job;
+        if (job === undefined || job.id !== message[1] || job.responded) break;
+        job.responded = true;
+        const id = job.id;
+        const notifyClosed = (): void => {
+          this.#streams.delete(id);
+          if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.StreamClosed, id]);
+        };
+        let channel: WebSocketChannel;
+        try {
+          // Events go back to the worker that upgraded, where the connection's state lives.
+          channel = job.sink.upgrade(id, (event, payload) => {
+            if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.WsEvent, id, event, payload]);
+          });
+        } catch (error) {
+          this.#options.log('debug', `websocket upgrade refused: ${String(error)}`);
+          notifyClosed();
+          break;
+        }
+        this.#streams.set(id, { kind: 'websocket', channel, slot });
+        channel.setOnClose(notifyClosed);
         break;
+      }
+      case MessageType.WsSend: {
+        const open = this.#streams.get(message[1]);
+        if (open?.kind === 'websocket') open.channel.send(message[3], message[2]);
+        break;
+      }
+      case MessageType.WsClose: {
+        const open = this.#streams.get(message[1]);
+        if (open?.kind === 'websocket') open.channel.close(message[2], message[3]);
+        break;
+      }
+      case MessageType.StreamWrite: {
+        const open = this.#streams.get(message[1]);
+        if (open?.kind === 'sse') open.channel.write(message[2]);
+        break;
+      }
       case MessageType.StreamEnd:
         this.#streams.get(message[1])?.channel.close();
         break;
@@ -343,9 +370,13 @@ export class WorkerPool {
     return false;
   }
 
-  /** Streams whose worker died end too; their clients reconnect. */
+  /** Streams whose worker died end too (WebSockets with 1011); their clients reconnect. */
   #closeStreamsOf(slot: Slot): void {
-    for (const open of [...this.#streams.values()]) if (open.slot === slot) open.channel.close();
+    for (const open of [...this.#streams.values()]) {
+      if (open.slot !== slot) continue;
+      if (open.kind === 'websocket') open.channel.close(1011, 'server worker exited');
+      else open.channel.close();
+    }
   }
 
   #run(slot: Slot, job: Job): void {

@@ -1,5 +1,6 @@
 import { MxError } from '../errors.js';
 import { SseStream, type StreamChannel } from '../sse/sse-stream.js';
+import { WebSocket, type WebSocketChannel } from '../websocket/websocket.js';
 import type { ResolvedCompression } from './compression.js';
 import { Headers, flattenHeaders, type HeadersInit } from './headers.js';
 import {
@@ -33,6 +34,8 @@ export interface ResponseSink {
   send(response: PreparedResponse): void;
   /** Starts a streamed response (server-sent events) with these caller headers. */
   openStream(headers: string[]): StreamChannel;
+  /** Completes a WebSocket handshake, or answers 400/403/426 and throws. */
+  upgrade(): WebSocketChannel;
 }
 
 export interface RespondSseOptions {
@@ -136,6 +139,25 @@ export class Request {
     validateHeaders(raw);
     this.#responded = true;
     return new SseStream(this.#sink.openStream(raw));
+  }
+
+  /** True when the client asked to switch to WebSocket. */
+  get isUpgrade(): boolean {
+    return this.headers.get('upgrade')?.toLowerCase() === 'websocket';
+  }
+
+  /**
+   * Completes the WebSocket handshake (101) and returns the connection's
+   * handle; sends through it may start at once. Counts as the response. A
+   * request that is not a valid upgrade gets 426 (no `Upgrade: websocket`),
+   * 400 (bad handshake headers) or 403 (Origin not allowed), and this throws
+   * an MxError with that `status`. Events then go to the server's
+   * `websocketHandler`.
+   */
+  upgradeToWebSocket(): WebSocket {
+    if (this.#responded) throw new MxError('MX_ERR_RESPONSE_ALREADY_SENT', `${this.method} ${this.uri}`);
+    this.#responded = true;
+    return WebSocket.of(this.#sink.upgrade());
   }
 
   toString(): string {

@@ -117,3 +117,13 @@ function addVary(headers: string[], field: string): void {
   if (items.includes('*') || items.includes(field.toLowerCase())) return;
   headers[i + 1] = `${current}, ${field}`;
 }
+
+/** A small plain-text response the server writes by itself (errors, refusals). */
+export function plainResponse(status: number, text: string, extra: string[] = []): PreparedResponse {
+  const body = `${text}\n`;
+  return {
+    status,
+    headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), ...extra],
+    body,
+  };
+}

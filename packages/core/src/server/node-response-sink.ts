@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ResponseSink } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
 import { SseConnection, sseHeaders, type StreamContext } from './sse-connection.js';
+import { upgradeRequired } from './upgrade-sink.js';
 
 /** What the sinks of one server share. */
 export interface SinkContext {
@@ -27,6 +28,10 @@ export class NodeResponseSink implements ResponseSink {
     if (this.#context.isClosing()) response.headers.push('Connection', 'close');
     res.writeHead(response.status, response.headers);
     res.end(response.body);
+  }
+
+  upgrade(): never {
+    return upgradeRequired((response) => this.send(response));
   }
 
   openStream(headers: string[], id = this.#context.nextStreamId()): SseConnection {

@@ -1,6 +1,31 @@
 import { MxError } from '../errors.js';
 import { defaultCompression, type CompressionOptions, type ResolvedCompression } from '../http/compression.js';
 import { stderrLogHandler, type LogHandler, type LogLevel } from '../log/log-handler.js';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocketHandler } from '../websocket/websocket.js';
+
+export interface WebSocketOptions {
+  /** Largest message (all fragments together); over it the connection closes with 1009. Default 65 536. */
+  maxMessageBytes?: number;
+  /** Most fragments in one message; over it the connection closes with 1009. Default 1 024. */
+  maxFragments?: number;
+  /** permessage-deflate compression. Default false. */
+  perMessageDeflate?: boolean;
+  /** A ping this often; a peer that has not answered the previous one is terminated. 0 disables. Default 30 000. */
+  heartbeatIntervalMs?: number;
+  /** How long a closing handshake waits for the peer's close frame. Default 10 000. */
+  closeTimeoutMs?: number;
+  /**
+   * Origins allowed to open a WebSocket (exact `scheme://host[:port]`). Browsers
+   * send Origin and do not apply CORS to WebSockets, so set this (or
+   * `verifyOrigin`) for browser-facing servers. Default: any origin.
+   */
+  allowedOrigins?: string[];
+  /** Custom Origin check, run before the 101; false answers 403. */
+  verifyOrigin?: (origin: string | undefined, request: IncomingMessage) => boolean;
+  /** Picks a subprotocol from the client's `Sec-WebSocket-Protocol` list; false picks none. */
+  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+}
 
 /** Elastic pool: grows while every worker is busy and work waits, shrinks after idling. */
 export interface ElasticThreads {
@@ -47,6 +72,12 @@ export interface ServerOptions {
   closeTimeoutMs?: number;
   /** Response compression (gzip, br, deflate). `false` turns it off. Default on, 860-byte threshold. */
   compression?: boolean | CompressionOptions;
+  /**
+   * Receives WebSocket events (inline mode). In threaded mode, export
+   * `websocketHandler` from the app module instead.
+   */
+  websocketHandler?: WebSocketHandler;
+  websocket?: WebSocketOptions;
   /** Server-sent events. */
   sse?: {
     /** A `: keepalive` comment this often on every stream; 0 disables. Default 15 000. */
@@ -80,6 +111,15 @@ export interface ResolvedOptions {
   compression: ResolvedCompression | undefined;
   sseHeartbeatIntervalMs: number;
   sseMaxBufferedBytes: number;
+  websocket: {
+    maxMessageBytes: number;
+    maxFragments: number;
+    perMessageDeflate: boolean;
+    heartbeatIntervalMs: number;
+    closeTimeoutMs: number;
+    verifyOrigin: (origin: string | undefined, request: IncomingMessage) => boolean;
+    handleProtocols: WebSocketOptions['handleProtocols'];
+  };
   logHandler: LogHandler;
   logLevel: LogLevel;
 }
@@ -127,6 +167,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     compression,
     sseHeartbeatIntervalMs: positiveInteger('sse.heartbeatIntervalMs', options.sse?.heartbeatIntervalMs, 15_000, true),
     sseMaxBufferedBytes: positiveInteger('sse.maxBufferedBytes', options.sse?.maxBufferedBytes, 1_048_576),
+    websocket: resolveWebSocket(options.websocket ?? {}),
     logHandler: options.logHandler ?? stderrLogHandler('debug'),
     logLevel,
   };
@@ -145,4 +186,21 @@ function resolveThreads(threads: ServerOptions['threads']): ResolvedThreads | un
   const max = positiveInteger('threads.max', threads.max, 0);
   if (min > max) throw new MxError('MX_ERR_OPTION_INVALID', `threads.min (${min}) exceeds threads.max (${max})`);
   return { min, max, idleTimeoutMs: positiveInteger('threads.idleTimeoutMs', threads.idleTimeoutMs, 30_000) };
+}
+
+function resolveWebSocket(ws: WebSocketOptions): ResolvedOptions['websocket'] {
+  const allowed = ws.allowedOrigins === undefined ? undefined : new Set(ws.allowedOrigins);
+  const custom = ws.verifyOrigin;
+  return {
+    maxMessageBytes: positiveInteger('websocket.maxMessageBytes', ws.maxMessageBytes, 65_536),
+    maxFragments: positiveInteger('websocket.maxFragments', ws.maxFragments, 1_024),
+    perMessageDeflate: ws.perMessageDeflate ?? false,
+    heartbeatIntervalMs: positiveInteger('websocket.heartbeatIntervalMs', ws.heartbeatIntervalMs, 30_000, true),
+    closeTimeoutMs: positiveInteger('websocket.closeTimeoutMs', ws.closeTimeoutMs, 10_000),
+    verifyOrigin: (origin, request) => {
+      if (allowed !== undefined && (origin === undefined || !allowed.has(origin))) return false;
+      return custom === undefined || custom(origin, request);
+    },
+    handleProtocols: ws.handleProtocols,
+  };
 }

@@ -9,6 +9,12 @@ import { WorkerPool, type PoolStats } from '../execution/worker-pool.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
 import { Router, type RequestHandler } from '../router/router.js';
 import { NodeResponseSink, type SinkContext } from './node-response-sink.js';
+import type { Duplex } from 'node:stream';
+import { plainResponse } from '../http/response.js';
+import type { PoolSink } from '../execution/worker-pool.js';
+import { UpgradeSink, writeRawResponse, type UpgradeContext } from './upgrade-sink.js';
+import { createWss, type WsConnection } from './websocket-connection.js';
+import type { WebSocketHandler } from '../websocket/websocket.js';
 import type { SseConnection, StreamContext } from './sse-connection.js';
 import { TopicHub } from '../pubsub/topic-hub.js';
 import { liveServers } from '../pubsub/publish.js';
@@ -31,6 +37,8 @@ export interface ServerStats {
   connections: number;
   /** Open server-sent event streams. */
   streams: number;
+  /** Open WebSocket connections. */
+  websockets: number;
   /** Worker pool figures; undefined when handlers run inline. */
   pool: PoolStats | undefined;
 }
@@ -66,6 +74,8 @@ export class Server {
   readonly #hub = new TopicHub();
   #nextStreamId = 1;
   readonly #sinkContext: SinkContext;
+  readonly #upgradeContext: UpgradeContext;
+  #websocketHandler: WebSocketHandler | undefined;
 
   constructor(handler: RequestHandler | Router | undefined, options: ServerOptions = {}) {
     this.#options = resolveOptions(options);
@@ -93,6 +103,29 @@ export class Server {
       nextStreamId: () => this.#nextStreamId++,
       streams,
     };
+    this.#websocketHandler = options.websocketHandler;
+    const ws = this.#options.websocket;
+    const currentHandler = (): WebSocketHandler | undefined => this.#websocketHandler;
+    this.#upgradeContext = {
+      nextId: () => this.#nextStreamId++,
+      verifyOrigin: ws.verifyOrigin,
+      websockets: {
+        wss: createWss({
+          maxMessageBytes: ws.maxMessageBytes,
+          maxFragments: ws.maxFragments,
+          perMessageDeflate: ws.perMessageDeflate,
+          closeTimeoutMs: ws.closeTimeoutMs,
+          handleProtocols: ws.handleProtocols,
+        }),
+        hub: this.#hub,
+        heartbeatIntervalMs: ws.heartbeatIntervalMs,
+        connections: new Set<WsConnection>(),
+        get handler() {
+          return currentHandler();
+        },
+        log: (level, message) => this.log(level, message),
+      },
+    };
     this.#requestConfig = { compression: this.#options.compression };
     const o = this.#options;
     this.#http = createHttpServer({
@@ -109,6 +142,9 @@ export class Server {
     });
     this.#http.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
     this.#http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.#onCheckContinue(req, res));
+    this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#onUpgrade(req, socket, head),
+    );
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(error, socket));
     this.#http.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
@@ -149,6 +185,7 @@ export class Server {
     const app = await loadApp(this.#appUrl);
     const threads = this.#options.threads;
     this.#handler = app.handler;
+    this.#websocketHandler ??= app.websocketHandler;
     if (threads === undefined) return;
     this.#inlineRouter = app.router?.hasInlineRoutes === true ? app.router : undefined;
     const pool = new WorkerPool({
@@ -197,6 +234,7 @@ export class Server {
       requestsInFlight: this.#inFlight,
       connections: this.#sockets.size,
       streams: this.#sinkContext.streams.streams.size,
+      websockets: this.#upgradeContext.websockets.connections.size,
       pool: this.#pool?.stats(),
     };
   }
@@ -226,8 +264,10 @@ export class Server {
   async #shutdown(): Promise<void> {
     this.#closing = true;
     liveServers.delete(this);
-    // Event streams never finish by themselves: end them so their connections can close.
+    // Event streams and WebSockets never finish by themselves: end them so their connections can close.
     for (const stream of [...this.#sinkContext.streams.streams]) stream.close();
+    for (const websocket of [...this.#upgradeContext.websockets.connections])
+      websocket.close(1001, 'server shutting down');
     if (!this.#listening) {
       await this.#pool?.close(0);
       return;
@@ -304,19 +344,18 @@ export class Server {
     res.end(body);
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Checks what llhttp leaves to us and builds the request head, or returns
+   * the status and reason to refuse it with.
+   */
+  #readHead(req: IncomingMessage): { head: RequestHead; hasBody: boolean } | { status: number; reason: string } {
     const o = this.#options;
-    req.on('error', () => {});
     if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
-      this.#reject(res, 505, `HTTP/${req.httpVersion} is not supported`);
-      return;
+      return { status: 505, reason: `HTTP/${req.httpVersion} is not supported` };
     }
     const uri = req.url ?? '';
-    if (uri.length > o.maxUriBytes) {
-      this.#reject(res, 414, `request target longer than ${o.maxUriBytes} bytes`);
-      return;
-    }
-    // One pass over the raw fields for what llhttp leaves to us.
+    if (uri.length > o.maxUriBytes) return { status: 414, reason: `request target longer than ${o.maxUriBytes} bytes` };
+    // One pass over the raw fields.
     const raw = req.rawHeaders;
     let hosts = 0;
     let lengths = 0;
@@ -333,32 +372,17 @@ export class Server {
         if (raw[i + 1]!.trim().toLowerCase() !== 'chunked') chunked = false;
       }
     }
-    if (hosts === 0 && req.httpVersionMinor === 1) {
-      this.#reject(res, 400, 'HTTP/1.1 request without a Host header');
-      return;
-    }
-    if (hosts > 1) {
-      this.#reject(res, 400, 'more than one Host header');
-      return;
-    }
-    if (lengths > 1) {
-      this.#reject(res, 400, 'more than one Content-Length header');
-      return;
-    }
-    if (!chunked) {
-      // llhttp decodes only chunked; a body in any other coding would reach the handler still encoded.
-      this.#reject(res, 501, 'only the chunked transfer coding is supported');
-      return;
-    }
+    if (hosts === 0 && req.httpVersionMinor === 1)
+      return { status: 400, reason: 'HTTP/1.1 request without a Host header' };
+    if (hosts > 1) return { status: 400, reason: 'more than one Host header' };
+    if (lengths > 1) return { status: 400, reason: 'more than one Content-Length header' };
+    // llhttp decodes only chunked; a body in any other coding would reach the handler still encoded.
+    if (!chunked) return { status: 501, reason: 'only the chunked transfer coding is supported' };
     if (uri === '*' && req.method !== 'OPTIONS') {
-      this.#reject(res, 400, 'asterisk-form request target is only valid for OPTIONS');
-      return;
+      return { status: 400, reason: 'asterisk-form request target is only valid for OPTIONS' };
     }
     const target = parseRequestTarget(uri);
-    if (target === undefined) {
-      this.#reject(res, 400, 'malformed percent-encoding in the request target');
-      return;
-    }
+    if (target === undefined) return { status: 400, reason: 'malformed percent-encoding in the request target' };
     const head: RequestHead = {
       method: req.method ?? 'GET',
       uri,
@@ -368,10 +392,23 @@ export class Server {
       path: target.path,
       search: target.search,
     };
+    return { head, hasBody };
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const o = this.#options;
+    req.on('error', () => {});
+    const read = this.#readHead(req);
+    if ('status' in read) {
+      this.#reject(res, read.status, read.reason);
+      return;
+    }
+    const { head, hasBody } = read;
     this.#inFlight++;
     res.once('close', () => this.#inFlight--);
+    const sink = new NodeResponseSink(res, this.#sinkContext);
     if (!hasBody) {
-      this.#execute(head, undefined, res);
+      this.#execute(head, undefined, sink);
       return;
     }
     const declared = req.headers['content-length'];
@@ -395,13 +432,29 @@ export class Server {
     });
     req.on('end', () => {
       if (rejected) return;
-      this.#execute(head, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), res);
+      this.#execute(head, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), sink);
     });
   }
 
-  #execute(head: RequestHead, body: Buffer | undefined, res: ServerResponse): void {
+  /** A request with `Upgrade`: routed like any other; its handler may answer or upgrade. */
+  #onUpgrade(req: IncomingMessage, socket: Duplex, headBytes: Buffer): void {
+    socket.on('error', () => {});
+    req.on('error', () => {});
+    const read = this.#readHead(req);
+    if ('status' in read) {
+      this.log('debug', `${read.status}: ${read.reason}`);
+      writeRawResponse(socket, plainResponse(read.status, `${STATUS_CODES[read.status] ?? 'Error'}: ${read.reason}`));
+      return;
+    }
+    if (this.#closing) {
+      writeRawResponse(socket, plainResponse(503, 'Service Unavailable: server is shutting down'));
+      return;
+    }
+    this.#execute(read.head, undefined, new UpgradeSink(req, socket, headBytes, this.#upgradeContext));
+  }
+
+  #execute(head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
     this.#requestsHandled++;
-    const sink = new NodeResponseSink(res, this.#sinkContext);
     const pool = this.#pool;
     if (pool !== undefined) {
       const router = this.#inlineRouter;

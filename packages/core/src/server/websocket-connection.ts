@@ -1,0 +1,235 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket as WsSocket, type RawData } from 'ws';
+import type { LogLevel } from '../log/log-handler.js';
+import type { PublishedMessage, Subscriber, TopicHub } from '../pubsub/topic-hub.js';
+import {
+  SerialEvents,
+  WebSocket,
+  type MessageKind,
+  type WebSocketChannel,
+  type WebSocketEvent,
+  type WebSocketHandler,
+  type WebSocketMessage,
+} from '../websocket/websocket.js';
+
+/** Where a connection's events go: the inline handler, or a message to the owning worker. */
+export type EventDelivery = (event: WebSocketEvent, message: WebSocketMessage) => void;
+
+/** What every WebSocket of one server shares. */
+export interface WebSocketContext {
+  readonly wss: WebSocketServer;
+  readonly hub: TopicHub;
+  readonly heartbeatIntervalMs: number;
+  readonly connections: Set<WsConnection>;
+  /** The inline handler (inline mode, or routes pinned inline). */
+  readonly handler: WebSocketHandler | undefined;
+  log(level: LogLevel, message: string): void;
+}
+
+export interface WebSocketServerOptions {
+  maxMessageBytes: number;
+  maxFragments: number;
+  perMessageDeflate: boolean;
+  closeTimeoutMs: number;
+  handleProtocols: ((protocols: Set<string>, request: IncomingMessage) => string | false) | undefined;
+}
+
+export function createWss(options: WebSocketServerOptions): WebSocketServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    maxPayload: options.maxMessageBytes,
+    maxFragments: options.maxFragments,
+    perMessageDeflate: options.perMessageDeflate,
+    closeTimeout: options.closeTimeoutMs,
+    ...(options.handleProtocols === undefined ? {} : { handleProtocols: options.handleProtocols }),
+  } as ConstructorParameters<typeof WebSocketServer>[0]);
+  wss.on('error', () => {});
+  return wss;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/**
+ * One WebSocket on the IO thread, over `ws` (framing, masking, UTF-8 and
+ * close-code validation, auto-pong, fragment and size limits). Sends made
+ * before the handshake completes are queued.
+ */
+export class WsConnection implements WebSocketChannel, Subscriber {
+  readonly id: number;
+  readonly #context: WebSocketContext;
+  #ws: WsSocket | undefined;
+  #pending: Array<() => void> = [];
+  readonly #topics = new Set<string>();
+  #closed = false;
+  #errorDelivered = false;
+  #alive = true;
+  #timer: NodeJS.Timeout | undefined;
+  #deliver: EventDelivery = () => {};
+  #onClose: (() => void) | undefined;
+
+  constructor(id: number, context: WebSocketContext) {
+    this.id = id;
+    this.#context = context;
+    context.connections.add(this);
+  }
+
+  /** Events go to the inline handler, serially. */
+  deliverInline(handler: WebSocketHandler): void {
+    const serial = new SerialEvents(handler, WebSocket.of(this), (error) =>
+      this.#context.log(
+        'error',
+        `websocket handler error on ${this.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      ),
+    );
+    this.#deliver = (event, message) => serial.push(event, message);
+  }
+
+  deliverTo(delivery: EventDelivery): void {
+    this.#deliver = delivery;
+  }
+
+  /** Performs the handshake; false when `ws` refused it (it answered 400 or 426 itself). */
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    let attached = false;
+    this.#context.wss.handleUpgrade(req, socket, head, (ws) => {
+      attached = true;
+      this.#attach(ws);
+    });
+    if (!attached && socket.destroyed) {
+      this.#ended();
+      return false;
+    }
+    return true;
+  }
+
+  #attach(ws: WsSocket): void {
+    this.#ws = ws;
+    ws.on('message', (data, isBinary) => {
+      const message: WebSocketMessage = isBinary
+        ? { kind: 'binary', data: toBuffer(data) }
+        : { kind: 'text', data: toBuffer(data).toString('utf8') };
+      this.#deliver('message', message);
+    });
+    ws.on('ping', (data) => this.#deliver('message', { kind: 'ping', data }));
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+    ws.on('error', (error: Error & { code?: string }) => {
+      this.#errorDelivered = true;
+      const closeCode = (error as unknown as Record<symbol, number | undefined>)[statusCodeSymbol(error)] ?? 1002;
+      this.#deliver('error', { kind: 'error', message: error.message, closeCode });
+    });
+    ws.on('close', (code, reason) => {
+      if (code === 1006 && !this.#errorDelivered) {
+        this.#deliver('error', { kind: 'error', message: 'connection lost without a close frame', closeCode: 1006 });
+      }
+      this.#deliver('close', { kind: 'close', code, reason: reason.toString('utf8') });
+      this.#ended();
+    });
+    if (this.#context.heartbeatIntervalMs > 0) {
+      // A peer that has not answered the previous ping by the next one is gone.
+      this.#timer = setInterval(() => {
+        if (!this.#alive) {
+          this.#context.log(
+            'debug',
+            `websocket ${this.id}: no pong within ${this.#context.heartbeatIntervalMs} ms; terminating`,
+          );
+          ws.terminate();
+          return;
+        }
+        this.#alive = false;
+        ws.ping();
+      }, this.#context.heartbeatIntervalMs);
+      this.#timer.unref();
+    }
+    this.#deliver('open', undefined);
+    for (const run of this.#pending.splice(0)) run();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  send(data: string | Uint8Array, kind: MessageKind): boolean {
+    if (this.#closed) return false;
+    const ws = this.#ws;
+    if (ws === undefined) {
+      this.#pending.push(() => this.send(data, kind));
+      return true;
+    }
+    if (ws.readyState !== ws.OPEN) return false;
+    switch (kind) {
+      case 'text':
+        ws.send(
+          typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'),
+        );
+        break;
+      case 'binary':
+        ws.send(data, { binary: true });
+        break;
+      case 'ping':
+        ws.ping(data);
+        break;
+      case 'pong':
+        ws.pong(data);
+        break;
+    }
+    return true;
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.#closed) return;
+    const ws = this.#ws;
+    if (ws === undefined) {
+      this.#pending.push(() => this.close(code, reason));
+      return;
+    }
+    ws.close(code, reason);
+  }
+
+  subscribe(topic: string): void {
+    if (this.#closed || this.#topics.has(topic)) return;
+    this.#topics.add(topic);
+    this.#context.hub.subscribe(topic, this);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.#topics.delete(topic)) return;
+    this.#context.hub.unsubscribe(topic, this);
+  }
+
+  deliver(message: PublishedMessage): void {
+    const data = message.data;
+    if (typeof data === 'string') this.send(data, 'text');
+    else if (data instanceof Uint8Array) this.send(data, 'binary');
+    else this.send(JSON.stringify(data), 'text');
+  }
+
+  setOnClose(callback: () => void): void {
+    this.#onClose = callback;
+  }
+
+  #ended(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#pending.length = 0;
+    for (const topic of this.#topics) this.#context.hub.unsubscribe(topic, this);
+    this.#topics.clear();
+    this.#context.connections.delete(this);
+    const callback = this.#onClose;
+    this.#onClose = undefined;
+    callback?.();
+  }
+}
+
+/** ws keeps the close code of a protocol error under a private symbol; find it without depending on its name. */
+function statusCodeSymbol(error: object): symbol {
+  return Object.getOwnPropertySymbols(error).find((s) => s.description === 'status-code') ?? Symbol('none');
+}

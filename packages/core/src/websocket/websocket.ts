@@ -1,0 +1,146 @@
+/** What a WebSocket handler is told. */
+export type WebSocketEvent = 'open' | 'message' | 'error' | 'close';
+
+export type MessageKind = 'text' | 'binary' | 'ping' | 'pong';
+
+/** The third argument of a WebSocket handler, by event. */
+export type WebSocketMessage =
+  | { kind: 'text'; data: string }
+  | { kind: 'binary'; data: Buffer }
+  | { kind: 'ping'; data: Buffer }
+  /** For `close`: the peer's close code (1005 when it sent none, 1006 when the connection dropped) and reason. */
+  | { kind: 'close'; code: number; reason: string }
+  /** For `error`: what went wrong; `close` follows. */
+  | { kind: 'error'; message: string; closeCode: number }
+  | undefined;
+
+/**
+ * Receives every event of every WebSocket. Events of one connection are
+ * delivered serially — the next only after this call (and the promise it
+ * returns) settled — `open` first, `close` always last, and `error` before
+ * `close` when a connection ends abnormally. Different connections run in
+ * parallel on different worker threads. In threaded mode a connection's
+ * events run on the worker whose handler upgraded it; export the handler from
+ * the app module as `websocketHandler`.
+ */
+export type WebSocketHandler = (
+  websocket: WebSocket,
+  event: WebSocketEvent,
+  message: WebSocketMessage,
+) => void | Promise<void>;
+
+/** The transport under a WebSocket handle: the `ws` socket, or messages to it from a worker. */
+export interface WebSocketChannel {
+  readonly id: number;
+  readonly closed: boolean;
+  send(data: string | Uint8Array, kind: MessageKind): boolean;
+  close(code?: number, reason?: string): void;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  setOnClose(callback: () => void): void;
+}
+
+/**
+ * A WebSocket connection. The handle is valid from the upgrade on — a handler
+ * may send before the 101 is flushed — and calls after the connection closed
+ * are ignored (they return false). `id` is stable and unique within the
+ * server: use it as a Map key.
+ */
+export class WebSocket {
+  static readonly #handles = new WeakMap<WebSocketChannel, WebSocket>();
+  readonly #channel: WebSocketChannel;
+
+  /** The one handle of a channel, so the upgrading handler and the event handler see the same object. */
+  static of(channel: WebSocketChannel): WebSocket {
+    let handle = WebSocket.#handles.get(channel);
+    if (handle === undefined) WebSocket.#handles.set(channel, (handle = new WebSocket(channel)));
+    return handle;
+  }
+
+  private constructor(channel: WebSocketChannel) {
+    this.#channel = channel;
+  }
+
+  get id(): number {
+    return this.#channel.id;
+  }
+
+  get closed(): boolean {
+    return this.#channel.closed;
+  }
+
+  /**
+   * Queues a message: `text` (the default for strings), `binary` (the default
+   * for bytes), `ping` or `pong` (at most 125 bytes). Returns false when closed.
+   */
+  send(data: string | Uint8Array, kind?: MessageKind): boolean {
+    if (this.#channel.closed) return false;
+    return this.#channel.send(data, kind ?? (typeof data === 'string' ? 'text' : 'binary'));
+  }
+
+  /** Starts the closing handshake after queued messages; the socket ends when the peer answers or after a timeout. */
+  close(code?: number, reason?: string): void {
+    if (!this.#channel.closed) this.#channel.close(code, reason);
+  }
+
+  /** Receives every `publish(topic, data)` as a message until unsubscribed or closed. */
+  subscribe(topic: string): void {
+    if (!this.#channel.closed) this.#channel.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.#channel.closed) this.#channel.unsubscribe(topic);
+  }
+
+  toString(): string {
+    return `WebSocket ${this.id}`;
+  }
+}
+
+/**
+ * Runs a handler's events for one connection one at a time, in order. Errors
+ * thrown by the handler are reported and do not stop later events.
+ */
+export class SerialEvents {
+  readonly #handler: WebSocketHandler;
+  readonly #websocket: WebSocket;
+  readonly #onError: (error: unknown) => void;
+  readonly #queue: Array<[WebSocketEvent, WebSocketMessage]> = [];
+  #running = false;
+
+  constructor(handler: WebSocketHandler, websocket: WebSocket, onError: (error: unknown) => void) {
+    this.#handler = handler;
+    this.#websocket = websocket;
+    this.#onError = onError;
+  }
+
+  push(event: WebSocketEvent, message: WebSocketMessage): void {
+    this.#queue.push([event, message]);
+    if (!this.#running) this.#drain();
+  }
+
+  #drain(): void {
+    this.#running = true;
+    while (this.#queue.length > 0) {
+      const [event, message] = this.#queue.shift()!;
+      let result: void | Promise<void>;
+      try {
+        result = this.#handler(this.#websocket, event, message);
+      } catch (error) {
+        this.#onError(error);
+        continue;
+      }
+      if (result !== undefined && typeof result.then === 'function') {
+        void result.then(
+          () => this.#drain(),
+          (error: unknown) => {
+            this.#onError(error);
+            this.#drain();
+          },
+        );
+        return;
+      }
+    }
+    this.#running = false;
+  }
+}

@@ -87,24 +87,16 @@ test('closes idle keep-alive connections right away', async (t) => {
   await within(3_000, closing, 'close()');
 });
 
-test(
-  'closes a connection that never sent a request right away',
-  {
-    todo:
-      'src/server/server.ts #shutdown: Node counts a fresh connection as active (for headersTimeout), so ' +
-      'closeIdleConnections() skips it and close() waits closeTimeoutMs for it',
-  },
-  async (t) => {
-    const { router } = slowRouter();
-    const { server, port } = await start(t, router, { closeTimeoutMs: 2_500 });
-    const connection = await RawConnection.open(t, port);
-    await delay(50);
-    const closing = server.close();
-    // Well before closeTimeoutMs: a connection with no request in progress is idle.
-    assert.equal(await connection.waitClosed(1_500), true);
-    await within(3_000, closing, 'close()');
-  },
-);
+test('closes a connection that never sent a request right away', async (t) => {
+  const { router } = slowRouter();
+  const { server, port } = await start(t, router, { closeTimeoutMs: 2_500 });
+  const connection = await RawConnection.open(t, port);
+  await delay(50);
+  const closing = server.close();
+  // Well before closeTimeoutMs: a connection with no request in progress is idle.
+  assert.equal(await connection.waitClosed(1_500), true);
+  await within(3_000, closing, 'close()');
+});
 
 test('closes a connection whose handler never responds once closeTimeoutMs passes', async (t) => {
   const started = deferred();
@@ -164,20 +156,12 @@ test('counts handled requests, requests in flight and open connections in stats(
   assert.equal(server.stats().requestsHandled, 1);
 });
 
-test(
-  'reports no open connections once close() has resolved',
-  {
-    todo:
-      'src/server/server.ts: close() resolves when Node has destroyed the sockets, before their close ' +
-      'events, which is when stats() stops counting them',
-  },
-  async (t) => {
-    const { router, slowStarted } = slowRouter();
-    const { server, url } = await start(t, router);
-    const pending = httpGet(`${url}/slow`);
-    await slowStarted;
-    await pending;
-    await within(3_000, server.close(), 'close()');
-    assert.equal(server.stats().connections, 0);
-  },
-);
+test('reports no open connections once close() has resolved', async (t) => {
+  const { router, slowStarted } = slowRouter();
+  const { server, url } = await start(t, router);
+  const pending = httpGet(`${url}/slow`);
+  await slowStarted;
+  await pending;
+  await within(3_000, server.close(), 'close()');
+  assert.equal(server.stats().connections, 0);
+});

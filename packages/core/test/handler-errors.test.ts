@@ -140,16 +140,12 @@ test('logs the reason for a rejected request at debug level', async (t) => {
   );
 });
 
-test(
-  'answers 500 when respond() fails in the socket layer and the error escapes the handler',
-  { todo: 'src/http/request.ts respond() marks the request responded before the sink can throw' },
-  async (t) => {
-    // '\x01' passes validateHeaders but Node's writeHead throws ERR_INVALID_CHAR; the request is
-    // already marked responded, so runHandler sends no 500 and the client waits forever.
-    const { port } = await start(t, (request) => request.respond(200, { 'X-A': 'a\x01b' }, 'x'));
-    const { text } = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', {
-      idleMs: 1_000,
-    });
-    assert.equal(text === '' ? 0 : onlyResponse(text).status, 500);
-  },
-);
+test('answers 500 when respond() fails in the socket layer and the error escapes the handler', async (t) => {
+  // '\x01' passes validateHeaders but Node's writeHead throws ERR_INVALID_CHAR; the request is
+  // already marked responded, so runHandler sends no 500 and the client waits forever.
+  const { port } = await start(t, (request) => request.respond(200, { 'X-A': 'a\x01b' }, 'x'));
+  const { text } = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', {
+    idleMs: 1_000,
+  });
+  assert.equal(text === '' ? 0 : onlyResponse(text).status, 500);
+});

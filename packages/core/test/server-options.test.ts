@@ -42,49 +42,38 @@ for (const [what, options] of invalidOptions) {
   });
 }
 
-test(
-  'refuses a requestTimeoutMs shorter than headersTimeoutMs with MX_ERR_OPTION_INVALID',
-  {
-    todo:
-      'src/server/options.ts does not check requestTimeoutMs >= headersTimeoutMs, so node:http throws ' +
-      'its own RangeError ERR_OUT_OF_RANGE (even for requestTimeoutMs: 10_000 with the default headersTimeoutMs)',
-  },
-  () => {
-    assert.throws(() => createServer(ok, { requestTimeoutMs: 10_000 }), hasCode('MX_ERR_OPTION_INVALID'));
-    assert.throws(
-      () => createServer(ok, { headersTimeoutMs: 500, requestTimeoutMs: 400 }),
-      hasCode('MX_ERR_OPTION_INVALID'),
-    );
-  },
-);
+test('refuses a requestTimeoutMs shorter than headersTimeoutMs with MX_ERR_OPTION_INVALID', () => {
+  assert.throws(
+    () => createServer(ok, { headersTimeoutMs: 500, requestTimeoutMs: 400 }),
+    hasCode('MX_ERR_OPTION_INVALID'),
+  );
+});
 
-test(
-  'refuses an unknown compression encoding with MX_ERR_OPTION_INVALID',
-  {
-    todo:
-      'src/server/options.ts accepts any compression.encodings; a client accepting the unknown one then ' +
-      'makes compress() return undefined, respond() throws a TypeError and the client never gets a response',
-  },
-  async (t) => {
-    const options: ServerOptions = { compression: { encodings: ['zstd' as ContentEncoding, 'gzip'] } };
-    let server: Server | undefined;
-    try {
-      server = createServer(ok, options);
-    } catch (error) {
-      assert.equal(error instanceof MxError && error.code, 'MX_ERR_OPTION_INVALID');
-      return;
-    }
-    await server.close();
-    // Accepted: then it must at least answer a client that accepts that encoding.
-    const { url } = await start(
-      t,
-      (request) => request.respond(200, { 'Content-Type': 'text/plain' }, 'a'.repeat(2_000)),
-      options,
-    );
-    const response = await httpGet(url, { headers: { 'Accept-Encoding': 'zstd' }, timeoutMs: 1_500 });
-    assert.equal(response.status, 200);
-  },
-);
+test('lowers the default headersTimeoutMs to a shorter requestTimeoutMs instead of refusing it', async () => {
+  const server = createServer(ok, { requestTimeoutMs: 10_000 });
+  await server.listen(0);
+  await server.close();
+});
+
+test('refuses an unknown compression encoding with MX_ERR_OPTION_INVALID', async (t) => {
+  const options: ServerOptions = { compression: { encodings: ['zstd' as ContentEncoding, 'gzip'] } };
+  let server: Server | undefined;
+  try {
+    server = createServer(ok, options);
+  } catch (error) {
+    assert.equal(error instanceof MxError && error.code, 'MX_ERR_OPTION_INVALID');
+    return;
+  }
+  await server.close();
+  // Accepted: then it must at least answer a client that accepts that encoding.
+  const { url } = await start(
+    t,
+    (request) => request.respond(200, { 'Content-Type': 'text/plain' }, 'a'.repeat(2_000)),
+    options,
+  );
+  const response = await httpGet(url, { headers: { 'Accept-Encoding': 'zstd' }, timeoutMs: 1_500 });
+  assert.equal(response.status, 200);
+});
 
 test('accepts 0 for maxBodyBytes, requestTimeoutMs, closeTimeoutMs and compression.thresholdBytes', async () => {
   const server = createServer(ok, {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createServer, MxError, Router, type ServerOptions } from '@mummyx/core';
-import { send, startThreaded } from './threads-helpers.js';
+import { jsonOf, send, startThreaded } from './threads-helpers.js';
 
 function fixture(name: string): URL {
   return new URL(`./fixtures/${name}.js`, import.meta.url);
@@ -65,7 +65,7 @@ test('an app module exporting `handler`, given as a file path, runs on workers',
   const { port, server } = await startThreaded(t, { app: fileURLToPath(fixture('threads-app-handler')), threads: 1 });
   const reply = await send(port, '/anything?at=all');
   assert.equal(reply.status, 200);
-  assert.deepEqual(JSON.parse(reply.body.toString()), { from: 'handler', isMainThread: false });
+  assert.deepEqual(jsonOf(reply), { from: 'handler', isMainThread: false });
   assert.equal(server.stats().pool?.workers, 1);
 });
 
@@ -73,14 +73,14 @@ test('an app module with a default-exported router, given as a URL string, runs 
   const { port } = await startThreaded(t, { app: fixture('threads-app-default').href, threads: 1 });
   const reply = await send(port, '/');
   assert.equal(reply.status, 200);
-  assert.deepEqual(JSON.parse(reply.body.toString()), { from: 'default', isMainThread: false });
+  assert.deepEqual(jsonOf(reply), { from: 'default', isMainThread: false });
 });
 
 test('threads: 0 with an app module runs its handlers inline, without a pool', async (t) => {
   const { port, server } = await startThreaded(t, { threads: 0 });
   const reply = await send(port, '/where');
   assert.equal(reply.status, 200);
-  assert.deepEqual(JSON.parse(reply.body.toString()), { isMainThread: true, threadId: 0 });
+  assert.deepEqual(jsonOf(reply), { isMainThread: true, threadId: 0 });
   assert.equal(server.stats().pool, undefined);
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { createServer, type Server } from '@mummyx/core';
-import { appUrl, poolOf, send, startThreaded, waitFor } from './threads-helpers.js';
+import { appUrl, jsonOf, poolOf, send, startThreaded, waitFor } from './threads-helpers.js';
 
 /** Resolves with the error code of a TCP connection attempt to `port`, or 'connected'. */
 function tryConnect(port: number): Promise<string> {
@@ -39,7 +39,7 @@ test(
     assert.equal(blocked.status, 200);
     assert.equal(blocked.body.toString(), 'blocked 500 ms');
     assert.equal(served.status, 200);
-    assert.equal(JSON.parse(served.body.toString()).isMainThread, false);
+    assert.equal(jsonOf(served).isMainThread, false);
     for (const reply of [slept, blocked, served]) assert.equal(reply.headers.connection, 'close');
 
     await closing;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Server } from '@mummyx/core';
-import { poolOf, send, startThreaded, waitFor } from './threads-helpers.js';
+import { jsonOf, poolOf, send, startThreaded, waitFor } from './threads-helpers.js';
 
 /** Samples the pool every 10 ms while `work` runs; returns the peaks and the work's result. */
 async function sampled<T>(
@@ -111,7 +111,7 @@ test(
     assert.equal(poolOf(server).workers, 0);
     const reply = await send(port, '/where');
     assert.equal(reply.status, 200);
-    assert.equal(JSON.parse(reply.body.toString()).isMainThread, false);
+    assert.equal(jsonOf(reply).isMainThread, false);
     await waitFor('no workers left', () => poolOf(server).workers === 0, 5_000);
     const again = await send(port, '/where');
     assert.equal(again.status, 200, 'a new worker starts on demand');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { poolOf, send, startThreaded, waitFor, type Reply } from './threads-helpers.js';
+import { jsonOf, poolOf, type Reply, send, startThreaded, waitFor } from './threads-helpers.js';
 
 function threadOf(reply: Reply): string {
   return String(reply.headers['x-thread-id']);
@@ -40,7 +40,7 @@ for (const crash of crashes) {
       for (let i = 0; i < 6; i++) {
         const reply = await send(port, '/where');
         assert.equal(reply.status, 200);
-        assert.equal(JSON.parse(reply.body.toString()).isMainThread, false);
+        assert.equal(jsonOf(reply).isMainThread, false);
       }
       assert.equal(poolOf(server).workerRestarts, 1, 'healthy requests restart nothing');
     },

@@ -88,6 +88,17 @@ export function send(port: number, path: string, options: SendOptions = {}): Pro
   });
 }
 
+/** Where the fixture's /where route ran. */
+export interface Where {
+  isMainThread: boolean;
+  threadId: number;
+}
+
+/** A reply's body parsed as JSON. */
+export function jsonOf<T = Where>(reply: Reply): T {
+  return JSON.parse(reply.body.toString()) as T;
+}
+
 /** Polls `probe` until it returns true; rejects naming `what` after `timeoutMs`. */
 export async function waitFor(what: string, probe: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;

@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { poolOf, send, startThreaded, waitFor } from './threads-helpers.js';
-
-interface Where {
-  isMainThread: boolean;
-  threadId: number;
-}
+import { jsonOf, poolOf, send, startThreaded, waitFor } from './threads-helpers.js';
 
 test('a route pinned inline runs on the IO thread while other routes run on workers', async (t) => {
   const { server, port } = await startThreaded(t, { threads: 2 });
   const inline = await send(port, '/where-inline');
   assert.equal(inline.status, 200);
-  assert.deepEqual(JSON.parse(inline.body.toString()) as Where, { isMainThread: true, threadId: 0 });
+  assert.deepEqual(jsonOf(inline), { isMainThread: true, threadId: 0 });
 
   const pooled = await send(port, '/where');
   assert.equal(pooled.status, 200);
-  const where = JSON.parse(pooled.body.toString()) as Where;
+  const where = jsonOf(pooled);
   assert.equal(where.isMainThread, false);
   assert.ok(where.threadId > 0);
 

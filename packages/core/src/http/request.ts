@@ -116,9 +116,11 @@ export class Request {
     }
     const raw = flattenHeaders(headers);
     validateHeaders(raw);
-    this.#responded = true;
     const acceptEncoding = this.#config.compression === undefined ? undefined : this.headers.get('accept-encoding');
-    this.#sink.send(prepareResponse(this.method, acceptEncoding, this.#config.compression, status, raw, body));
+    const prepared = prepareResponse(this.method, acceptEncoding, this.#config.compression, status, raw, body);
+    // Marked only once the response is built: a failure above leaves respond() callable (for the 500).
+    this.#responded = true;
+    this.#sink.send(prepared);
   }
 
   /** The `Last-Event-ID` header of a reconnecting EventSource, if any. */

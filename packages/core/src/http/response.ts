@@ -12,8 +12,9 @@ export interface PreparedResponse {
 }
 
 const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Field values may hold visible characters, spaces, tabs and obs-text, never CR, LF or NUL.
-const badValuePattern = /[\0\r\n]/;
+// Field values may hold visible characters, spaces, tabs and obs-text (RFC 9110 §5.5): no other
+// control character, no DEL, nothing above 0xFF (Node's writeHead refuses those too).
+const badValuePattern = /[^\t\x20-\x7e\x80-\xff]/;
 
 export function validateStatus(status: number): void {
   if (!Number.isInteger(status) || status < 200 || status > 599) {
@@ -27,7 +28,7 @@ export function validateHeaders(headers: string[]): void {
     const value = headers[i + 1]!;
     if (!tokenPattern.test(name)) throw new MxError('MX_ERR_HEADER_INVALID', `name ${JSON.stringify(name)}`);
     if (badValuePattern.test(value)) {
-      throw new MxError('MX_ERR_HEADER_INVALID', `value of ${name} contains CR, LF or NUL`);
+      throw new MxError('MX_ERR_HEADER_INVALID', `value of ${name} contains a control character or one above 0xFF`);
     }
   }
 }

@@ -146,12 +146,22 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
         defaultCompression.thresholdBytes,
         true,
       ),
-      encodings: options.compression.encodings ?? defaultCompression.encodings,
+      encodings: validEncodings(options.compression.encodings),
     };
   }
   const logLevel = options.logLevel ?? 'error';
   if (!['debug', 'info', 'error'].includes(logLevel)) {
     throw new MxError('MX_ERR_OPTION_INVALID', `logLevel must be debug, info or error, got ${String(logLevel)}`);
+  }
+  const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 300_000, true);
+  // Node requires the head to be due no later than the whole request.
+  const headersDefault = requestTimeoutMs === 0 ? 20_000 : Math.min(20_000, requestTimeoutMs);
+  const headersTimeoutMs = positiveInteger('headersTimeoutMs', options.headersTimeoutMs, headersDefault);
+  if (requestTimeoutMs !== 0 && headersTimeoutMs > requestTimeoutMs) {
+    throw new MxError(
+      'MX_ERR_OPTION_INVALID',
+      `headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`,
+    );
   }
   return {
     threads: resolveThreads(options.threads),
@@ -160,8 +170,8 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     maxHeaderBytes: positiveInteger('maxHeaderBytes', options.maxHeaderBytes, 16_384),
     maxUriBytes: positiveInteger('maxUriBytes', options.maxUriBytes, 8_192),
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, 1_048_576, true),
-    headersTimeoutMs: positiveInteger('headersTimeoutMs', options.headersTimeoutMs, 20_000),
-    requestTimeoutMs: positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 300_000, true),
+    headersTimeoutMs,
+    requestTimeoutMs,
     keepAliveTimeoutMs: positiveInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 5_000),
     closeTimeoutMs: positiveInteger('closeTimeoutMs', options.closeTimeoutMs, 10_000, true),
     compression,
@@ -203,4 +213,18 @@ function resolveWebSocket(ws: WebSocketOptions): ResolvedOptions['websocket'] {
     },
     handleProtocols: ws.handleProtocols,
   };
+}
+
+function validEncodings(encodings: CompressionOptions['encodings']): ResolvedCompression['encodings'] {
+  if (encodings === undefined) return defaultCompression.encodings;
+  if (!Array.isArray(encodings)) throw new MxError('MX_ERR_OPTION_INVALID', 'compression.encodings must be an array');
+  for (const encoding of encodings) {
+    if (encoding !== 'gzip' && encoding !== 'br' && encoding !== 'deflate') {
+      throw new MxError(
+        'MX_ERR_OPTION_INVALID',
+        `compression.encodings: ${JSON.stringify(encoding)} is not one of gzip, br, deflate`,
+      );
+    }
+  }
+  return [...encodings];
 }

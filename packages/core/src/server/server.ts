@@ -64,7 +64,8 @@ export class Server {
   #pool: WorkerPool | undefined;
   readonly #requestConfig: RequestConfig;
   readonly #http: ReturnType<typeof createHttpServer>;
-  readonly #sockets = new Set<Socket>();
+  /** Open connections, each with the responses it still owes (pipelined requests queue up). */
+  readonly #sockets = new Map<Duplex, { pending: Set<ServerResponse>; upgraded: boolean }>();
   readonly #minLogRank: number;
   #listening = false;
   #closing = false;
@@ -147,8 +148,14 @@ export class Server {
     );
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(error, socket));
     this.#http.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
+      const state = { pending: new Set<ServerResponse>(), upgraded: false };
+      this.#sockets.set(socket, state);
+      socket.once('close', () => {
+        // Node never closes a response still queued behind another when the connection drops.
+        this.#inFlight -= state.pending.size;
+        state.pending.clear();
+        this.#sockets.delete(socket);
+      });
     });
     this.#http.on('error', (error) => this.log('error', `server error: ${error.message}`));
   }
@@ -281,15 +288,23 @@ export class Server {
         if (this.#sockets.size > 0)
           this.log('info', `close: ${this.#sockets.size} connection(s) still open at the deadline; closing them`);
         this.#http.closeAllConnections();
-        for (const socket of this.#sockets) socket.destroy();
+        for (const socket of this.#sockets.keys()) socket.destroy();
         resolve();
       }, this.#options.closeTimeoutMs);
     });
-    // Connections that finish their last response while draining close right away.
-    const sweep = setInterval(() => this.#http.closeIdleConnections(), 50);
+    // Connections that owe no response close right away — including ones that never sent a
+    // request, which Node does not count as idle — and so do those that finish while draining.
+    const closeIdle = (): void => {
+      this.#http.closeIdleConnections();
+      for (const [socket, state] of this.#sockets) if (state.pending.size === 0 && !state.upgraded) socket.destroy();
+    };
+    closeIdle();
+    const sweep = setInterval(closeIdle, 50);
     try {
       await Promise.race([closed, deadline]);
       await closed;
+      // The server's close callback can run before the sockets' own close events.
+      await Promise.all([...this.#sockets.keys()].map((socket) => new Promise((resolve) => socket.once('close', resolve))));
     } finally {
       clearTimeout(timer);
       clearInterval(sweep);
@@ -310,6 +325,8 @@ export class Server {
 
   #onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     const code = error.code ?? '';
+    // Bytes after a request that closes the connection: Node still answers that request, then closes.
+    if (code === 'HPE_CLOSED_CONNECTION') return;
     if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
       socket.destroy();
       return;
@@ -404,8 +421,14 @@ export class Server {
       return;
     }
     const { head, hasBody } = read;
-    this.#inFlight++;
-    res.once('close', () => this.#inFlight--);
+    const state = this.#sockets.get(req.socket);
+    if (state !== undefined) {
+      this.#inFlight++;
+      state.pending.add(res);
+      res.once('close', () => {
+        if (state.pending.delete(res)) this.#inFlight--;
+      });
+    }
     const sink = new NodeResponseSink(res, this.#sinkContext);
     if (!hasBody) {
       this.#execute(head, undefined, sink);
@@ -439,6 +462,8 @@ export class Server {
   /** A request with `Upgrade`: routed like any other; its handler may answer or upgrade. */
   #onUpgrade(req: IncomingMessage, socket: Duplex, headBytes: Buffer): void {
     socket.on('error', () => {});
+    const state = this.#sockets.get(socket);
+    if (state !== undefined) state.upgraded = true;
     req.on('error', () => {});
     const read = this.#readHead(req);
     if ('status' in read) {

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from '@mummyx/core';
 import { appUrl, jsonOf, poolOf, send, startThreaded, waitFor } from './threads-helpers.js';
 
@@ -64,7 +68,8 @@ test(
   'close() stops waiting for a handler that outlives closeTimeoutMs and terminates its worker',
   { timeout: 20_000 },
   async (t) => {
-    const { server, port } = await startThreaded(t, { threads: 1, closeTimeoutMs: 300 });
+    // handlerTimeoutMs bounds how long the cut-off handler's timer outlives close() (see the test below).
+    const { server, port } = await startThreaded(t, { threads: 1, closeTimeoutMs: 300, handlerTimeoutMs: 2_000 });
     const stuck = send(port, '/loop').then(
       (reply) => `status ${reply.status}`,
       (error: NodeJS.ErrnoException) => error.code ?? error.message,
@@ -79,6 +84,40 @@ test(
     assert.equal(await stuck, 'ECONNRESET', 'the stuck request loses its connection');
     assert.equal(workersOf(server), 0, 'the endless worker was terminated');
     assert.equal(await tryConnect(port), 'ECONNREFUSED');
+  },
+);
+
+test(
+  'a process whose threaded server closed with a handler cut off exits at once, without a late handler timeout',
+  {
+    timeout: 20_000,
+  },
+  async (t) => {
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./fixtures/threads-close-exit.js', import.meta.url))],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    });
+    let output = '';
+    let closedAt: number | undefined;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      output += chunk;
+      if (closedAt === undefined && output.includes('closed ')) closedAt = performance.now();
+    });
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const winner = await Promise.race([exited, delay(5_000).then(() => 'still running' as const)]);
+    assert.ok(closedAt !== undefined, `the child closed its server: ${output}`);
+    assert.notEqual(winner, 'still running', `the child was still alive 5 s after starting: ${output}`);
+    const lingered = performance.now() - closedAt;
+    assert.ok(lingered < 3_000, `the child lived ${Math.round(lingered)} ms after close()`);
+    assert.deepEqual(winner, [0, null]);
+    assert.doesNotMatch(output, /did not respond in time/, 'no handler timeout fires after close()');
   },
 );
 

@@ -86,9 +86,6 @@ test(
   'an elastic pool grows to max when max blocking requests arrive at once, so none of them waits',
   {
     timeout: 30_000,
-    todo:
-      'src bug: WorkerPool counts a starting worker twice against max (slots.size already includes it, ' +
-      'then #starting is added), so with min 1 / max 4 the 4th concurrent request starts no worker and waits',
   },
   async (t) => {
     const { server, port } = await startThreaded(t, { threads: { min: 1, max: 4, idleTimeoutMs: 300 } });

@@ -69,9 +69,6 @@ test(
   'a fixed pool is back at full size after two workers crash at once',
   {
     timeout: 20_000,
-    todo:
-      'src bug: WorkerPool.#replace counts a starting worker twice (in #slots and #starting), so the ' +
-      'second exit starts no replacement and threads: 3 stays at 2 workers',
   },
   async (t) => {
     const { server, port } = await startThreaded(t, { threads: 3 });

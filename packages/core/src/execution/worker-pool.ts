@@ -182,7 +182,8 @@ export class WorkerPool {
       return;
     }
     this.#queue.push(job);
-    if (this.#slots.size + this.#starting < this.#options.max && this.#starting < this.#queue.length) {
+    // #slots already holds the workers that are still starting.
+    if (this.#slots.size < this.#options.max && this.#starting < this.#queue.length) {
       this.#spawn().catch((error: unknown) => this.#onSpawnError(error));
     }
   }
@@ -468,7 +469,7 @@ export class WorkerPool {
       return;
     }
     const wanted = Math.max(this.#options.min, Math.min(this.#options.max, this.#queue.length));
-    if (this.#slots.size + this.#starting < wanted) {
+    if (this.#slots.size < wanted) {
       this.#spawn().catch((error: unknown) => this.#onSpawnError(error));
     }
   }
@@ -485,6 +486,7 @@ export class WorkerPool {
   async #retire(slot: Slot): Promise<void> {
     slot.retiring = true;
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
     this.#slots.delete(slot);
     slot.port.close();
     this.#closeStreamsOf(slot);

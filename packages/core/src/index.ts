@@ -1,9 +1,16 @@
 export { createServer, Server, type ListenAddress, type ServerStats } from './server/server.js';
-export type { ServerOptions, ElasticThreads } from './server/options.js';
+export type { ServerOptions, ElasticThreads, WebSocketOptions } from './server/options.js';
 export { Request, type RequestHead, type RespondSseOptions } from './http/request.js';
 export { SseStream } from './sse/sse-stream.js';
 export { encodeSseEvent, encodeSseComment, type SseEvent } from './sse/sse-encoder.js';
 export { publish } from './pubsub/publish.js';
+export {
+  WebSocket,
+  type WebSocketHandler,
+  type WebSocketEvent,
+  type WebSocketMessage,
+  type MessageKind,
+} from './websocket/websocket.js';
 export { Headers, type HeadersInit } from './http/headers.js';
 export type { ResponseBody } from './http/response.js';
 export { negotiateEncoding, type CompressionOptions, type ContentEncoding } from './http/compression.js';

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { test, type TestContext } from 'node:test';
+import { EventSource } from 'eventsource';
+import WebSocket from 'ws';
+
+const cli = fileURLToPath(new URL('../../apps/demo/dist/cli.js', import.meta.url));
+
+/** Starts `mummyx-demo` on a free port and waits for its listening line. */
+async function startDemo(t: TestContext, ...args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [cli, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.resume();
+  t.after(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+  let output = '';
+  for await (const chunk of child.stdout) {
+    output += String(chunk);
+    const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+    if (match !== null) return match[1]!;
+  }
+  throw new Error(`mummyx-demo exited without listening: ${output}`);
+}
+
+test('the demo serves its page and health, and exits cleanly on SIGTERM', async (t) => {
+  const child = spawn(process.execPath, [cli, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.resume();
+  let output = '';
+  let url: string | undefined;
+  for await (const chunk of child.stdout) {
+    output += String(chunk);
+    url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    if (url !== undefined) break;
+  }
+  assert.ok(url, output);
+  const page = await fetch(`${url}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /MummyX demo/);
+  assert.deepEqual(await (await fetch(`${url}/health`)).json(), { status: 'ok' });
+  child.kill('SIGTERM');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0);
+  t.diagnostic(`exit code ${code}`);
+});
+
+test('a ping answers while a blocking job holds another worker', async (t) => {
+  const url = await startDemo(t, '--threads', '2');
+  await fetch(`${url}/ping`); // both workers are up (min 2)
+  const work = fetch(`${url}/work?rounds=1500000`).then(async (r) => (await r.json()) as { elapsedMs: number });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const started = performance.now();
+  const ping = await fetch(`${url}/ping`);
+  const pingMs = performance.now() - started;
+  assert.equal(ping.status, 200);
+  const job = await work;
+  t.diagnostic(`work ${job.elapsedMs} ms, ping ${pingMs.toFixed(1)} ms`);
+  assert.ok(job.elapsedMs > 200, `the job blocked its worker for ${job.elapsedMs} ms`);
+  assert.ok(pingMs < job.elapsedMs / 2, `ping took ${pingMs} ms while the job took ${job.elapsedMs} ms`);
+});
+
+test('chat messages reach every chat socket and the activity stream', async (t) => {
+  const url = await startDemo(t, '--threads', '1-4');
+  const events = new EventSource(`${url}/events`);
+  t.after(() => events.close());
+  const chatSeen = new Promise<string>((resolve) =>
+    events.addEventListener('chat', (event) => resolve(String(event.data))),
+  );
+  await new Promise((resolve) => events.addEventListener('hello', resolve));
+
+  const open = async (): Promise<{ socket: WebSocket; lines: string[] }> => {
+    const socket = new WebSocket(`${url.replace('http', 'ws')}/chat`);
+    t.after(() => socket.terminate());
+    const lines: string[] = [];
+    socket.on('message', (data: Buffer) => lines.push(data.toString('utf8')));
+    await once(socket, 'open');
+    return { socket, lines };
+  };
+  const alice = await open();
+  const bob = await open();
+  // Both are subscribed once their welcome arrived.
+  const welcomed = async (lines: string[]): Promise<void> => {
+    while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  await welcomed(alice.lines);
+  await welcomed(bob.lines);
+  alice.socket.send('hello bob');
+  const deadline = Date.now() + 5_000;
+  while (!bob.lines.some((line) => line.includes('hello bob')) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(
+    bob.lines.some((line) => (JSON.parse(line) as { text: string }).text === 'hello bob'),
+    bob.lines.join('\n'),
+  );
+  assert.match(await chatSeen, /hello bob/);
+});
+
+test('refuses a bad --port with a clear message and exit code 2', async () => {
+  const child = spawn(process.execPath, [cli, '--port', 'eighty'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 2);
+  assert.match(stderr, /--port must be an integer/);
+});

@@ -21,6 +21,7 @@ export const errorCodes = {
   MX_ERR_UPGRADE_REQUIRED: 'a WebSocket needs a request with Upgrade: websocket',
   MX_ERR_UPGRADE_INVALID: 'the WebSocket upgrade cannot be completed',
   MX_ERR_ORIGIN_FORBIDDEN: 'the request Origin is not allowed',
+  MX_ERR_WS_ARGUMENT_INVALID: 'WebSocket send or close argument is not valid',
   MX_ERR_SSE_FIELD_INVALID: 'server-sent event field is not valid',
   MX_ERR_STREAM_CLOSED: 'the stream is closed',
   MX_ERR_NOT_IN_WORKER: 'this call is only valid on a worker thread of a MummyX server',

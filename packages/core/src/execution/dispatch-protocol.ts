@@ -42,6 +42,8 @@ const enum Word {
   ResponseSettled = 11,
   SettledSeq = 12,
   SettledId = 13,
+  /** 1 while the worker's thread runs a WebSocket event handler (it may block). */
+  EventsBusy = 14,
 }
 
 const controlBytes = 64;
@@ -54,9 +56,15 @@ export function createMailboxMemory(): SharedArrayBuffer {
   return new SharedArrayBuffer(controlBytes + 2 * regionBytes);
 }
 
+/**
+ * The pool's doorbell: word 0 counts rings; word 1 is non-zero while requests
+ * wait for a worker, so a worker leaving a WebSocket event handler rings too.
+ */
 export function createDoorbell(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4));
+  return new Int32Array(new SharedArrayBuffer(8));
 }
+
+export const doorbellWaiting = 1;
 
 /** Wakes the IO thread: called by a worker after it wrote to its mailbox. */
 export function ringDoorbell(doorbell: Int32Array): void {
@@ -156,7 +164,16 @@ export class Mailbox {
     return c[Word.SettledId];
   }
 
+  /** True while the worker's thread runs a WebSocket event handler. */
+  get eventsBusy(): boolean {
+    return Atomics.load(this.#control, Word.EventsBusy) === 1;
+  }
+
   // ── worker side ─────────────────────────────────────────────────────────
+
+  setEventsBusy(busy: boolean): void {
+    Atomics.store(this.#control, Word.EventsBusy, busy ? 1 : 0);
+  }
 
   /** Blocks the calling thread until a request arrives, then returns it. */
   waitForRequest(port: MessagePort): DispatchedRequest {

@@ -13,6 +13,7 @@ import { loadApp } from './app-module.js';
 import {
   Mailbox,
   MessageType,
+  doorbellWaiting,
   protocolVersion,
   ringDoorbell,
   type DispatchedRequest,
@@ -93,6 +94,21 @@ class WorkerStreamChannel implements StreamChannel {
   }
 }
 
+/**
+ * Tells the pool this thread is inside a WebSocket event handler, which may
+ * block it: new requests then go to other workers. On leaving, the doorbell
+ * rings if requests are waiting, so the pool can hand this worker one.
+ */
+const eventsBusy = {
+  enter(): void {
+    mailbox.setEventsBusy(true);
+  },
+  leave(): void {
+    mailbox.setEventsBusy(false);
+    if (Atomics.load(doorbell, doorbellWaiting) !== 0) ringDoorbell(doorbell);
+  },
+};
+
 /** WebSockets upgraded by this worker's handlers, by request id; their events run here. */
 const openWebSockets = new Map<number, { channel: WorkerWebSocketChannel; events: SerialEvents | undefined }>();
 let websocketHandler: WebSocketHandler | undefined;
@@ -164,8 +180,9 @@ function onIoMessage(message: IoMessage): void {
         const bytes = payload.data as Uint8Array;
         payload = { kind: payload.kind, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
       }
-      entry.events?.push(message[2], payload);
+      // Closed before the close event runs: inside it, `closed` is true and sends return false.
       if (message[2] === 'close') entry.channel.ended();
+      entry.events?.push(message[2], payload);
       break;
     }
   }
@@ -194,8 +211,11 @@ class WorkerSink implements ResponseSink {
     const events =
       handler === undefined
         ? undefined
-        : new SerialEvents(handler, WebSocket.of(channel), (error) =>
-            log('error', `websocket handler error on ${this.id}: ${describeError(error)}`),
+        : new SerialEvents(
+            handler,
+            WebSocket.of(channel),
+            (error) => log('error', `websocket handler error on ${this.id}: ${describeError(error)}`),
+            eventsBusy,
           );
     if (handler === undefined) log('info', 'a WebSocket was opened but the app module exports no websocketHandler');
     openWebSockets.set(this.id, { channel, events });

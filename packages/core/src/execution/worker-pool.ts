@@ -11,6 +11,7 @@ import {
   MessageType,
   createDoorbell,
   createMailboxMemory,
+  doorbellWaiting,
   protocolVersion,
   type WorkerConfig,
   type WorkerMessage,
@@ -68,6 +69,8 @@ interface Slot {
   idleTimer: NodeJS.Timeout | undefined;
   /** Set once the pool has decided this worker goes away. */
   retiring: boolean;
+  /** Open streams and WebSockets this worker owns. */
+  streams: number;
 }
 
 const workerEntry = new URL('./worker-main.js', import.meta.url);
@@ -118,7 +121,8 @@ export class WorkerPool {
     for (const slot of this.#slots) {
       if (slot.job !== undefined) this.#collect(slot);
     }
-    if (this.#busyCount() > 0) this.#listen();
+    if (this.#queue.length > 0) this.#dispatchQueued();
+    if (this.#busyCount() > 0 || this.#queue.length > 0) this.#listen();
   };
 
   /**
@@ -170,11 +174,10 @@ export class WorkerPool {
 
   dispatch(head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
     const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false };
-    for (const slot of this.#slots) {
-      if (slot.ready && slot.job === undefined && !slot.retiring) {
-        this.#run(slot, job);
-        return;
-      }
+    const slot = this.#freeSlot();
+    if (slot !== undefined) {
+      this.#run(slot, job);
+      return;
     }
     if (this.#queue.length >= this.#options.maxQueuedRequests) {
       this.#options.log('info', `${new MxError('MX_ERR_QUEUE_FULL').message}: 503 for ${head.method} ${head.uri}`);
@@ -182,10 +185,37 @@ export class WorkerPool {
       return;
     }
     this.#queue.push(job);
+    Atomics.store(this.#doorbell, doorbellWaiting, 1);
+    this.#listen();
     // #slots already holds the workers that are still starting.
     if (this.#slots.size < this.#options.max && this.#starting < this.#queue.length) {
       this.#spawn().catch((error: unknown) => this.#onSpawnError(error));
     }
+  }
+
+  /**
+   * A worker that can take a request now: ready, not running one, not inside
+   * a WebSocket event handler; among those, the one owning the fewest streams
+   * and WebSockets, so long-lived connections spread over the pool.
+   */
+  #freeSlot(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (!slot.ready || slot.job !== undefined || slot.retiring || slot.mailbox.eventsBusy) continue;
+      if (best === undefined || slot.streams < best.streams) best = slot;
+      if (best.streams === 0) break;
+    }
+    return best;
+  }
+
+  /** Hands waiting requests to workers that became free without finishing a request. */
+  #dispatchQueued(): void {
+    while (this.#queue.length > 0) {
+      const slot = this.#freeSlot();
+      if (slot === undefined) break;
+      this.#run(slot, this.#queue.shift()!);
+    }
+    if (this.#queue.length === 0) Atomics.store(this.#doorbell, doorbellWaiting, 0);
   }
 
   stats(): PoolStats {
@@ -249,6 +279,7 @@ export class WorkerPool {
       timer: undefined,
       idleTimer: undefined,
       retiring: false,
+      streams: 0,
     };
     this.#slots.add(slot);
     this.#starting++;
@@ -301,8 +332,9 @@ export class WorkerPool {
         const id = job.id;
         const channel = job.sink.openStream(message[2], id);
         this.#streams.set(id, { kind: 'sse', channel, slot });
+        slot.streams++;
         channel.setOnClose(() => {
-          this.#streams.delete(id);
+          if (this.#streams.delete(id)) slot.streams--;
           if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.StreamClosed, id]);
         });
         break;
@@ -313,7 +345,7 @@ export class WorkerPool {
         job.responded = true;
         const id = job.id;
         const notifyClosed = (): void => {
-          this.#streams.delete(id);
+          if (this.#streams.delete(id)) slot.streams--;
           if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.StreamClosed, id]);
         };
         let channel: WebSocketChannel;
@@ -328,6 +360,7 @@ export class WorkerPool {
           break;
         }
         this.#streams.set(id, { kind: 'websocket', channel, slot });
+        slot.streams++;
         channel.setOnClose(notifyClosed);
         break;
       }
@@ -367,8 +400,7 @@ export class WorkerPool {
   }
 
   #ownsStreams(slot: Slot): boolean {
-    for (const open of this.#streams.values()) if (open.slot === slot) return true;
-    return false;
+    return slot.streams > 0;
   }
 
   /** Streams whose worker died end too (WebSockets with 1011); their clients reconnect. */
@@ -406,6 +438,7 @@ export class WorkerPool {
     if (slot.retiring || !slot.ready) return;
     const job = this.#queue.shift();
     if (job !== undefined) {
+      if (this.#queue.length === 0) Atomics.store(this.#doorbell, doorbellWaiting, 0);
       this.#run(slot, job);
       return;
     }

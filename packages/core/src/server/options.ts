@@ -7,7 +7,7 @@ import type { WebSocketHandler } from '../websocket/websocket.js';
 export interface WebSocketOptions {
   /** Largest message (all fragments together); over it the connection closes with 1009. Default 65 536. */
   maxMessageBytes?: number;
-  /** Most fragments in one message; over it the connection closes with 1009. Default 1 024. */
+  /** Most fragments in one message; over it the connection closes with 1008. Default 1 024. */
   maxFragments?: number;
   /** permessage-deflate compression. Default false. */
   perMessageDeflate?: boolean;

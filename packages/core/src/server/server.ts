@@ -304,7 +304,9 @@ export class Server {
       await Promise.race([closed, deadline]);
       await closed;
       // The server's close callback can run before the sockets' own close events.
-      await Promise.all([...this.#sockets.keys()].map((socket) => new Promise((resolve) => socket.once('close', resolve))));
+      await Promise.all(
+        [...this.#sockets.keys()].map((socket) => new Promise((resolve) => socket.once('close', resolve))),
+      );
     } finally {
       clearTimeout(timer);
       clearInterval(sweep);

@@ -45,6 +45,8 @@ export class SseConnection implements StreamChannel, Subscriber {
     res.flushHeaders();
     // 'close' fires when the client goes away, when the response ends, or on a socket error.
     res.once('close', () => this.#ended());
+    // A client that left before the handler opened the stream: its 'close' has already fired.
+    if (res.destroyed || res.socket === null || res.socket.destroyed) queueMicrotask(() => this.#ended());
     if (context.heartbeatIntervalMs > 0) {
       this.#timer = setInterval(() => this.write(heartbeat), context.heartbeatIntervalMs);
       this.#timer.unref();

@@ -67,6 +67,8 @@ export class WsConnection implements WebSocketChannel, Subscriber {
   #pending: Array<() => void> = [];
   readonly #topics = new Set<string>();
   #closed = false;
+  /** Cleanup ran (topics released, owner told). */
+  #finished = false;
   #errorDelivered = false;
   #alive = true;
   #timer: NodeJS.Timeout | undefined;
@@ -97,11 +99,14 @@ export class WsConnection implements WebSocketChannel, Subscriber {
   /** Performs the handshake; false when `ws` refused it (it answered 400 or 426 itself). */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     let attached = false;
+    // Without verifyClient, ws completes a valid handshake synchronously; otherwise it has
+    // already written its 400 (or 426) and is ending the socket.
     this.#context.wss.handleUpgrade(req, socket, head, (ws) => {
       attached = true;
       this.#attach(ws);
     });
-    if (!attached && socket.destroyed) {
+    if (!attached) {
+      this.#closed = true;
       this.#ended();
       return false;
     }
@@ -126,6 +131,8 @@ export class WsConnection implements WebSocketChannel, Subscriber {
       this.#deliver('error', { kind: 'error', message: error.message, closeCode });
     });
     ws.on('close', (code, reason) => {
+      // Closed before the close event runs: inside it, `closed` is true and sends return false.
+      this.#closed = true;
       if (code === 1006 && !this.#errorDelivered) {
         this.#deliver('error', { kind: 'error', message: 'connection lost without a close frame', closeCode: 1006 });
       }
@@ -164,6 +171,17 @@ export class WsConnection implements WebSocketChannel, Subscriber {
       return true;
     }
     if (ws.readyState !== ws.OPEN) return false;
+    try {
+      this.#sendNow(ws, data, kind);
+    } catch (error) {
+      // The handle validates its arguments; this guards the IO thread against anything else.
+      this.#context.log('error', `websocket ${this.id}: send failed: ${(error as Error).message}`);
+      return false;
+    }
+    return true;
+  }
+
+  #sendNow(ws: WsSocket, data: string | Uint8Array, kind: MessageKind): void {
     switch (kind) {
       case 'text':
         ws.send(
@@ -180,7 +198,6 @@ export class WsConnection implements WebSocketChannel, Subscriber {
         ws.pong(data);
         break;
     }
-    return true;
   }
 
   close(code?: number, reason?: string): void {
@@ -190,7 +207,12 @@ export class WsConnection implements WebSocketChannel, Subscriber {
       this.#pending.push(() => this.close(code, reason));
       return;
     }
-    ws.close(code, reason);
+    try {
+      ws.close(code, reason);
+    } catch (error) {
+      this.#context.log('error', `websocket ${this.id}: close failed: ${(error as Error).message}`);
+      ws.close(1011);
+    }
   }
 
   subscribe(topic: string): void {
@@ -216,7 +238,8 @@ export class WsConnection implements WebSocketChannel, Subscriber {
   }
 
   #ended(): void {
-    if (this.#closed) return;
+    if (this.#finished) return;
+    this.#finished = true;
     this.#closed = true;
     clearInterval(this.#timer);
     this.#pending.length = 0;

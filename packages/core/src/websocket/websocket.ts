@@ -1,3 +1,5 @@
+import { MxError } from '../errors.js';
+
 /** What a WebSocket handler is told. */
 export type WebSocketEvent = 'open' | 'message' | 'error' | 'close';
 
@@ -74,12 +76,15 @@ export class WebSocket {
    * for bytes), `ping` or `pong` (at most 125 bytes). Returns false when closed.
    */
   send(data: string | Uint8Array, kind?: MessageKind): boolean {
+    const resolved = kind ?? (typeof data === 'string' ? 'text' : 'binary');
+    checkSend(data, resolved);
     if (this.#channel.closed) return false;
-    return this.#channel.send(data, kind ?? (typeof data === 'string' ? 'text' : 'binary'));
+    return this.#channel.send(data, resolved);
   }
 
   /** Starts the closing handshake after queued messages; the socket ends when the peer answers or after a timeout. */
   close(code?: number, reason?: string): void {
+    checkClose(code, reason);
     if (!this.#channel.closed) this.#channel.close(code, reason);
   }
 
@@ -97,6 +102,39 @@ export class WebSocket {
   }
 }
 
+const kinds = new Set<MessageKind>(['text', 'binary', 'ping', 'pong']);
+
+/** Throws `MX_ERR_WS_ARGUMENT_INVALID` for what RFC 6455 does not allow on the wire. */
+function checkSend(data: string | Uint8Array, kind: MessageKind): void {
+  if (!kinds.has(kind)) throw new MxError('MX_ERR_WS_ARGUMENT_INVALID', `unknown message kind ${String(kind)}`);
+  if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+    throw new MxError('MX_ERR_WS_ARGUMENT_INVALID', 'data must be a string or bytes');
+  }
+  if ((kind === 'ping' || kind === 'pong') && byteLength(data) > 125) {
+    throw new MxError('MX_ERR_WS_ARGUMENT_INVALID', `${kind} payload over 125 bytes (RFC 6455 §5.5)`);
+  }
+}
+
+function checkClose(code: number | undefined, reason: string | undefined): void {
+  if (code !== undefined) {
+    const valid =
+      Number.isInteger(code) &&
+      ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+        (code >= 3000 && code <= 4999));
+    if (!valid) throw new MxError('MX_ERR_WS_ARGUMENT_INVALID', `close code ${String(code)} may not be sent`);
+  }
+  if (reason !== undefined) {
+    if (code === undefined) throw new MxError('MX_ERR_WS_ARGUMENT_INVALID', 'a close reason needs a close code');
+    if (Buffer.byteLength(reason) > 123) {
+      throw new MxError('MX_ERR_WS_ARGUMENT_INVALID', 'close reason over 123 bytes (RFC 6455 §5.5)');
+    }
+  }
+}
+
+function byteLength(data: string | Uint8Array): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+}
+
 /**
  * Runs a handler's events for one connection one at a time, in order. Errors
  * thrown by the handler are reported and do not stop later events.
@@ -108,10 +146,19 @@ export class SerialEvents {
   readonly #queue: Array<[WebSocketEvent, WebSocketMessage]> = [];
   #running = false;
 
-  constructor(handler: WebSocketHandler, websocket: WebSocket, onError: (error: unknown) => void) {
+  readonly #around: { enter(): void; leave(): void } | undefined;
+
+  /** `around` brackets each synchronous handler call (a worker flags itself busy meanwhile). */
+  constructor(
+    handler: WebSocketHandler,
+    websocket: WebSocket,
+    onError: (error: unknown) => void,
+    around?: { enter(): void; leave(): void },
+  ) {
     this.#handler = handler;
     this.#websocket = websocket;
     this.#onError = onError;
+    this.#around = around;
   }
 
   push(event: WebSocketEvent, message: WebSocketMessage): void {
@@ -124,11 +171,14 @@ export class SerialEvents {
     while (this.#queue.length > 0) {
       const [event, message] = this.#queue.shift()!;
       let result: void | Promise<void>;
+      this.#around?.enter();
       try {
         result = this.#handler(this.#websocket, event, message);
       } catch (error) {
         this.#onError(error);
         continue;
+      } finally {
+        this.#around?.leave();
       }
       if (result !== undefined && typeof result.then === 'function') {
         void result.then(

@@ -5,7 +5,7 @@
 // One file is both the app module (imported by every worker) and the main
 // program: the part that starts the server runs on the main thread only.
 import { isMainThread } from 'node:worker_threads';
-import { createServer, Router, type ServerOptions } from '@mummyx/core';
+import { createServer, parseThreads, Router } from '@mummyx/core';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
@@ -25,12 +25,6 @@ router.get('/cpu', (request) => {
 });
 
 router.get('/health', (request) => request.respond(200, { 'Content-Type': 'text/plain' }, 'ok\n'), { inline: true });
-
-function parseThreads(text: string): ServerOptions['threads'] {
-  const range = /^(\d+)-(\d+)$/.exec(text);
-  if (range !== null) return { min: Number(range[1]), max: Number(range[2]) };
-  return Number(text);
-}
 
 // Not awaited at the top level: the server imports this module too, and a
 // module cannot finish importing itself while its own top-level await waits.

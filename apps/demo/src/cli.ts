@@ -4,7 +4,7 @@
 //   --host H       default 127.0.0.1
 //   --threads T    worker threads: N, MIN-MAX (elastic), or 0 for inline; default 1-8
 import { parseArgs } from 'node:util';
-import { createServer, type ServerOptions } from '@mummyx/core';
+import { createServer, parseThreads, type ServerOptions } from '@mummyx/core';
 import { setStatsSource } from './app.js';
 
 const usage = 'usage: mummyx-demo [--port 8080] [--host 127.0.0.1] [--threads 1-8]\n';
@@ -37,16 +37,17 @@ const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65_535)
   fail(`--port must be an integer from 0 to 65535, got ${values.port}`);
 
-function parseThreads(text: string): ServerOptions['threads'] {
-  const range = /^(\d+)-(\d+)$/.exec(text);
-  if (range !== null) return { min: Number(range[1]), max: Number(range[2]) };
-  if (/^\d+$/.test(text)) return Number(text);
-  return fail(`--threads must be N or MIN-MAX, got ${text}`);
+function threadsOption(text: string): ServerOptions['threads'] {
+  try {
+    return parseThreads(text);
+  } catch {
+    return fail(`--threads must be N or MIN-MAX, got ${text}`);
+  }
 }
 
 const server = createServer({
   app: new URL('./app.js', import.meta.url),
-  threads: parseThreads(values.threads),
+  threads: threadsOption(values.threads),
   logLevel: 'info',
 });
 setStatsSource(() => server.stats());

@@ -228,3 +228,16 @@ function validEncodings(encodings: CompressionOptions['encodings']): ResolvedCom
   }
   return [...encodings];
 }
+
+/**
+ * Reads a thread setting as written in an environment variable or a CLI flag:
+ * `0` (inline), `N` (fixed pool) or `MIN-MAX` (elastic pool). Throws
+ * `MX_ERR_OPTION_INVALID` for anything else.
+ */
+export function parseThreads(text: string): number | ElasticThreads {
+  const trimmed = text.trim();
+  const range = /^(\d+)-(\d+)$/.exec(trimmed);
+  if (range !== null) return { min: Number(range[1]), max: Number(range[2]) };
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  throw new MxError('MX_ERR_OPTION_INVALID', `threads must be N or MIN-MAX, got ${JSON.stringify(text)}`);
+}

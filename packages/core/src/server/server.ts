@@ -68,6 +68,7 @@ export class Server {
   readonly #sockets = new Map<Duplex, { pending: Set<ServerResponse>; upgraded: boolean }>();
   readonly #minLogRank: number;
   #listening = false;
+  #starting: Promise<void> | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
   #requestsHandled = 0;
@@ -165,11 +166,27 @@ export class Server {
     if (this.#listening) throw new MxError('MX_ERR_SERVER_LISTENING');
     if (this.#closed !== undefined) throw new MxError('MX_ERR_SERVER_CLOSED');
     this.#listening = true;
+    const starting = this.#start(port, host);
+    // close() waits for a start in progress, whatever its outcome.
+    this.#starting = starting.then(
+      () => {},
+      () => {},
+    );
+    return starting;
+  }
+
+  async #start(port: number, host: string): Promise<ListenAddress> {
     try {
       await this.#prepare();
     } catch (error) {
       this.#listening = false;
       throw error;
+    }
+    if (this.#closing) {
+      // close() was called while the pool started: do not open the port.
+      await this.#pool?.close(0);
+      this.#listening = false;
+      throw new MxError('MX_ERR_SERVER_CLOSED', 'close() was called while the server was starting');
     }
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
@@ -275,7 +292,8 @@ export class Server {
     for (const stream of [...this.#sinkContext.streams.streams]) stream.close();
     for (const websocket of [...this.#upgradeContext.websockets.connections])
       websocket.close(1001, 'server shutting down');
-    if (!this.#listening) {
+    await this.#starting;
+    if (!this.#http.listening) {
       await this.#pool?.close(0);
       return;
     }

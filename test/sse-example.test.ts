@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { EventSource } from 'eventsource';
@@ -65,25 +66,33 @@ function listen(t: TestContext, url: string) {
   };
 }
 
-/** Reads raw events from GET /events with fetch until `count` arrived, then aborts. */
-async function firstEvents(url: string, headers: Record<string, string>, count: number): Promise<EventSourceMessage[]> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 5_000);
-  const response = await fetch(url, { headers, signal: controller.signal });
-  assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => events.push(event) });
-  const decoder = new TextDecoder();
-  try {
-    for await (const chunk of response.body!) {
-      parser.feed(decoder.decode(chunk, { stream: true }));
-      if (events.length >= count) break;
-    }
-  } finally {
-    clearTimeout(timer);
-    controller.abort();
-  }
-  return events;
+/** Reads raw events from GET /events (node:http, its own connection) until `count` arrived. */
+function firstEvents(url: string, headers: Record<string, string>, count: number): Promise<EventSourceMessage[]> {
+  return new Promise((resolve, reject) => {
+    const events: EventSourceMessage[] = [];
+    const req = get(url, { headers, agent: false, timeout: 5_000 }, (response) => {
+      try {
+        assert.equal(response.headers['content-type'], 'text/event-stream; charset=utf-8');
+      } catch (error) {
+        req.destroy();
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      const parser = createParser({ onEvent: (event) => events.push(event) });
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        parser.feed(chunk);
+        if (events.length >= count) {
+          req.destroy();
+          resolve(events);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`only ${events.length} event(s) within 5 s`)));
+    req.on('error', (error) => {
+      if (events.length < count) reject(error);
+    });
+  });
 }
 
 for (const threads of ['0', '2']) {

@@ -44,7 +44,12 @@ const enum Word {
   SettledId = 13,
   /** 1 while the worker's thread runs a WebSocket event handler (it may block). */
   EventsBusy = 14,
+  /** Bumped by a timer on the worker's event loop: it stops moving when the thread is stuck. */
+  Heartbeat = 15,
 }
+
+/** How often a worker bumps its heartbeat word. */
+export const heartbeatIntervalMs = 100;
 
 const controlBytes = 64;
 /** Bytes for one request (head + body) or one response in shared memory. */
@@ -169,7 +174,16 @@ export class Mailbox {
     return Atomics.load(this.#control, Word.EventsBusy) === 1;
   }
 
+  /** The worker's heartbeat counter. */
+  get heartbeat(): number {
+    return Atomics.load(this.#control, Word.Heartbeat);
+  }
+
   // ── worker side ─────────────────────────────────────────────────────────
+
+  beat(): void {
+    Atomics.add(this.#control, Word.Heartbeat, 1);
+  }
 
   setEventsBusy(busy: boolean): void {
     Atomics.store(this.#control, Word.EventsBusy, busy ? 1 : 0);

@@ -14,6 +14,7 @@ import {
   Mailbox,
   MessageType,
   doorbellWaiting,
+  heartbeatIntervalMs,
   protocolVersion,
   ringDoorbell,
   type DispatchedRequest,
@@ -297,6 +298,8 @@ async function main(): Promise<void> {
   }
   // This listener also keeps the worker alive: an Atomics.waitAsync alone does not hold the event loop open.
   parent.on('message', onIoMessage);
+  // Lets the pool tell a handler that awaits something (its event loop turns) from one that is stuck.
+  setInterval(() => mailbox.beat(), heartbeatIntervalMs).unref();
   setWorkerPublish((topic, data) => parent.postMessage([MessageType.Publish, topic, data]));
   parent.postMessage([MessageType.Ready]);
   await serve(handler);

@@ -12,6 +12,7 @@ import {
   createDoorbell,
   createMailboxMemory,
   doorbellWaiting,
+  heartbeatIntervalMs,
   protocolVersion,
   type WorkerConfig,
   type WorkerMessage,
@@ -457,21 +458,41 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * A handler unsettled after `handlerTimeoutMs`: it gets a 503 if it has not
+   * responded. If its worker's event loop still turns (the handler awaits
+   * something, e.g. it streams), the worker is left alone and checked again
+   * after another timeout; if the thread is stuck (an endless loop, a blocked
+   * call), the worker is terminated and replaced.
+   */
   #onTimeout(slot: Slot, job: Job): void {
     if (slot.job !== job) return;
     const { method, uri } = job.head;
-    this.#options.log(
-      'error',
-      `${new MxError('MX_ERR_HANDLER_TIMEOUT').message} after ${this.#options.handlerTimeoutMs} ms: ${method} ${uri}; replacing its worker`,
-    );
     if (!job.responded) {
       job.responded = true;
+      this.#options.log(
+        'error',
+        `${new MxError('MX_ERR_HANDLER_TIMEOUT').message} after ${this.#options.handlerTimeoutMs} ms: ${method} ${uri}; answered 503`,
+      );
       job.sink.send(plainResponse(503, 'Service Unavailable: the handler timed out', ['Retry-After', '1']));
     }
-    slot.job = undefined;
-    this.#restarts++;
-    void this.#retire(slot);
-    this.#replace();
+    const before = slot.mailbox.heartbeat;
+    slot.timer = setTimeout(() => {
+      if (slot.job !== job) return;
+      if (slot.mailbox.heartbeat !== before) {
+        this.#options.log('info', `handler still pending after ${this.#options.handlerTimeoutMs} ms: ${method} ${uri}`);
+        slot.timer = setTimeout(() => this.#onTimeout(slot, job), this.#options.handlerTimeoutMs);
+        return;
+      }
+      this.#options.log(
+        'error',
+        `handler unsettled after ${this.#options.handlerTimeoutMs} ms and its thread is stuck: ${method} ${uri}; replacing its worker`,
+      );
+      slot.job = undefined;
+      this.#restarts++;
+      void this.#retire(slot);
+      this.#replace();
+    }, 3 * heartbeatIntervalMs);
   }
 
   #onExit(slot: Slot, code: number): void {

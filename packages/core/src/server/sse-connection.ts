@@ -33,6 +33,8 @@ export class SseConnection implements StreamChannel, Subscriber {
   readonly #context: StreamContext;
   readonly #topics = new Set<string>();
   #closed = false;
+  /** Cleanup ran (timer stopped, topics released, onClose fired). */
+  #finished = false;
   #onClose: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
 
@@ -45,8 +47,15 @@ export class SseConnection implements StreamChannel, Subscriber {
     res.flushHeaders();
     // 'close' fires when the client goes away, when the response ends, or on a socket error.
     res.once('close', () => this.#ended());
-    // A client that left before the handler opened the stream: its 'close' has already fired.
-    if (res.destroyed || res.socket === null || res.socket.destroyed) queueMicrotask(() => this.#ended());
+    // A client that left before the handler opened the stream (its 'close' has already fired),
+    // or a HEAD request, which gets the head and nothing else: the stream starts closed, and
+    // onClose fires once the handler had a chance to register it.
+    const gone = res.destroyed || res.socket === null || res.socket.destroyed;
+    if (gone || res.req.method === 'HEAD') {
+      if (!gone) res.end();
+      this.#closed = true;
+      queueMicrotask(() => this.#ended());
+    }
     if (context.heartbeatIntervalMs > 0) {
       this.#timer = setInterval(() => this.write(heartbeat), context.heartbeatIntervalMs);
       this.#timer.unref();
@@ -58,8 +67,8 @@ export class SseConnection implements StreamChannel, Subscriber {
   }
 
   write(text: string): boolean {
-    if (this.#closed) return false;
     const res = this.#res;
+    if (this.#closed || res.writableEnded || res.destroyed) return false;
     res.write(text);
     if (res.writableLength > this.#context.maxBufferedBytes) {
       this.#context.log(
@@ -74,8 +83,8 @@ export class SseConnection implements StreamChannel, Subscriber {
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#res.end();
+    if (this.#finished) return;
+    if (!this.#res.writableEnded) this.#res.end();
     this.#ended();
   }
 
@@ -99,7 +108,8 @@ export class SseConnection implements StreamChannel, Subscriber {
   }
 
   #ended(): void {
-    if (this.#closed) return;
+    if (this.#finished) return;
+    this.#finished = true;
     this.#closed = true;
     clearInterval(this.#timer);
     for (const topic of this.#topics) this.#context.hub.unsubscribe(topic, this);

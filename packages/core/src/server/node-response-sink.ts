@@ -15,14 +15,18 @@ export interface SinkContext {
 export class NodeResponseSink implements ResponseSink {
   readonly #res: ServerResponse;
   readonly #context: SinkContext;
+  /** The connection's unanswered responses; this one leaves it once written. */
+  readonly #pending: Set<ServerResponse> | undefined;
 
-  constructor(res: ServerResponse, context: SinkContext) {
+  constructor(res: ServerResponse, context: SinkContext, pending?: Set<ServerResponse>) {
     this.#res = res;
     this.#context = context;
+    this.#pending = pending;
   }
 
   send(response: PreparedResponse): void {
     const res = this.#res;
+    this.#pending?.delete(res);
     if (res.headersSent || res.destroyed) return;
     // While the server drains, every response ends its connection.
     if (this.#context.isClosing()) response.headers.push('Connection', 'close');
@@ -35,6 +39,8 @@ export class NodeResponseSink implements ResponseSink {
   }
 
   openStream(headers: string[], id = this.#context.nextStreamId()): SseConnection {
+    // A stream is answered once its head is out; while it runs the connection stays busy.
+    this.#pending?.delete(this.#res);
     return new SseConnection(id, this.#res, 200, sseHeaders(headers), this.#context.streams);
   }
 }

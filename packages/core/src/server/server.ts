@@ -72,7 +72,6 @@ export class Server {
   #closing = false;
   #closed: Promise<void> | undefined;
   #requestsHandled = 0;
-  #inFlight = 0;
   readonly #hub = new TopicHub();
   #nextStreamId = 1;
   readonly #sinkContext: SinkContext;
@@ -153,7 +152,6 @@ export class Server {
       this.#sockets.set(socket, state);
       socket.once('close', () => {
         // Node never closes a response still queued behind another when the connection drops.
-        this.#inFlight -= state.pending.size;
         state.pending.clear();
         this.#sockets.delete(socket);
       });
@@ -252,10 +250,16 @@ export class Server {
     return this.#closed;
   }
 
+  #requestsInFlight(): number {
+    let count = 0;
+    for (const state of this.#sockets.values()) count += state.pending.size;
+    return count;
+  }
+
   stats(): ServerStats {
     return {
       requestsHandled: this.#requestsHandled,
-      requestsInFlight: this.#inFlight,
+      requestsInFlight: this.#requestsInFlight(),
       connections: this.#sockets.size,
       streams: this.#sinkContext.streams.streams.size,
       websockets: this.#upgradeContext.websockets.connections.size,
@@ -314,7 +318,13 @@ export class Server {
     // request, which Node does not count as idle — and so do those that finish while draining.
     const closeIdle = (): void => {
       this.#http.closeIdleConnections();
-      for (const [socket, state] of this.#sockets) if (state.pending.size === 0 && !state.upgraded) socket.destroy();
+      for (const [socket, state] of this.#sockets) {
+        // Nothing owed, nothing attached, nothing left to flush.
+        const attached = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (state.pending.size === 0 && !state.upgraded && attached == null && socket.writableLength === 0) {
+          socket.destroy();
+        }
+      }
     };
     closeIdle();
     const sweep = setInterval(closeIdle, 50);
@@ -371,6 +381,7 @@ export class Server {
 
   #reject(res: ServerResponse, status: number, message: string): void {
     this.log('debug', `${status}: ${message}`);
+    this.#sockets.get(res.req.socket)?.pending.delete(res);
     const body = `${STATUS_CODES[status] ?? 'Error'}: ${message}\n`;
     res.shouldKeepAlive = false;
     res.writeHead(status, {
@@ -434,26 +445,21 @@ export class Server {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const o = this.#options;
-    req.on('error', () => {});
     const read = this.#readHead(req);
     if ('status' in read) {
       this.#reject(res, read.status, read.reason);
       return;
     }
     const { head, hasBody } = read;
-    const state = this.#sockets.get(req.socket);
-    if (state !== undefined) {
-      this.#inFlight++;
-      state.pending.add(res);
-      res.once('close', () => {
-        if (state.pending.delete(res)) this.#inFlight--;
-      });
-    }
-    const sink = new NodeResponseSink(res, this.#sinkContext);
+    // Counted until the response is written (NodeResponseSink settles it) or the connection drops.
+    const pending = this.#sockets.get(req.socket)?.pending;
+    pending?.add(res);
+    const sink = new NodeResponseSink(res, this.#sinkContext, pending);
     if (!hasBody) {
       this.#execute(head, undefined, sink);
       return;
     }
+    req.on('error', () => {});
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > o.maxBodyBytes) {
       this.#reject(res, 413, `body of ${declared} bytes exceeds maxBodyBytes (${o.maxBodyBytes})`);

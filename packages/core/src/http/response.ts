@@ -22,11 +22,17 @@ export function validateStatus(status: number): void {
   }
 }
 
+/** Names already checked; responses repeat the same few, so most lookups skip the regex. */
+const validNames = new Set<string>();
+
 export function validateHeaders(headers: string[]): void {
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     const value = headers[i + 1]!;
-    if (!tokenPattern.test(name)) throw new MxError('MX_ERR_HEADER_INVALID', `name ${JSON.stringify(name)}`);
+    if (!validNames.has(name)) {
+      if (!tokenPattern.test(name)) throw new MxError('MX_ERR_HEADER_INVALID', `name ${JSON.stringify(name)}`);
+      if (validNames.size < 1_024) validNames.add(name);
+    }
     if (badValuePattern.test(value)) {
       throw new MxError('MX_ERR_HEADER_INVALID', `value of ${name} contains a control character or one above 0xFF`);
     }

@@ -155,6 +155,7 @@ export class Router {
         if (route.method === method || route.method === '*') return { kind: 'route', route, pathParams: {} };
       }
     }
+    if (this.#patterns.length === 0) return undefined;
     if (!this.#sorted) {
       this.#patterns.sort((a, b) => a.pattern.compareSpecificity(b.pattern) || a.index - b.index);
       this.#sorted = true;

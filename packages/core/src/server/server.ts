@@ -65,7 +65,7 @@ export class Server {
   readonly #requestConfig: RequestConfig;
   readonly #http: ReturnType<typeof createHttpServer>;
   /** Open connections, each with the responses it still owes (pipelined requests queue up). */
-  readonly #sockets = new Map<Duplex, { pending: Set<ServerResponse>; upgraded: boolean }>();
+  readonly #sockets = new Map<Duplex, { pending: Set<ServerResponse>; upgraded: boolean; remoteAddress: string }>();
   readonly #minLogRank: number;
   #listening = false;
   #starting: Promise<void> | undefined;
@@ -148,7 +148,7 @@ export class Server {
     );
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(error, socket));
     this.#http.on('connection', (socket: Socket) => {
-      const state = { pending: new Set<ServerResponse>(), upgraded: false };
+      const state = { pending: new Set<ServerResponse>(), upgraded: false, remoteAddress: socket.remoteAddress ?? '' };
       this.#sockets.set(socket, state);
       socket.once('close', () => {
         // Node never closes a response still queued behind another when the connection drops.
@@ -396,7 +396,10 @@ export class Server {
    * Checks what llhttp leaves to us and builds the request head, or returns
    * the status and reason to refuse it with.
    */
-  #readHead(req: IncomingMessage): { head: RequestHead; hasBody: boolean } | { status: number; reason: string } {
+  #readHead(
+    req: IncomingMessage,
+    remoteAddress: string,
+  ): { head: RequestHead; hasBody: boolean } | { status: number; reason: string } {
     const o = this.#options;
     if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
       return { status: 505, reason: `HTTP/${req.httpVersion} is not supported` };
@@ -411,11 +414,11 @@ export class Server {
     let chunked = true;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
-      else if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      if (isName(name, 'host')) hosts++;
+      else if (isName(name, 'content-length')) {
         lengths++;
         if (raw[i + 1] !== '0') hasBody = true;
-      } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      } else if (isName(name, 'transfer-encoding')) {
         hasBody = true;
         if (raw[i + 1]!.trim().toLowerCase() !== 'chunked') chunked = false;
       }
@@ -436,7 +439,7 @@ export class Server {
       uri,
       httpVersion: req.httpVersionMinor === 0 ? '1.0' : '1.1',
       rawHeaders: raw,
-      remoteAddress: req.socket.remoteAddress ?? '',
+      remoteAddress,
       path: target.path,
       search: target.search,
     };
@@ -445,14 +448,15 @@ export class Server {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const o = this.#options;
-    const read = this.#readHead(req);
+    const state = this.#sockets.get(req.socket);
+    const read = this.#readHead(req, state?.remoteAddress ?? req.socket.remoteAddress ?? '');
     if ('status' in read) {
       this.#reject(res, read.status, read.reason);
       return;
     }
     const { head, hasBody } = read;
     // Counted until the response is written (NodeResponseSink settles it) or the connection drops.
-    const pending = this.#sockets.get(req.socket)?.pending;
+    const pending = state?.pending;
     pending?.add(res);
     const sink = new NodeResponseSink(res, this.#sinkContext, pending);
     if (!hasBody) {
@@ -491,7 +495,7 @@ export class Server {
     const state = this.#sockets.get(socket);
     if (state !== undefined) state.upgraded = true;
     req.on('error', () => {});
-    const read = this.#readHead(req);
+    const read = this.#readHead(req, state?.remoteAddress ?? req.socket.remoteAddress ?? '');
     if ('status' in read) {
       this.log('debug', `${read.status}: ${read.reason}`);
       writeRawResponse(socket, plainResponse(read.status, `${STATUS_CODES[read.status] ?? 'Error'}: ${read.reason}`));
@@ -519,6 +523,16 @@ export class Server {
     // runHandler never rejects: handler errors become 500s.
     void runHandler(this.#handler!, request, this.#log);
   }
+}
+
+/** Case-insensitive match of a header name against a lower-case one, without allocating. */
+function isName(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90 ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function isTokenThenSpace(packet: Buffer | undefined): boolean {

@@ -162,14 +162,14 @@ try {
     },
     onRun: (run, r) => {
       const noisy = run.discarded
-        ? '  (noisy: discarded, repeating)'
+        ? '  (noisy: repeating)'
         : run.noisy
-          ? '  (noisy: kept, retries used up)'
+          ? '  (noisy; retries used up: the least disturbed attempt is kept)'
           : '';
       console.error(
         `  round ${r} ${run.name.padEnd(10)} ${Math.round(run.requestsPerS).toString().padStart(7)} req/s  ` +
           `p50 ${run.latencyUs.p50} µs  p99 ${run.latencyUs.p99} µs  ` +
-          `${run.serverCpuUsPerRequest?.toFixed(2)} µs CPU/req  server ${run.serverCpuPctOfCore.toFixed(0)}% of a core  ` +
+          `${run.serverCpuUsPerRequest?.toFixed(2) ?? '–'} µs CPU/req  server ${run.serverCpuPctOfCore.toFixed(0)}% of a core  ` +
           `other ${run.otherCpuPctOfCore.toFixed(1)}%  errors ${run.errorCount}${noisy}`,
       );
     },
@@ -226,7 +226,7 @@ const lines = [
   formatTable(header, rows),
   `ratios: median over median; in brackets the min–max of the per-round ratios (same round, same conditions).`,
   `other CPU on the box during kept measured windows: up to ${otherMax.toFixed(1)}% of a core` +
-    ` (limit ${settings.maxOtherCpuPct}%; ${report.discarded.length} noisy run(s) discarded and repeated)` +
+    ` (limit ${settings.maxOtherCpuPct}%; ${report.discarded.length} noisy attempt(s) discarded)` +
     (otherMax > settings.maxOtherCpuPct ? ' — still noisy, re-run when the box is quiet' : ''),
 ];
 if (fingerprintAfter !== fingerprintBefore) {

@@ -8,7 +8,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -105,10 +105,13 @@ export function taskset() {
   return tasksetPath === '' ? undefined : tasksetPath;
 }
 
+// Online CPUs of the machine. Not availableParallelism(): that follows this process's affinity,
+// which is a single core once pinPid() has pinned the harness.
+const onlineCpus = Math.max(1, cpus().length);
+
 /** Cores to use: server on the first, load generator on the second (both 0 on a 1-core box). */
 export function defaultCores() {
-  const n = availableParallelism();
-  return { server: 0, client: n > 1 ? 1 : 0 };
+  return { server: 0, client: onlineCpus > 1 ? 1 : 0 };
 }
 
 /** Prefixes a command with `taskset -c CORE` when taskset exists; taskset execs, so the PID is the command's. */
@@ -142,7 +145,7 @@ export function machineInfo() {
   return {
     node: process.version,
     wrk: wrkVersion.trim(),
-    cpus: availableParallelism(),
+    cpus: onlineCpus,
     cpuModel: cpus()[0]?.model ?? '',
     loadavg: loadavg(),
     clockTicks: clockTicks(),
@@ -528,9 +531,10 @@ export async function waitForQuiet({ maxBusyPct = 10, sampleMs = 1_000, maxWaitS
 /**
  * Runs every configuration `rounds` times, alternating A B C, A B C, …, and summarises each
  * metric as median and min–max. Before each run it waits (bounded) for a quiet box; a run during
- * which other processes used more than `maxOtherCpuPct` % of a core is discarded and repeated
- * (at most `retries` times; the last attempt is kept either way, flagged `noisy`). Discarded
- * runs are returned too. `onRun(run, round)` is called after every measurement, kept or not.
+ * which other processes used more than `maxOtherCpuPct` % of a core is repeated (at most `retries`
+ * times); when every attempt was noisy, the least disturbed one is kept, flagged `noisy`. Discarded
+ * runs are returned too. `onRun(run, round)` is called after every measurement, kept or not
+ * (`run.discarded` there only says whether another attempt follows).
  */
 export async function runRounds(
   configs,
@@ -556,23 +560,27 @@ export async function runRounds(
   const started = new Date().toISOString();
   for (let r = 0; r < rounds; r++) {
     for (const config of configs) {
-      for (let attempt = 0; ; attempt++) {
+      const attempts = [];
+      for (let attempt = 0; attempt <= retries; attempt++) {
         const before = await waitForQuiet({ maxBusyPct: maxOtherCpuPct, maxWaitS: quietWaitS, onWait });
         const run = await measureOnce(config, { warmupS, durationS, connections, threads, cores });
         run.round = r + 1;
         run.attempt = attempt + 1;
         run.busyBeforePct = before.busyPct;
         run.noisy = run.otherCpuPctOfCore > maxOtherCpuPct;
-        const keep = !run.noisy || attempt >= retries;
-        run.discarded = !keep;
+        run.discarded = run.noisy && attempt < retries;
+        attempts.push(run);
         onRun?.(run, r + 1);
         await sleep(pauseMs);
-        if (keep) {
-          runs.get(config.name).push(run);
-          break;
-        }
-        discarded.push(run);
+        if (!run.noisy) break;
       }
+      // Keep the quiet attempt, or when every attempt was noisy, the least disturbed one.
+      const kept = attempts.reduce((best, run) => (run.otherCpuPctOfCore < best.otherCpuPctOfCore ? run : best));
+      for (const run of attempts) {
+        run.discarded = run !== kept;
+        if (run.discarded) discarded.push(run);
+      }
+      runs.get(config.name).push(kept);
     }
   }
   const results = configs.map((config) => {

@@ -1,0 +1,567 @@
+// Worker-pool benchmark: what the thread pool of @mummyx/core buys and costs, side by side in one run.
+//   1. blocking — the 10 ms blocking handler (examples/dist/blocking.js, GET / waits 10 ms in
+//      Atomics.wait): ours with a fixed pool of 100 workers (THREADS=100), ours elastic
+//      (THREADS=2-128, longer warm-up so the pool has grown), raw node:http with the same blocking
+//      handler, raw node:http with an async 10 ms setTimeout; against the physical limit
+//      connections / 10 ms (100 / 10 ms = 10,000 req/s).
+//   2. hello — "Hello, World!" through the pool (bench/servers/mummyx-hello-threads.mjs, THREADS 1, 2, 4)
+//      against the same app inline (THREADS=0), with raw node:http hello as a reference.
+//   3. startup — spawn → `listening` for THREADS=100 vs THREADS=0 (examples/dist/blocking.js), the CPU
+//      spent by then, and RSS idle 1 s later; the difference / 100 is the cost of one worker.
+// Method (/work/shared/reference/benchmarking.md): wrk -t1 -c100 -d10s --timeout 5s, 2 s warm-up,
+// 3 rounds alternating the servers, median and min–max, server CPU µs/request from /proc/PID/stat.
+// Every section runs twice: "pinned" (server process — IO thread AND all its worker threads — on
+// core 0, wrk and this script on core 1) and "unpinned" (server, wrk and this script free to use
+// both cores). The tables go to stdout, progress to stderr, everything to bench/results/threads-*.json.
+//
+// Usage: node bench/threads.mjs [--quick] [--rounds N] [--duration S] [--warmup S]
+//        [--elastic-warmup S] [--elastic-max-warmup S] [--connections C] [--sections blocking,hello,startup]
+//        [--modes pinned,unpinned] [--max-other PCT] [--retries N] [--quiet-wait S] [--no-autogroup]
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import {
+  benchDir,
+  formatTable,
+  machineInfo,
+  parseArgs,
+  pinPid,
+  raiseAutogroup,
+  repoRoot,
+  stats,
+  taskset,
+} from './lib/harness.mjs';
+import { roundRatios, runAlternating, runStartupRounds } from './lib/threads-measure.mjs';
+
+const usage =
+  'usage: node bench/threads.mjs [--quick] [--rounds N] [--duration S] [--warmup S] [--elastic-warmup S] [--elastic-max-warmup S]\n' +
+  '       [--connections C] [--sections blocking,hello,startup] [--modes pinned,unpinned]\n' +
+  '       [--max-other PCT] [--retries N] [--quiet-wait S] [--no-autogroup]\n' +
+  '  --quick = --rounds 1 --duration 5 --warmup 1 --elastic-warmup 3 --elastic-max-warmup 15 (explicit options still win)';
+
+let opts;
+try {
+  opts = parseArgs(process.argv.slice(2), {
+    quick: 'flag',
+    rounds: 'number',
+    duration: 'number',
+    warmup: 'number',
+    'elastic-warmup': 'number',
+    'elastic-max-warmup': 'number',
+    connections: 'number',
+    sections: 'string',
+    modes: 'string',
+    'max-other': 'number',
+    retries: 'string',
+    'quiet-wait': 'number',
+    'no-autogroup': 'flag',
+    help: 'flag',
+  });
+} catch (error) {
+  console.error(`${error.message}\n${usage}`);
+  process.exit(2);
+}
+if (opts.help) {
+  console.log(usage);
+  process.exit(0);
+}
+
+const quick = opts.quick === true;
+const settings = {
+  quick,
+  rounds: Math.round(opts.rounds ?? (quick ? 1 : 3)),
+  durationS: Math.round(opts.duration ?? (quick ? 5 : 10)),
+  warmupS: Math.round(opts.warmup ?? (quick ? 1 : 2)),
+  elasticWarmupS: Math.round(opts['elastic-warmup'] ?? (quick ? 3 : 5)),
+  elasticMaxWarmupS: Math.round(opts['elastic-max-warmup'] ?? (quick ? 15 : 30)),
+  connections: Math.round(opts.connections ?? 100),
+  threads: 1,
+  maxOtherCpuPct: opts['max-other'] ?? 10,
+  retries: Math.max(0, Math.round(Number(opts.retries ?? 2)) || 0),
+  quietWaitS: opts['quiet-wait'] ?? 120,
+  handlerMs: 10,
+  startupWorkers: 100,
+};
+const allSections = ['startup', 'blocking', 'hello'];
+const allModes = ['pinned', 'unpinned'];
+const pickList = (text, all, what) => {
+  if (text === undefined) return all;
+  const wanted = text.split(',').map((s) => s.trim());
+  const unknown = wanted.filter((w) => !all.includes(w));
+  if (unknown.length > 0) {
+    console.error(`unknown ${what}: ${unknown.join(', ')}\n${usage}`);
+    process.exit(2);
+  }
+  return all.filter((s) => wanted.includes(s)); // fixed order: startup first (its inline RSS is reused)
+};
+const sections = pickList(opts.sections, allSections, 'section(s)');
+const modes = pickList(opts.modes, allModes, 'mode(s)');
+
+const blockingJs = join(repoRoot, 'examples/dist/blocking.js');
+const servers = join(benchDir, 'servers');
+if (!existsSync(blockingJs)) {
+  console.error(`${blockingJs} is missing: run \`npx tsc -b\` (or \`npm run build\`) first.`);
+  process.exit(1);
+}
+try {
+  execFileSync('wrk', ['-v'], { stdio: 'ignore', timeout: 5_000 });
+} catch (error) {
+  if (error.code === 'ENOENT') {
+    console.error('wrk not found: install it (apt-get install -y wrk) or run bash bench/run.sh once.');
+    process.exit(1);
+  }
+  // `wrk -v` exits 1 after printing its version: it is there.
+}
+const ncpu = availableParallelism();
+if (taskset() === undefined) console.error('note: taskset not found: nothing is pinned, "pinned" runs are not pinned');
+if (ncpu < 2) console.error('note: one core only: server and wrk share it in every mode');
+
+function git(args) {
+  try {
+    return execFileSync('git', ['--no-optional-locks', ...args], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hash of the compiled library and example, to notice a rebuild during the run. */
+function codeFingerprint() {
+  const hash = createHash('sha256');
+  const walk = (dir) => {
+    let entries = [];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.js')) hash.update(path).update(readFileSync(path));
+    }
+  };
+  walk(join(repoRoot, 'packages/core/dist'));
+  hash.update(readFileSync(blockingJs));
+  return hash.digest('hex').slice(0, 16);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configurations
+
+const node = process.execPath;
+const limitRps = (settings.connections * 1_000) / settings.handlerMs;
+
+const blockingConfigs = [
+  {
+    name: 'fixed-100',
+    label: 'ours, fixed pool THREADS=100',
+    command: node,
+    args: [blockingJs],
+    env: { THREADS: '100' },
+  },
+  {
+    name: 'elastic-2-128',
+    label: `ours, elastic THREADS=2-128 (warm-up ≥ ${settings.elasticWarmupS} s)`,
+    command: node,
+    args: [blockingJs],
+    env: { THREADS: '2-128' },
+    warmupS: settings.elasticWarmupS,
+    growUntilStableS: Math.max(settings.elasticWarmupS, settings.elasticMaxWarmupS),
+  },
+  {
+    name: 'node-blocking',
+    label: 'node:http, blocking handler',
+    command: node,
+    args: [join(servers, 'node-http-blocking.mjs')],
+  },
+  {
+    name: 'node-sleep',
+    label: 'node:http, async setTimeout',
+    command: node,
+    args: [join(servers, 'node-http-sleep.mjs')],
+  },
+];
+
+const helloApp = join(servers, 'mummyx-hello-threads.mjs');
+const helloConfigs = [
+  ...[0, 1, 2, 4].map((n) => ({
+    name: `hello-${n}`,
+    label: n === 0 ? 'ours, inline (THREADS=0)' : `ours, pool THREADS=${n}`,
+    command: node,
+    args: [helloApp],
+    env: { THREADS: String(n) },
+  })),
+  {
+    name: 'node-hello',
+    label: 'raw node:http hello (reference)',
+    command: node,
+    args: [join(servers, 'node-http-hello.mjs')],
+  },
+];
+
+const startupConfigs = [
+  { name: 'startup-0', label: 'THREADS=0 (inline)', command: node, args: [blockingJs], env: { THREADS: '0' } },
+  {
+    name: `startup-${settings.startupWorkers}`,
+    label: `THREADS=${settings.startupWorkers} (fixed)`,
+    command: node,
+    args: [blockingJs],
+    env: { THREADS: String(settings.startupWorkers) },
+  },
+];
+
+function coresFor(mode) {
+  const all = ncpu > 1 ? `0-${ncpu - 1}` : '0';
+  if (mode === 'pinned') return { server: 0, client: ncpu > 1 ? 1 : 0, harness: ncpu > 1 ? 1 : 0 };
+  return { server: all, client: all, harness: all };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+const onWait = (busyPct, waitedS) => {
+  if (waitedS < 1.5 || Math.floor(waitedS / 15) !== Math.floor((waitedS - 1) / 15)) {
+    console.error(`    waiting for a quiet box: others use ${busyPct.toFixed(0)}% of a core (${waitedS.toFixed(0)} s)`);
+  }
+};
+const onRun = (run, r) => {
+  const flag = run.discarded ? '  (noisy: discarded, repeating)' : run.noisy ? '  (noisy: kept, retries used up)' : '';
+  const t = run.osThreads;
+  console.error(
+    `    round ${r} ${run.name.padEnd(14)} ${Math.round(run.requestsPerS).toString().padStart(7)} req/s  ` +
+      `p50 ${(run.latencyUs.p50 / 1e3).toFixed(2)} ms  p99 ${(run.latencyUs.p99 / 1e3).toFixed(2)} ms  ` +
+      `${run.serverCpuUsPerRequest?.toFixed(1)} µs CPU/req  server ${run.serverCpuPctOfCore.toFixed(0)}% of a core  ` +
+      `RSS ${(run.memory.rssKb / 1024).toFixed(0)} MB  OS threads ${t?.first}→${t?.last} (max ${t?.max})  ` +
+      `other ${run.otherCpuPctOfCore.toFixed(1)}%  errors ${run.errorCount}${flag}`,
+  );
+};
+const onStartup = (run, r) => {
+  console.error(
+    `    round ${r} ${run.name.padEnd(12)} listening after ${run.listeningMs.toFixed(0)} ms, ` +
+      `CPU ${run.cpuAtListeningMs.toFixed(0)} ms, RSS ${(run.memory.rssKb / 1024).toFixed(1)} MB, ${run.osThreads} OS threads`,
+  );
+};
+
+// ---------------------------------------------------------------------------------------------
+// Run
+
+const fingerprintBefore = codeFingerprint();
+const restoreAutogroup = opts['no-autogroup'] ? () => {} : raiseAutogroup(-10);
+const started = new Date().toISOString();
+const perRun = settings.warmupS + settings.durationS + 2;
+const estimateS =
+  modes.length *
+  // 100 workers take ~5–12 s to start (at ~50–100 ms CPU each) — in the start-up section and again
+  // for the fixed pool in the blocking section; the elastic warm-up may run past its minimum.
+  ((sections.includes('startup') ? settings.rounds * (4 + 14) : 0) +
+    (sections.includes('blocking')
+      ? settings.rounds * (blockingConfigs.length * perRun + 12 + settings.elasticWarmupS + 4 - settings.warmupS)
+      : 0) +
+    (sections.includes('hello') ? settings.rounds * helloConfigs.length * perRun : 0));
+console.error(
+  `threads benchmark: sections ${sections.join(', ')}; modes ${modes.join(', ')}; ${settings.rounds} round(s) × ` +
+    `(${settings.warmupS} s warm-up [elastic ${settings.elasticWarmupS} s] + ${settings.durationS} s); ` +
+    `wrk -t1 -c${settings.connections}; about ${Math.ceil(estimateS / 60)} min on a quiet box`,
+);
+
+const measure = {
+  rounds: settings.rounds,
+  warmupS: settings.warmupS,
+  durationS: settings.durationS,
+  connections: settings.connections,
+  threads: settings.threads,
+  maxOtherCpuPct: settings.maxOtherCpuPct,
+  retries: settings.retries,
+  quietWaitS: settings.quietWaitS,
+  onRun,
+  onWait,
+};
+
+const out = {};
+try {
+  for (const mode of modes) {
+    const cores = coresFor(mode);
+    // This script sits with wrk (pinned) or floats (unpinned); -a moves all its threads.
+    if (taskset() !== undefined) pinPid(process.pid, cores.harness);
+    console.error(
+      `\n[${mode}] server on core(s) ${cores.server} (the whole process: IO thread and every worker thread), ` +
+        `wrk and this script on core(s) ${cores.client}`,
+    );
+    const result = { cores };
+    if (sections.includes('startup')) {
+      console.error(`  startup: ${startupConfigs.map((c) => c.label).join(' vs ')}`);
+      result.startup = await runStartupRounds(startupConfigs, {
+        rounds: settings.rounds,
+        core: cores.server,
+        maxOtherCpuPct: settings.maxOtherCpuPct,
+        quietWaitS: settings.quietWaitS,
+        onRun: onStartup,
+        onWait,
+      });
+    }
+    if (sections.includes('blocking')) {
+      console.error(`  blocking 10 ms: ${blockingConfigs.map((c) => c.name).join(', ')}`);
+      result.blocking = await runAlternating(blockingConfigs, { ...measure, cores });
+    }
+    if (sections.includes('hello')) {
+      console.error(`  hello: ${helloConfigs.map((c) => c.name).join(', ')}`);
+      result.hello = await runAlternating(helloConfigs, { ...measure, cores });
+    }
+    out[mode] = result;
+  }
+} finally {
+  restoreAutogroup();
+}
+const fingerprintAfter = codeFingerprint();
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+const fx = (x, digits = 0) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+const grouped = (x) => (x === undefined ? '–' : Math.round(x).toLocaleString('en-US'));
+const range = (s, digits = 0, scale = 1) =>
+  s === undefined ? '–' : `${fx(s.median * scale, digits)} (${fx(s.min * scale, digits)}–${fx(s.max * scale, digits)})`;
+const rangeGrouped = (s) => (s === undefined ? '–' : `${grouped(s.median)} (${grouped(s.min)}–${grouped(s.max)})`);
+const ratio = (s) => (s === undefined ? '–' : `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`);
+const flags = (summary) =>
+  [summary.errors > 0 ? `${summary.errors} errors` : '', summary.noisyRuns > 0 ? `${summary.noisyRuns} noisy` : '']
+    .filter(Boolean)
+    .join(', ');
+const labelOf = (r) => r.label + (flags(r.summary) !== '' ? ` [${flags(r.summary)}]` : '');
+
+/** Per-round (B − A) / n from two start-up result lists (same round = same conditions). */
+function perWorker(a, b, metric, n) {
+  return stats(b.runs.map((run, i) => (a.runs[i] === undefined ? NaN : (metric(run) - metric(a.runs[i])) / n)));
+}
+
+const derived = {};
+const lines = [];
+const modeTitle = {
+  pinned: 'PRIMARY — pinned: the whole server process (IO thread + all worker threads) on core 0, wrk on core 1',
+  unpinned: 'SECONDARY — unpinned: server, wrk and this script free to use both cores (no taskset)',
+};
+for (const mode of modes) {
+  const result = out[mode];
+  const d = (derived[mode] = {});
+  lines.push('', `=== ${modeTitle[mode]} ===`);
+
+  let inlineIdleRssKb;
+  if (result.startup !== undefined) {
+    const [a, b] = result.startup;
+    const n = settings.startupWorkers;
+    inlineIdleRssKb = a.summary.rssKb?.median;
+    d.startupPerWorker = {
+      listeningMs: perWorker(a, b, (x) => x.listeningMs, n),
+      cpuAtListeningMs: perWorker(a, b, (x) => x.cpuAtListeningMs, n),
+      rssKb: perWorker(a, b, (x) => x.memory.rssKb, n),
+      osThreads: perWorker(a, b, (x) => x.osThreads, n),
+    };
+    const pw = d.startupPerWorker;
+    const rows = [a, b].map((r) => [
+      r.label,
+      range(r.summary.listeningMs),
+      range(r.summary.cpuAtListeningMs),
+      range(r.summary.rssKb, 1, 1 / 1024),
+      fx(r.summary.osThreads?.median),
+    ]);
+    rows.push([
+      `per worker: (${n} − 0) / ${n}`,
+      range(pw.listeningMs, 1),
+      range(pw.cpuAtListeningMs, 1),
+      range(pw.rssKb, 2, 1 / 1024),
+      fx(pw.osThreads?.median, 2),
+    ]);
+    lines.push(
+      '',
+      `[${mode}] 3. pool start-up (examples/dist/blocking.js; process spawn → "listening"; RSS idle 1 s after listening), ${settings.rounds} round(s)`,
+      formatTable(['server', 'start → listening ms', 'CPU by listening ms', 'RSS MB', 'OS threads'], rows),
+      `per worker = per-round difference ÷ ${n}, median (min–max). ${n} workers cost ` +
+        `${fx(pw.listeningMs?.median * n, 0)} ms wall and ${fx(pw.cpuAtListeningMs?.median * n, 0)} ms CPU more, ` +
+        `and ${fx((pw.rssKb?.median * n) / 1024, 0)} MB more RSS.`,
+    );
+  }
+
+  if (result.blocking !== undefined) {
+    const res = result.blocking.results;
+    const byName = Object.fromEntries(res.map((r) => [r.name, r]));
+    const vsSleep = roundRatios(result.blocking, 'node-sleep');
+    // Workers from OS threads: the fixed pool has exactly 100, so its other threads = count − 100.
+    const fixedThreads = byName['fixed-100']?.summary.osThreadsLast?.median;
+    const otherThreads = fixedThreads === undefined ? undefined : fixedThreads - 100;
+    const fixedRss = byName['fixed-100']?.summary.rssKb?.median;
+    const elastic = byName['elastic-2-128'];
+    d.elastic = {
+      otherThreads,
+      workersAtEnd:
+        elastic && otherThreads !== undefined
+          ? stats(elastic.runs.map((x) => x.osThreads.last - otherThreads))
+          : undefined,
+      workersMax:
+        elastic && otherThreads !== undefined
+          ? stats(elastic.runs.map((x) => x.osThreads.max - otherThreads))
+          : undefined,
+      workersByRss:
+        elastic && fixedRss !== undefined && inlineIdleRssKb !== undefined
+          ? (100 * (elastic.summary.rssKb.median - inlineIdleRssKb)) / (fixedRss - inlineIdleRssKb)
+          : undefined,
+    };
+    const workersCell = (r) => {
+      if (r.name === 'fixed-100') return '100';
+      if (r.name === 'elastic-2-128') {
+        const e = d.elastic;
+        if (e.workersAtEnd === undefined) return '?';
+        return (
+          `${fx(e.workersAtEnd.median)} (${fx(e.workersAtEnd.min)}–${fx(e.workersAtEnd.max)})` +
+          (e.workersByRss !== undefined ? `, ≈${fx(e.workersByRss)} by RSS` : '')
+        );
+      }
+      return '– (1 JS thread)';
+    };
+    const rows = res.map((r) => {
+      const s = r.summary;
+      return [
+        labelOf(r),
+        rangeGrouped(s.requestsPerS),
+        `${fx((100 * s.requestsPerS.median) / limitRps, 1)} %`,
+        fx(s.p50Us.median / 1e3, 1),
+        fx(s.p99Us.median / 1e3, 1),
+        range(s.serverCpuUsPerRequest, 1),
+        fx(s.rssKb.median / 1024),
+        workersCell(r),
+        ratio(vsSleep[r.name]),
+      ];
+    });
+    rows.push([
+      `physical limit (${settings.connections} conns / ${settings.handlerMs} ms)`,
+      grouped(limitRps),
+      '100.0 %',
+      fx(settings.handlerMs, 1),
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
+    const otherMax = Math.max(...res.flatMap((r) => r.runs.map((x) => x.otherCpuPctOfCore)));
+    lines.push(
+      '',
+      `[${mode}] 1. blocking 10 ms handler (GET / → Atomics.wait 10 ms → 26 bytes): wrk -t1 -c${settings.connections} ` +
+        `-d${settings.durationS}s --timeout 5s, ${settings.rounds} round(s), ${settings.warmupS} s warm-up ` +
+        `(elastic: ${settings.elasticWarmupS} s, then 2 s more at a time while its thread count still grows, ` +
+        `up to ${settings.elasticMaxWarmupS} s); node ${process.version}`,
+      formatTable(
+        [
+          'server',
+          'req/s median (min–max)',
+          '% of limit',
+          'p50 ms',
+          'p99 ms',
+          'CPU µs/req (min–max)',
+          'RSS MB',
+          'workers (end of run)',
+          'req/s vs node:http sleep',
+        ],
+        rows,
+      ),
+      `workers: OS threads of the server at the end of the measured window minus its non-worker threads ` +
+        `(${fx(otherThreads)} = fixed pool's count − 100); "by RSS" = 100 × (RSS − inline idle RSS) ÷ ` +
+        `(fixed-100 RSS − inline idle RSS).`,
+      ...(elastic === undefined
+        ? []
+        : [
+            `elastic warm-up per round: ${elastic.runs
+              .map((x) => `${x.warmupS} s (OS threads ${x.warmupThreadCounts.join('→')})`)
+              .join('; ')}; OS threads in the measured window: ${elastic.runs
+              .map((x) => `${x.osThreads.first}→${x.osThreads.last}`)
+              .join('; ')}`,
+          ]),
+      `other CPU on the box during kept measured windows: up to ${fx(otherMax, 1)}% of a core ` +
+        `(limit ${settings.maxOtherCpuPct}%; ${result.blocking.discarded.length} noisy run(s) discarded and repeated)`,
+    );
+  }
+
+  if (result.hello !== undefined) {
+    const res = result.hello.results;
+    const vsInline = roundRatios(result.hello, 'hello-0');
+    const cpuVsInline = roundRatios(result.hello, 'hello-0', (x) => x.serverCpuUsPerRequest);
+    const vsNode = roundRatios(result.hello, 'node-hello');
+    const rows = res.map((r) => {
+      const s = r.summary;
+      return [
+        labelOf(r),
+        rangeGrouped(s.requestsPerS),
+        fx(s.p50Us.median),
+        fx(s.p99Us.median),
+        range(s.serverCpuUsPerRequest, 1),
+        fx(s.rssKb.median / 1024),
+        ratio(vsInline[r.name]),
+        ratio(cpuVsInline[r.name]),
+        ratio(vsNode[r.name]),
+      ];
+    });
+    const otherMax = Math.max(...res.flatMap((r) => r.runs.map((x) => x.otherCpuPctOfCore)));
+    lines.push(
+      '',
+      `[${mode}] 2. hello through the pool vs inline (bench/servers/mummyx-hello-threads.mjs): wrk -t1 ` +
+        `-c${settings.connections} -d${settings.durationS}s --timeout 5s, ${settings.rounds} round(s), ${settings.warmupS} s warm-up`,
+      formatTable(
+        [
+          'server',
+          'req/s median (min–max)',
+          'p50 µs',
+          'p99 µs',
+          'CPU µs/req (min–max)',
+          'RSS MB',
+          'req/s vs inline',
+          'CPU/req vs inline',
+          'req/s vs node:http',
+        ],
+        rows,
+      ),
+      `other CPU on the box during kept measured windows: up to ${fx(otherMax, 1)}% of a core ` +
+        `(limit ${settings.maxOtherCpuPct}%; ${result.hello.discarded.length} noisy run(s) discarded and repeated)`,
+    );
+  }
+}
+lines.push(
+  '',
+  'ratios "A× (min–max)": median and range of the per-round ratios (the runs of one round are seconds apart, ' +
+    'so they saw the same machine conditions).',
+);
+if (fingerprintAfter !== fingerprintBefore) {
+  lines.push('WARNING: packages/core/dist or examples/dist/blocking.js changed during the run: rounds mix builds');
+}
+
+mkdirSync(join(benchDir, 'results'), { recursive: true });
+const stamp = started.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const file = join(benchDir, 'results', `threads-${stamp}.json`);
+const dirty = git(['status', '--porcelain', '--untracked-files=no']);
+writeFileSync(
+  file,
+  `${JSON.stringify(
+    {
+      benchmark: 'threads',
+      started,
+      finished: new Date().toISOString(),
+      command: `node bench/threads.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+      git: { commit: git(['rev-parse', 'HEAD']), dirty: dirty === undefined ? undefined : dirty !== '' },
+      codeFingerprint: { before: fingerprintBefore, after: fingerprintAfter },
+      settings: { ...settings, sections, modes, limitRps },
+      machine: machineInfo(),
+      derived,
+      modes: out,
+    },
+    null,
+    2,
+  )}\n`,
+);
+lines.push(`results: ${file}`);
+console.log(lines.join('\n'));

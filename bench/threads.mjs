@@ -14,6 +14,10 @@
 // core 0, wrk and this script on core 1) and "unpinned" (server, wrk and this script free to use
 // both cores). The tables go to stdout, progress to stderr, everything to bench/results/threads-*.json.
 //
+// Full run: ~17 min on a quiet box (each mode ~8 min; 100 workers take ~8 s to start on one core),
+// much longer on a busy one (runs wait for a quiet box and noisy runs are repeated). `--quick`
+// (1 round of 5 s) takes ~4 min. Needs examples/dist (`npx tsc -b`) and wrk.
+//
 // Usage: node bench/threads.mjs [--quick] [--rounds N] [--duration S] [--warmup S]
 //        [--elastic-warmup S] [--elastic-max-warmup S] [--connections C] [--sections blocking,hello,startup]
 //        [--modes pinned,unpinned] [--max-other PCT] [--retries N] [--quiet-wait S] [--no-autogroup]

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Runs every compiled test file (`*.test.js` under dist-test/ and test/dist/) with node:test.
+// Runs every compiled test file (`*.test.js` under dist-test/ and test/dist/) with node:test,
+// one file at a time: several suites time blocking handlers, and two at once on a 2-core machine
+// would measure each other.
 // Usage: node scripts/run-tests.js [filter]   — filter keeps files whose path contains it.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -27,7 +29,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 files.sort();
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=120000', ...files], {
   stdio: 'inherit',
   env: { ...process.env, FC_SEED: process.env.FC_SEED ?? '20261126' },
 });

@@ -51,7 +51,7 @@ test('the demo serves its page and health, and exits cleanly on SIGTERM', async 
 test('a ping answers while a blocking job holds another worker', async (t) => {
   const url = await startDemo(t, '--threads', '2');
   await fetch(`${url}/ping`); // both workers are up (min 2)
-  const work = fetch(`${url}/work?rounds=1500000`).then(async (r) => (await r.json()) as { elapsedMs: number });
+  const work = fetch(`${url}/work?rounds=4000000`).then(async (r) => (await r.json()) as { elapsedMs: number });
   await new Promise((resolve) => setTimeout(resolve, 50));
   const started = performance.now();
   const ping = await fetch(`${url}/ping`);

@@ -36,7 +36,7 @@ router.get(
 
 // A deliberately synchronous, CPU-heavy handler: it holds its worker, nobody else waits.
 router.get('/work', (request) => {
-  const rounds = Math.min(Math.max(Number(request.query.get('rounds') ?? 200_000) || 0, 1), 2_000_000);
+  const rounds = Math.min(Math.max(Number(request.query.get('rounds') ?? 200_000) || 0, 1), 10_000_000);
   const started = performance.now();
   const key = pbkdf2Sync('demo', randomBytes(16), rounds, 32, 'sha256').toString('hex');
   const elapsedMs = Math.round(performance.now() - started);

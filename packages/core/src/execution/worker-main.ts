@@ -275,7 +275,16 @@ async function serve(handler: RequestHandler): Promise<void> {
   for (;;) {
     const job = await mailbox.nextRequest(port);
     const pending = handle(handler, job);
-    if (pending !== undefined) await pending;
+    if (pending === undefined) continue;
+    // Only while a handler is pending does the heartbeat run: it lets the pool tell a handler
+    // that awaits something (the event loop turns) from a stuck thread, and idle workers stay
+    // asleep.
+    const heartbeat = setInterval(() => mailbox.beat(), heartbeatIntervalMs);
+    try {
+      await pending;
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 }
 
@@ -298,8 +307,6 @@ async function main(): Promise<void> {
   }
   // This listener also keeps the worker alive: an Atomics.waitAsync alone does not hold the event loop open.
   parent.on('message', onIoMessage);
-  // Lets the pool tell a handler that awaits something (its event loop turns) from one that is stuck.
-  setInterval(() => mailbox.beat(), heartbeatIntervalMs).unref();
   setWorkerPublish((topic, data) => parent.postMessage([MessageType.Publish, topic, data]));
   parent.postMessage([MessageType.Ready]);
   await serve(handler);

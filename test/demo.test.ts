@@ -4,27 +4,14 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { EventSource } from 'eventsource';
+import { startProgram } from './start-program.js';
 import WebSocket from 'ws';
 
 const cli = fileURLToPath(new URL('../../apps/demo/dist/cli.js', import.meta.url));
 
 /** Starts `mummyx-demo` on a free port and waits for its listening line. */
-async function startDemo(t: TestContext, ...args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [cli, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.resume();
-  t.after(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
-  });
-  let output = '';
-  for await (const chunk of child.stdout) {
-    output += String(chunk);
-    const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-    if (match !== null) return match[1]!;
-  }
-  throw new Error(`mummyx-demo exited without listening: ${output}`);
+function startDemo(t: TestContext, ...args: string[]): Promise<string> {
+  return startProgram(t, cli, { args: ['--port', '0', ...args] });
 }
 
 test('the demo serves its page and health, and exits cleanly on SIGTERM', async (t) => {

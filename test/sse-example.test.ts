@@ -1,36 +1,11 @@
 // examples/sse.ts, started as a user would (inline and on two workers): a real EventSource
 // gets the counter, POST /publish reaches every open stream, Last-Event-ID resumes the count.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { get } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { examplePath, startProgram } from './start-program.js';
 import { EventSource } from 'eventsource';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-
-const examplePath = fileURLToPath(new URL('../../examples/dist/sse.js', import.meta.url));
-
-/** Starts the compiled example on a free port and waits for its "listening on" line. */
-async function runExample(t: TestContext, threads: string): Promise<string> {
-  const child = spawn(process.execPath, [examplePath], {
-    env: { ...process.env, PORT: '0', THREADS: threads },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
-  });
-  let output = '';
-  for await (const chunk of child.stdout) {
-    output += String(chunk);
-    const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-    if (match !== null) return match[1]!;
-  }
-  throw new Error(`the sse example exited without listening: ${output}`);
-}
 
 /** Collects the events of one EventSource by type; closed when the test ends. */
 function listen(t: TestContext, url: string) {
@@ -97,7 +72,7 @@ function firstEvents(url: string, headers: Record<string, string>, count: number
 
 for (const threads of ['0', '2']) {
   test(`sse example (THREADS=${threads}): counter, news to every stream, and resume by Last-Event-ID`, async (t) => {
-    const url = await runExample(t, threads);
+    const url = await startProgram(t, examplePath('sse'), { env: { THREADS: threads } });
 
     const home = await fetch(`${url}/`);
     assert.equal(home.status, 200);

@@ -1,38 +1,10 @@
 // The WebSocket examples, run as their own processes (inline and threaded) and driven with the
 // ws client: examples/websocket-echo.ts and examples/chat.ts.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { examplePath, startProgram } from './start-program.js';
 import WebSocket, { type RawData } from 'ws';
-
-const examplesDir = fileURLToPath(new URL('../../examples/dist/', import.meta.url));
-
-/** Starts a compiled example on a free port and waits for its "listening on" line. */
-async function runExample(t: TestContext, name: string, env: Record<string, string> = {}): Promise<string> {
-  const child = spawn(process.execPath, [`${examplesDir}${name}.js`], {
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  t.after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await once(child, 'exit');
-    clearTimeout(timer);
-  });
-  let output = '';
-  for await (const chunk of child.stdout) {
-    output += String(chunk);
-    const match = /listening on http:\/\/(127\.0\.0\.1:\d+)/.exec(output);
-    if (match !== null) {
-      child.stdout.resume();
-      return match[1]!;
-    }
-  }
-  throw new Error(`example ${name} exited without listening: ${output}`);
-}
 
 /** A ws client whose messages queue up for `next()`; terminated when the test ends. */
 class Client {
@@ -93,7 +65,10 @@ class Client {
 
 for (const threads of ['0', '2']) {
   test(`websocket-echo (THREADS=${threads}) greets, then echoes text and binary`, async (t) => {
-    const host = await runExample(t, 'websocket-echo', { THREADS: threads });
+    const host = (await startProgram(t, examplePath('websocket-echo'), { env: { THREADS: threads } })).replace(
+      'http://',
+      '',
+    );
     const clients = await Promise.all([1, 2, 3].map(() => Client.open(t, `ws://${host}/ws`)));
     for (const client of clients) assert.equal(await client.nextText(), 'Hello world from WebSocket!');
     for (const [i, client] of clients.entries()) {
@@ -139,7 +114,7 @@ async function join(t: TestContext, host: string, room: string, name: string): P
 
 for (const threads of ['0', '2']) {
   test(`chat (THREADS=${threads}): people in a room see each other's messages; another room sees none`, async (t) => {
-    const host = await runExample(t, 'chat', { THREADS: threads });
+    const host = (await startProgram(t, examplePath('chat'), { env: { THREADS: threads } })).replace('http://', '');
     const page = await fetch(`http://${host}/`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /^text\/html/);

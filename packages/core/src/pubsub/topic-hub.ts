@@ -59,3 +59,30 @@ export class TopicHub {
     return this.#topics.size;
   }
 }
+
+/** One subscriber's topics: joins and leaves them once, and leaves them all when it closes. */
+export class Subscriptions {
+  readonly #hub: TopicHub;
+  readonly #subscriber: Subscriber;
+  readonly #topics = new Set<string>();
+
+  constructor(hub: TopicHub, subscriber: Subscriber) {
+    this.#hub = hub;
+    this.#subscriber = subscriber;
+  }
+
+  add(topic: string): void {
+    if (this.#topics.has(topic)) return;
+    this.#topics.add(topic);
+    this.#hub.subscribe(topic, this.#subscriber);
+  }
+
+  remove(topic: string): void {
+    if (this.#topics.delete(topic)) this.#hub.unsubscribe(topic, this.#subscriber);
+  }
+
+  clear(): void {
+    for (const topic of this.#topics) this.#hub.unsubscribe(topic, this.#subscriber);
+    this.#topics.clear();
+  }
+}

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
+import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
 import { encodeSseComment, encodeSseEvent } from '../sse/sse-encoder.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
 import type { LogLevel } from '../log/log-handler.js';
@@ -31,7 +31,7 @@ export class SseConnection implements StreamChannel, Subscriber {
   readonly id: number;
   readonly #res: ServerResponse;
   readonly #context: StreamContext;
-  readonly #topics = new Set<string>();
+  readonly #topics: Subscriptions;
   #closed = false;
   /** Cleanup ran (timer stopped, topics released, onClose fired). */
   #finished = false;
@@ -40,6 +40,7 @@ export class SseConnection implements StreamChannel, Subscriber {
 
   constructor(id: number, res: ServerResponse, status: number, headers: string[], context: StreamContext) {
     this.id = id;
+    this.#topics = new Subscriptions(context.hub, this);
     this.#res = res;
     this.#context = context;
     context.streams.add(this);
@@ -89,14 +90,11 @@ export class SseConnection implements StreamChannel, Subscriber {
   }
 
   subscribe(topic: string): void {
-    if (this.#closed || this.#topics.has(topic)) return;
-    this.#topics.add(topic);
-    this.#context.hub.subscribe(topic, this);
+    if (!this.#closed) this.#topics.add(topic);
   }
 
   unsubscribe(topic: string): void {
-    if (!this.#topics.delete(topic)) return;
-    this.#context.hub.unsubscribe(topic, this);
+    this.#topics.remove(topic);
   }
 
   deliver(message: PublishedMessage): void {
@@ -112,7 +110,6 @@ export class SseConnection implements StreamChannel, Subscriber {
     this.#finished = true;
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const topic of this.#topics) this.#context.hub.unsubscribe(topic, this);
     this.#topics.clear();
     this.#context.streams.delete(this);
     const callback = this.#onClose;

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket as WsSocket, type RawData } from 'ws';
 import type { LogLevel } from '../log/log-handler.js';
-import type { PublishedMessage, Subscriber, TopicHub } from '../pubsub/topic-hub.js';
+import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
 import {
   SerialEvents,
   WebSocket,
@@ -65,7 +65,7 @@ export class WsConnection implements WebSocketChannel, Subscriber {
   readonly #context: WebSocketContext;
   #ws: WsSocket | undefined;
   #pending: Array<() => void> = [];
-  readonly #topics = new Set<string>();
+  readonly #topics: Subscriptions;
   #closed = false;
   /** Cleanup ran (topics released, owner told). */
   #finished = false;
@@ -77,6 +77,7 @@ export class WsConnection implements WebSocketChannel, Subscriber {
 
   constructor(id: number, context: WebSocketContext) {
     this.id = id;
+    this.#topics = new Subscriptions(context.hub, this);
     this.#context = context;
     context.connections.add(this);
   }
@@ -216,14 +217,11 @@ export class WsConnection implements WebSocketChannel, Subscriber {
   }
 
   subscribe(topic: string): void {
-    if (this.#closed || this.#topics.has(topic)) return;
-    this.#topics.add(topic);
-    this.#context.hub.subscribe(topic, this);
+    if (!this.#closed) this.#topics.add(topic);
   }
 
   unsubscribe(topic: string): void {
-    if (!this.#topics.delete(topic)) return;
-    this.#context.hub.unsubscribe(topic, this);
+    this.#topics.remove(topic);
   }
 
   deliver(message: PublishedMessage): void {
@@ -243,7 +241,6 @@ export class WsConnection implements WebSocketChannel, Subscriber {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#pending.length = 0;
-    for (const topic of this.#topics) this.#context.hub.unsubscribe(topic, this);
     this.#topics.clear();
     this.#context.connections.delete(this);
     const callback = this.#onClose;

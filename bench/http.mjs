@@ -5,11 +5,11 @@
 // Usage: node bench/http.mjs [--rounds N] [--duration S] [--connections C] [--warmup S]
 //                            [--threads T] [--max-other PCT] [--retries N] [--only name,name]
 //                            [--no-autogroup]
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  codeFingerprint,
+  git,
   benchDir,
   defaultCores,
   formatTable,
@@ -99,40 +99,7 @@ if (opts.only !== undefined) {
   configs = configs.filter((c) => wanted.includes(c.name));
 }
 
-function git(args) {
-  try {
-    return execFileSync('git', ['--no-optional-locks', ...args], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 10_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Hash of the compiled server code, to notice a rebuild (e.g. a concurrent `npm run build`) mid-run. */
-function codeFingerprint() {
-  const hash = createHash('sha256');
-  const walk = (dir) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.js')) hash.update(path).update(readFileSync(path));
-    }
-  };
-  walk(join(repoRoot, 'packages/core/dist'));
-  hash.update(readFileSync(ours));
-  return hash.digest('hex').slice(0, 16);
-}
-const fingerprintBefore = codeFingerprint();
+const fingerprintBefore = codeFingerprint(ours);
 
 const cores = defaultCores();
 if (taskset() === undefined) console.error('note: taskset not found; processes are not pinned to cores');
@@ -178,7 +145,7 @@ try {
   restoreAutogroup();
 }
 
-const fingerprintAfter = codeFingerprint();
+const fingerprintAfter = codeFingerprint(ours);
 const rpsRatio = pairedRatios(report, baseline);
 const cpuRatio = pairedRatios(report, baseline, (run) => run.serverCpuUsPerRequest);
 const base = report.results.find((r) => r.name === baseline);

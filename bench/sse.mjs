@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  git,
   benchDir,
   clockTicks,
   defaultCores,
@@ -539,16 +540,7 @@ const lines = [
 mkdirSync(join(benchDir, 'results'), { recursive: true });
 const stamp = started.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 const file = join(benchDir, 'results', `sse-${stamp}.json`);
-let commit;
-try {
-  commit = execFileSync('git', ['--no-optional-locks', 'rev-parse', 'HEAD'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }).trim();
-} catch {
-  commit = undefined;
-}
+const commit = git(['rev-parse', 'HEAD']);
 writeFileSync(
   file,
   `${JSON.stringify(

@@ -22,11 +22,12 @@
 //        [--elastic-warmup S] [--elastic-max-warmup S] [--connections C] [--sections blocking,hello,startup]
 //        [--modes pinned,unpinned] [--max-other PCT] [--retries N] [--quiet-wait S] [--no-autogroup]
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
+  codeFingerprint,
+  git,
   benchDir,
   formatTable,
   machineInfo,
@@ -121,41 +122,6 @@ try {
 const ncpu = availableParallelism();
 if (taskset() === undefined) console.error('note: taskset not found: nothing is pinned, "pinned" runs are not pinned');
 if (ncpu < 2) console.error('note: one core only: server and wrk share it in every mode');
-
-function git(args) {
-  try {
-    return execFileSync('git', ['--no-optional-locks', ...args], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 10_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Hash of the compiled library and example, to notice a rebuild during the run. */
-function codeFingerprint() {
-  const hash = createHash('sha256');
-  const walk = (dir) => {
-    let entries = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.js')) hash.update(path).update(readFileSync(path));
-    }
-  };
-  walk(join(repoRoot, 'packages/core/dist'));
-  hash.update(readFileSync(blockingJs));
-  return hash.digest('hex').slice(0, 16);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Configurations
@@ -257,7 +223,7 @@ const onStartup = (run, r) => {
 // ---------------------------------------------------------------------------------------------
 // Run
 
-const fingerprintBefore = codeFingerprint();
+const fingerprintBefore = codeFingerprint(blockingJs);
 const restoreAutogroup = opts['no-autogroup'] ? () => {} : raiseAutogroup(-10);
 const started = new Date().toISOString();
 const perRun = settings.warmupS + settings.durationS + 2;
@@ -324,7 +290,7 @@ try {
 } finally {
   restoreAutogroup();
 }
-const fingerprintAfter = codeFingerprint();
+const fingerprintAfter = codeFingerprint(blockingJs);
 
 // ---------------------------------------------------------------------------------------------
 // Tables

@@ -22,13 +22,14 @@
 // Usage: node bench/websocket.mjs [--rounds N] [--duration S] [--warmup S] [--clients C]
 //          [--window W] [--size B] [--connections N] [--publishes N] [--only echo,broadcast]
 //          [--max-other PCT] [--retries N] [--no-autogroup]
-import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  codeFingerprint,
+  git,
   benchDir,
   clockTicks,
   defaultCores,
@@ -106,40 +107,7 @@ if (!existsSync(echoExample)) {
 }
 const loadClient = join(benchDir, 'servers/ws-load-client.mjs');
 
-/** Hash of the compiled library and the example, to notice a rebuild (another `npm run build`) mid-run. */
-function codeFingerprint() {
-  const hash = createHash('sha256');
-  const walk = (dir) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.js')) hash.update(path).update(readFileSync(path));
-    }
-  };
-  walk(join(repoRoot, 'packages/core/dist'));
-  hash.update(readFileSync(echoExample));
-  return hash.digest('hex').slice(0, 16);
-}
-
-function gitCommit() {
-  try {
-    return execFileSync('git', ['--no-optional-locks', 'rev-parse', 'HEAD'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 10_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return undefined;
-  }
-}
-const fingerprintBefore = codeFingerprint();
+const fingerprintBefore = codeFingerprint(echoExample);
 const node = process.execPath;
 
 /** Runs `command args` under bash with the open-files limit raised to the hard limit (10,000 sockets need it). */
@@ -560,8 +528,8 @@ try {
   restoreAutogroup();
 }
 
-const fingerprintAfter = codeFingerprint();
-out.git = { commit: gitCommit() };
+const fingerprintAfter = codeFingerprint(echoExample);
+out.git = { commit: git(['rev-parse', 'HEAD']) };
 out.codeFingerprint = { before: fingerprintBefore, after: fingerprintAfter };
 if (fingerprintAfter !== fingerprintBefore) {
   lines.push(

@@ -6,7 +6,8 @@
 // Every child is tracked by PID and killed when the harness exits, fails or is interrupted;
 // every wait is bounded; wrk only ever targets http://127.0.0.1.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -79,6 +80,45 @@ function track(child, label) {
 
 let clkTck;
 /** Clock ticks per second for /proc/PID/stat and /proc/stat (`getconf CLK_TCK`). */
+/** Runs a read-only git command in the repository; undefined when git is unavailable. */
+export function git(args) {
+  try {
+    return execFileSync('git', ['--no-optional-locks', ...args], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Hash of the compiled library (packages/core/dist) and the given files, to notice a rebuild
+ * (another `npm run build`) during a run.
+ */
+export function codeFingerprint(...files) {
+  const hash = createHash('sha256');
+  const walk = (dir) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.js')) hash.update(path).update(readFileSync(path));
+    }
+  };
+  walk(join(repoRoot, 'packages/core/dist'));
+  for (const file of files) hash.update(readFileSync(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
 export function clockTicks() {
   if (clkTck === undefined) {
     try {

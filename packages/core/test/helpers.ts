@@ -197,6 +197,33 @@ export function onlyResponse(text: string, bodyless = false): RawResponse {
 }
 
 /**
+ * Lets a reader wait for the next event (data, close) without polling: `notify()` wakes the one
+ * pending `wait(ms)`, which resolves true, or false when `ms` ran out first.
+ */
+export class Signal {
+  #wake: (() => void) | undefined;
+
+  notify(): void {
+    this.#wake?.();
+  }
+
+  wait(ms: number): Promise<boolean> {
+    if (ms <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve(false);
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve(true);
+      };
+    });
+  }
+}
+
+/**
  * A raw client connection kept open across requests, for keep-alive,
  * pipelining and interim responses. Closed when the test ends.
  */
@@ -204,17 +231,17 @@ export class RawConnection {
   readonly socket: Socket;
   #buffer = '';
   #closed = false;
-  #wake: (() => void) | undefined;
+  readonly #signal = new Signal();
 
   private constructor(socket: Socket) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
       this.#buffer += chunk.toString('latin1');
-      this.#wake?.();
+      this.#signal.notify();
     });
     socket.on('close', () => {
       this.#closed = true;
-      this.#wake?.();
+      this.#signal.notify();
     });
     socket.on('error', () => {});
   }
@@ -253,7 +280,7 @@ export class RawConnection {
         return parsed.response;
       }
       if (this.#closed) throw new Error(`connection closed; received ${JSON.stringify(this.#buffer.slice(0, 200))}`);
-      if (!(await this.#waitForEvent(deadline - Date.now()))) {
+      if (!(await this.#signal.wait(deadline - Date.now()))) {
         throw new Error(`no complete response in time; received ${JSON.stringify(this.#buffer.slice(0, 200))}`);
       }
     }
@@ -263,7 +290,7 @@ export class RawConnection {
   async waitClosed(timeoutMs = 3_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!this.#closed) {
-      if (!(await this.#waitForEvent(deadline - Date.now()))) return false;
+      if (!(await this.#signal.wait(deadline - Date.now()))) return false;
     }
     return true;
   }
@@ -277,21 +304,6 @@ export class RawConnection {
 
   destroy(): void {
     this.socket.destroy();
-  }
-
-  #waitForEvent(ms: number): Promise<boolean> {
-    if (ms <= 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        resolve(false);
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve(true);
-      };
-    });
   }
 }
 

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { MxError } from '../errors.js';
 import { compress, isCompressibleType, negotiateEncoding, type ResolvedCompression } from './compression.js';
 import { equalsIgnoreCase } from './headers.js';
@@ -133,4 +134,9 @@ export function plainResponse(status: number, text: string, extra: string[] = []
     headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), ...extra],
     body,
   };
+}
+
+/** The server's own refusal of a request: `Reason Phrase: why`, and the connection closes. */
+export function refusalResponse(status: number, reason: string): PreparedResponse {
+  return plainResponse(status, `${STATUS_CODES[status] ?? 'Error'}: ${reason}`, ['Connection', 'close']);
 }

@@ -10,7 +10,7 @@ import { logLevelRank, type LogLevel } from '../log/log-handler.js';
 import { Router, type RequestHandler } from '../router/router.js';
 import { NodeResponseSink, type SinkContext } from './node-response-sink.js';
 import type { Duplex } from 'node:stream';
-import { plainResponse } from '../http/response.js';
+import { plainResponse, refusalResponse } from '../http/response.js';
 import type { PoolSink } from '../execution/worker-pool.js';
 import { UpgradeSink, writeRawResponse, type UpgradeContext } from './upgrade-sink.js';
 import { createWss, type WsConnection } from './websocket-connection.js';
@@ -372,24 +372,17 @@ export class Server {
       socket.destroy();
       return;
     }
-    const body = `${reason}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-    );
+    writeRawResponse(socket, plainResponse(status, reason));
     socket.destroySoon();
   }
 
   #reject(res: ServerResponse, status: number, message: string): void {
     this.log('debug', `${status}: ${message}`);
     this.#sockets.get(res.req.socket)?.pending.delete(res);
-    const body = `${STATUS_CODES[status] ?? 'Error'}: ${message}\n`;
+    const response = refusalResponse(status, message);
     res.shouldKeepAlive = false;
-    res.writeHead(status, {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body),
-      Connection: 'close',
-    });
-    res.end(body);
+    res.writeHead(status, response.headers);
+    res.end(response.body);
   }
 
   /**
@@ -498,7 +491,7 @@ export class Server {
     const read = this.#readHead(req, state?.remoteAddress ?? req.socket.remoteAddress ?? '');
     if ('status' in read) {
       this.log('debug', `${read.status}: ${read.reason}`);
-      writeRawResponse(socket, plainResponse(read.status, `${STATUS_CODES[read.status] ?? 'Error'}: ${read.reason}`));
+      writeRawResponse(socket, refusalResponse(read.status, read.reason));
       return;
     }
     if (this.#closing) {

@@ -1,17 +1,74 @@
-// The demo's app module: every worker imports it, and so does the IO thread (for the routes
-// pinned inline). Handlers here may block: they run on worker threads.
+// The demo's app module: the IO thread imports it (for the routes pinned inline) and so does every
+// worker thread. Handlers here may block: they run on worker threads.
+//
+// Configuration reaches every thread through the environment the CLI sets before the server
+// starts (workers inherit it): MUMMYX_DEMO_DATA_DIR (sample database, uploads) and
+// MUMMYX_DEMO_CONFORMANCE=1 (register the conformance fixtures).
+import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { publish, Router, type WebSocketHandler } from '@mummyx/core';
+import { Router, type WebSocketHandler } from '@mummyx/core';
+import { activityTopic, chatTopic, corePublisher, publishActivity } from './activity.js';
+import { createDemoMcpServer } from './mcp-server.js';
+import { loadMcpTransport, loadTusServer, type McpSession, type TusServerLike } from './optional-parts.js';
 import { page } from './page.js';
+import { defaultDataDir } from './sample-database.js';
 
 export const router = new Router();
+
+const dataDir = process.env['MUMMYX_DEMO_DATA_DIR'] || defaultDataDir();
+const isConformance = process.env['MUMMYX_DEMO_CONFORMANCE'] === '1';
+
+/** Largest file the upload box accepts. */
+export const maxUploadBytes = 1024 * 1024 * 1024;
 
 /** Set by the CLI on the IO thread, for `/stats`. */
 let statsSource: (() => unknown) | undefined;
 export function setStatsSource(source: () => unknown): void {
   statsSource = source;
 }
+
+function json(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Uploads (tus) and MCP transports: the two parts that live in their own packages.
+
+const TusServer = await loadTusServer();
+/** The tus endpoint behind the page's upload box, when `@mummyx/core/tus` is installed. */
+export const tus: TusServerLike | undefined =
+  TusServer === undefined
+    ? undefined
+    : new TusServer({
+        directory: join(dataDir, 'uploads'),
+        basePath: '/files/',
+        maxSize: maxUploadBytes,
+        onUploadFinish: (upload) => {
+          const name = upload.metadata['filename'] ?? upload.id;
+          publishActivity(corePublisher, 'upload', { id: upload.id, bytes: upload.offset, name });
+        },
+      });
+tus?.mount(router);
+
+const mountMcp = await loadMcpTransport();
+/** The three MCP transports (`/mcp`, `/sse` + `/messages`, `/ws`), when `@mummyx/mcp-transport` is installed. */
+export const mcp: unknown = mountMcp?.(router, {
+  createServer: (session: McpSession) =>
+    createDemoMcpServer({
+      dataDir,
+      session,
+      conformance: isConformance,
+      ...(tus === undefined ? {} : { resolveUpload: (id: string) => tus.getUpload(id) }),
+    }),
+  onSessionCreated: (session: McpSession) =>
+    publishActivity(corePublisher, 'session', { id: session.id, transport: session.transport, state: 'open' }),
+  onSessionClosed: (session: McpSession) =>
+    publishActivity(corePublisher, 'session', { id: session.id, transport: session.transport, state: 'closed' }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The page and what it talks to.
 
 router.get('/', (request) => {
   request.respond(200, { 'Content-Type': 'text/html; charset=utf-8' }, page);
@@ -21,7 +78,18 @@ router.get('/', (request) => {
 router.get(
   '/health',
   (request) => {
-    request.respond(200, { 'Content-Type': 'application/json' }, JSON.stringify({ status: 'ok' }));
+    request.respond(200, { 'Content-Type': 'application/json' }, json({ status: 'ok' }));
+  },
+  { inline: true },
+);
+
+/** What this installation of the demo serves; the page hides what is missing. */
+export const features = { mcp: mountMcp !== undefined, uploads: tus !== undefined, conformance: isConformance };
+
+router.get(
+  '/features',
+  (request) => {
+    request.respond(200, { 'Content-Type': 'application/json' }, json(features));
   },
   { inline: true },
 );
@@ -29,7 +97,7 @@ router.get(
 router.get(
   '/stats',
   (request) => {
-    request.respond(200, { 'Content-Type': 'application/json' }, JSON.stringify(statsSource?.() ?? {}));
+    request.respond(200, { 'Content-Type': 'application/json' }, json(statsSource?.() ?? {}));
   },
   { inline: true },
 );
@@ -41,36 +109,59 @@ router.get('/work', (request) => {
   const key = pbkdf2Sync('demo', randomBytes(16), rounds, 32, 'sha256').toString('hex');
   const elapsedMs = Math.round(performance.now() - started);
   const result = { rounds, elapsedMs, thread: isMainThread ? 'io' : `worker ${threadId}`, key: key.slice(0, 16) };
-  publish('activity', { event: 'work', data: JSON.stringify(result) });
-  request.respond(200, { 'Content-Type': 'application/json' }, JSON.stringify(result));
+  corePublisher(activityTopic, { event: 'work', data: json(result) });
+  request.respond(200, { 'Content-Type': 'application/json' }, json(result));
 });
 
 router.get('/ping', (request) => {
-  request.respond(200, { 'Content-Type': 'application/json' }, JSON.stringify({ thread: threadId }));
+  request.respond(200, { 'Content-Type': 'application/json' }, json({ thread: threadId }));
 });
 
 router.post('/echo', (request) => {
   request.respond(200, { 'Content-Type': request.headers.get('content-type') ?? 'text/plain' }, request.body);
 });
 
-// Live activity for the page: work results, chat lines and joins, over server-sent events.
-router.get('/events', (request) => {
-  const stream = request.respondSSE();
-  stream.subscribe('activity');
-  stream.send({ event: 'hello', data: 'connected' });
-});
+// Live activity for the page (sessions, tool calls, broadcasts, chat, uploads) over server-sent
+// events. Pinned inline: a subscription costs the IO thread nothing and needs no worker.
+router.get(
+  '/events',
+  (request) => {
+    const stream = request.respondSSE();
+    stream.subscribe(activityTopic);
+    stream.send({ event: 'hello', data: 'connected' });
+  },
+  { inline: true },
+);
+
+/** Chat sockets upgraded on this thread: their events come back to the thread that upgraded them. */
+const chatSockets = new Set<number>();
 
 router.get('/chat', (request) => {
   const websocket = request.upgradeToWebSocket();
-  websocket.subscribe('chat');
-  websocket.send(JSON.stringify({ from: 'server', text: `welcome, you are #${websocket.id}` }));
+  chatSockets.add(websocket.id);
+  websocket.subscribe(chatTopic);
+  websocket.send(json({ from: 'server', text: `welcome, you are #${websocket.id}` }));
 });
 
-/** Chat: every text message is published to the room and shown on the activity stream. */
+const mcpWebsocketHandler = websocketHandlerOf(mcp);
+
+/**
+ * Chat: every text message is published to the room and shown on the activity stream. Other
+ * WebSockets (MCP's `/ws`) go to the MCP transport's handler, if it has one.
+ */
 export const websocketHandler: WebSocketHandler = (websocket, event, message) => {
+  if (!chatSockets.has(websocket.id)) return mcpWebsocketHandler?.(websocket, event, message);
+  if (event === 'close') chatSockets.delete(websocket.id);
   if (event === 'message' && message?.kind === 'text') {
     const text = message.data.slice(0, 500);
-    publish('chat', JSON.stringify({ from: `#${websocket.id}`, text }));
-    publish('activity', { event: 'chat', data: JSON.stringify({ from: websocket.id, text }) });
+    corePublisher(chatTopic, json({ from: `#${websocket.id}`, text }));
+    publishActivity(corePublisher, 'chat', { from: websocket.id, text });
   }
+  return undefined;
 };
+
+function websocketHandlerOf(mounted: unknown): WebSocketHandler | undefined {
+  if (typeof mounted !== 'object' || mounted === null) return undefined;
+  const handler = (mounted as { websocketHandler?: unknown }).websocketHandler;
+  return typeof handler === 'function' ? (handler as WebSocketHandler) : undefined;
+}

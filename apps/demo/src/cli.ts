@@ -1,29 +1,70 @@
 #!/usr/bin/env node
-// mummyx-demo: starts the demo server.
-//   --port N       default 8080 (or PORT)
-//   --host H       default 127.0.0.1
-//   --threads T    worker threads: N, MIN-MAX (elastic), or 0 for inline; default 1-8
+// mummyx-demo: the demo MCP tool server. See `mummyx-demo --help`.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServer, parseThreads, type ServerOptions } from '@mummyx/core';
-import { setStatsSource } from './app.js';
+import { claudeConfigEntries, claudeConfigPath, defaultMcpUrl, installClaudeConfig } from './claude-config.js';
+import { defaultDataDir, ensureSampleDatabase } from './sample-database.js';
 
-const usage = 'usage: mummyx-demo [--port 8080] [--host 127.0.0.1] [--threads 1-8]\n';
+const usage = `usage:
+  mummyx-demo [--port 8080] [--host 127.0.0.1] [--threads 1-8] [--conformance] [--data-dir DIR]
+      the demo over HTTP: MCP at /mcp (Streamable HTTP), /sse + /messages (legacy SSE) and /ws
+      (WebSocket, subprotocol mcp), uploads at /files/, and a live web page at /
+  mummyx-demo --stdio [--conformance] [--data-dir DIR]
+      MCP over stdin/stdout (for Claude Desktop); exits at the end of input
+  mummyx-demo claude-config [--install] [--config FILE] [--url ${defaultMcpUrl}]
+      prints the claude_desktop_config.json entries; --install merges them into the file
+      (a timestamped backup first), --config names the file instead of Claude's default
+
+options:
+  --port N         port to listen on (default 8080, or PORT; 0 picks a free one)
+  --host H         address to bind (default 127.0.0.1)
+  --threads T      worker threads: N, MIN-MAX (elastic) or 0 for inline (default 1-8)
+  --conformance    also register the MCP conformance suite's fixture tools, resources, prompts
+  --data-dir DIR   where the sample database and uploads live (default ${defaultDataDir()})
+  -h, --help       this text
+`;
 
 function fail(message: string): never {
   process.stderr.write(`mummyx-demo: ${message}\n${usage}`);
   process.exit(2);
 }
 
-let values: { port: string; host: string; threads: string; help: boolean };
+function log(line: string): void {
+  process.stderr.write(`mummyx-demo: ${line}\n`);
+}
+
+interface Values {
+  port: string;
+  host: string;
+  threads: string;
+  stdio: boolean;
+  conformance: boolean;
+  'data-dir'?: string;
+  install: boolean;
+  config?: string;
+  url: string;
+  help: boolean;
+}
+
+let values: Values;
+let positionals: string[];
 try {
-  ({ values } = parseArgs({
+  ({ values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       port: { type: 'string', default: process.env['PORT'] ?? '8080' },
       host: { type: 'string', default: '127.0.0.1' },
       threads: { type: 'string', default: '1-8' },
+      stdio: { type: 'boolean', default: false },
+      conformance: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+      install: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      url: { type: 'string', default: defaultMcpUrl },
       help: { type: 'boolean', short: 'h', default: false },
     },
-  }) as { values: typeof values });
+  }) as { values: Values; positionals: string[] });
 } catch (error) {
   fail((error as Error).message);
 }
@@ -33,36 +74,139 @@ if (values.help) {
   process.exit(0);
 }
 
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535)
-  fail(`--port must be an integer from 0 to 65535, got ${values.port}`);
+const [command, ...extra] = positionals;
+if (extra.length > 0 || (command !== undefined && command !== 'claude-config')) {
+  fail(`unknown command ${positionals.join(' ')}`);
+}
 
-function threadsOption(text: string): ServerOptions['threads'] {
+if (command === 'claude-config') {
+  runClaudeConfig();
+} else {
+  const dataDir = resolve(values['data-dir'] ?? defaultDataDir());
   try {
-    return parseThreads(text);
-  } catch {
-    return fail(`--threads must be N or MIN-MAX, got ${text}`);
+    ensureSampleDatabase(dataDir);
+  } catch (error) {
+    log(`cannot create the sample database in ${dataDir}: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  if (values.stdio) {
+    const { runStdio } = await import('./stdio.js');
+    try {
+      await runStdio({ dataDir, conformance: values.conformance, log });
+      process.exitCode = 0;
+    } catch (error) {
+      log(`stdio: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+  } else {
+    await runHttp(dataDir);
   }
 }
 
-const server = createServer({
-  app: new URL('./app.js', import.meta.url),
-  threads: threadsOption(values.threads),
-  logLevel: 'info',
-});
-setStatsSource(() => server.stats());
-
-try {
-  const address = await server.listen(port, values.host);
-  process.stdout.write(`mummyx-demo listening on ${address.url}\n`);
-} catch (error) {
-  process.stderr.write(`mummyx-demo: cannot start on ${values.host}:${port}: ${(error as Error).message}\n`);
-  process.exit(1);
+function runClaudeConfig(): void {
+  let url: URL;
+  try {
+    url = new URL(values.url);
+  } catch {
+    return fail(`--url must be an absolute URL, got ${values.url}`);
+  }
+  const entries = claudeConfigEntries(url.href);
+  if (!values.install) {
+    if (values.config !== undefined) fail('--config only goes with --install');
+    process.stdout.write(
+      `Add these entries to "mcpServers" in ${claudeConfigPath()}\n` +
+        `(or run: mummyx-demo claude-config --install), then restart Claude Desktop.\n` +
+        `"mummyx-demo" runs the demo over stdio; "mummyx-demo-http" reaches a running \`mummyx-demo\` at ${url.href}.\n\n` +
+        `${JSON.stringify({ mcpServers: entries }, null, 2)}\n`,
+    );
+    return;
+  }
+  const path = resolve(values.config ?? claudeConfigPath());
+  try {
+    const result = installClaudeConfig(path, entries);
+    if (!result.isChanged) {
+      process.stdout.write(`${path} already has the mummyx-demo entries; nothing to do\n`);
+    } else {
+      const backup = result.backupPath === undefined ? '' : ` (previous file saved as ${result.backupPath})`;
+      process.stdout.write(
+        `added ${Object.keys(entries).join(' and ')} to ${path}${backup}\nrestart Claude Desktop to use them\n`,
+      );
+    }
+  } catch (error) {
+    log(`claude-config: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`mummyx-demo: ${signal}, closing\n`);
-    void server.close().then(() => process.exit(0));
+async function runHttp(dataDir: string): Promise<void> {
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535 || values.port.trim() === '') {
+    fail(`--port must be an integer from 0 to 65535, got ${values.port}`);
+  }
+  let threads: ServerOptions['threads'];
+  try {
+    threads = parseThreads(values.threads);
+  } catch {
+    fail(`--threads must be N or MIN-MAX, got ${values.threads}`);
+  }
+
+  // The app module reads these on every thread (workers inherit the environment).
+  process.env['MUMMYX_DEMO_DATA_DIR'] = dataDir;
+  if (values.conformance) process.env['MUMMYX_DEMO_CONFORMANCE'] = '1';
+  const app = new URL('./app.js', import.meta.url);
+  const { setStatsSource, maxUploadBytes, features } = (await import(app.href)) as typeof import('./app.js');
+
+  const server = createServer({
+    app,
+    threads,
+    logLevel: 'info',
+    // An upload request carries at most one tus chunk; the tus server streams it to disk.
+    maxBodyBytes: Math.min(maxUploadBytes, 64 * 1024 * 1024),
+    // A tool call may run long (cpu_work); the MCP client decides when to give up.
+    handlerTimeoutMs: 10 * 60_000,
   });
+  setStatsSource(() => server.stats());
+
+  let origin: string;
+  try {
+    const address = await server.listen(port, values.host);
+    origin = address.url.replace(/\/$/, '');
+  } catch (error) {
+    log(`cannot start on ${values.host}:${port}: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  process.stdout.write(
+    `mummyx-demo listening on ${origin}\n` +
+      `  web page            ${origin}/\n` +
+      (features.mcp
+        ? `  MCP Streamable HTTP ${origin}/mcp\n` +
+          `  MCP legacy SSE      ${origin}/sse (messages at /messages)\n` +
+          `  MCP WebSocket       ${origin.replace(/^http/, 'ws')}/ws (subprotocol mcp)\n`
+        : `  (MCP over HTTP needs @mummyx/mcp-transport, which is not installed; --stdio works)\n`) +
+      `  data                ${dataDir}\n` +
+      `connect:\n` +
+      `  Inspector CLI   npx -y @modelcontextprotocol/inspector --cli ${origin}/mcp --method tools/list\n` +
+      `  Claude Desktop  npx -y @mummyx/demo claude-config --install --url ${origin}/mcp\n` +
+      `                  (adds: npx -y mcp-remote ${origin}/mcp), then restart Claude Desktop\n` +
+      `  SDK client      new StreamableHTTPClientTransport(new URL('${origin}/mcp'))\n`,
+  );
+
+  let isClosing = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (isClosing) {
+        log(`${signal} again, exiting now`);
+        process.exit(1);
+      }
+      isClosing = true;
+      log(`${signal}, closing`);
+      server.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log(`close failed: ${(error as Error).message}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
 }

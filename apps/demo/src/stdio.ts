@@ -1,0 +1,83 @@
+// `mummyx-demo --stdio`: the demo's McpServer over stdin/stdout, for clients that start servers as
+// child processes (Claude Desktop). stdout carries nothing but JSON-RPC messages, one per line;
+// every log line goes to stderr. There is no HTTP server in this mode: `broadcast` reaches nobody
+// and `hash_upload` (which needs the upload endpoint) is not offered.
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { createDemoMcpServer } from './mcp-server.js';
+import { ensureSampleDatabase } from './sample-database.js';
+
+export interface StdioOptions {
+  dataDir: string;
+  conformance: boolean;
+  log: (line: string) => void;
+}
+
+function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number; method: string } {
+  return 'method' in message && 'id' in message;
+}
+
+function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number } {
+  return 'id' in message && ('result' in message || 'error' in message);
+}
+
+/**
+ * Serves MCP on stdin/stdout until stdin ends; then, once every request already received is
+ * answered, closes and resolves (so `printf '…' | mummyx-demo --stdio` gets all its answers).
+ */
+export async function runStdio(options: StdioOptions): Promise<void> {
+  ensureSampleDatabase(options.dataDir);
+  const server = createDemoMcpServer({ dataDir: options.dataDir, conformance: options.conformance });
+  server.server.onerror = (error) => options.log(`MCP error: ${error.message}`);
+  const transport = new StdioServerTransport();
+  await server.connect(transport);
+
+  // Count the requests in flight, to answer them all before leaving at the end of input.
+  const pending = new Set<string | number>();
+  let isInputEnded = false;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const finishIfIdle = (): void => {
+    if (isInputEnded && pending.size === 0) finish();
+  };
+  const receive = transport.onmessage;
+  transport.onmessage = (message: JSONRPCMessage) => {
+    if (isRequest(message)) pending.add(message.id);
+    receive?.(message);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message: JSONRPCMessage) => {
+    await send(message);
+    if (isResponse(message)) {
+      pending.delete(message.id);
+      finishIfIdle();
+    }
+  };
+  const closed = transport.onclose;
+  transport.onclose = () => {
+    closed?.();
+    isInputEnded = true;
+    pending.clear();
+    finishIfIdle();
+  };
+
+  process.stdin.on('error', (error) => {
+    options.log(`stdin: ${error.message}`);
+    isInputEnded = true;
+    finishIfIdle();
+  });
+  process.stdout.on('error', (error) => {
+    // The client went away (EPIPE): nobody is left to answer.
+    options.log(`stdout: ${error.message}`);
+    pending.clear();
+    isInputEnded = true;
+    finishIfIdle();
+  });
+  process.stdin.once('end', () => {
+    isInputEnded = true;
+    finishIfIdle();
+  });
+  options.log(`MCP over stdio ready (sample database in ${options.dataDir}); end of input stops it`);
+  await finished;
+  await server.close();
+}

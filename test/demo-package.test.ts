@@ -1,0 +1,152 @@
+// The demo as users get it: the packages packed with `npm pack`, installed from the tarballs into
+// an empty project, and `npx mummyx-demo --stdio` run there.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { test } from 'node:test';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { exchangeLines, mcpSession, parseJsonRpcLines, temporaryDir } from './stdio-exchange.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+
+/** The workspaces that are published, in dependency order (mcp-transport when it is in the tree). */
+const published = ['packages/core', 'packages/mcp-transport', 'apps/demo'].filter((dir) =>
+  existsSync(join(root, dir, 'package.json')),
+);
+
+interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  bin?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+function manifest(path: string): Manifest {
+  return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+}
+
+/**
+ * better-sqlite3 compiles its addon at install time unless a prebuilt one is found (a download
+ * from GitHub, or a local folder). The workspace already built it for this Node; hand that build
+ * to the install as a local prebuild, so the test does not spend a minute recompiling the same
+ * addon. Everything else comes from the registry (or npm's cache) as for any user.
+ */
+function localPrebuild(dir: string): string {
+  const module = join(root, 'node_modules', 'better-sqlite3');
+  const { version } = manifest(join(module, 'package.json'));
+  const staging = join(dir, 'staging', 'build', 'Release');
+  mkdirSync(staging, { recursive: true });
+  copyFileSync(join(module, 'build', 'Release', 'better_sqlite3.node'), join(staging, 'better_sqlite3.node'));
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  return name;
+}
+
+test('the packed packages install into an empty project and `npx mummyx-demo --stdio` answers', async (t) => {
+  const dir = temporaryDir(t, 'mummyx-pack-');
+  const tarballs = join(dir, 'tarballs');
+  mkdirSync(tarballs);
+
+  // 1. Pack what would be published.
+  const { stdout: packed } = await run(
+    npm,
+    ['pack', '--json', '--pack-destination', tarballs, ...published.flatMap((workspace) => ['-w', workspace])],
+    { cwd: root, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const packs = JSON.parse(packed) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>;
+  assert.deepEqual(
+    packs.map((pack) => pack.name).sort(),
+    published.map((dir) => manifest(join(root, dir, 'package.json')).name).sort(),
+  );
+  const demoPack = packs.find((pack) => pack.name === '@mummyx/demo');
+  assert.ok(demoPack);
+  const demoFiles = demoPack.files.map((file) => file.path);
+  for (const file of ['package.json', 'seed.sql', 'dist/cli.js', 'dist/app.js', 'dist/mcp-server.js']) {
+    assert.ok(demoFiles.includes(file), `${file} is in the demo package: ${demoFiles.join(', ')}`);
+  }
+  for (const pack of packs) {
+    for (const file of pack.files)
+      assert.doesNotMatch(file.path, /tsbuildinfo|dist-test|\.test\.js$|^src\//, pack.name);
+  }
+
+  // 2. Install the tarballs into an empty project.
+  const project = join(dir, 'project');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh-project', private: true }));
+  const prebuilds = join(dir, 'prebuilds');
+  mkdirSync(prebuilds);
+  const prebuild = localPrebuild(dir);
+  await run('tar', ['-czf', join(prebuilds, prebuild), '-C', join(dir, 'staging'), 'build']);
+  await run(
+    npm,
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packs.map((pack) => join(tarballs, pack.filename))],
+    {
+      cwd: project,
+      env: { ...process.env, npm_config_better_sqlite3_local_prebuilds: prebuilds },
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 120_000,
+    },
+  );
+
+  // 3. What got installed depends on nothing that is not published: no workspace-only package,
+  //    no dev tool, no "*" or workspace:/file: ranges.
+  const names = new Set(packs.map((pack) => pack.name));
+  const devOnly = new Set([
+    ...Object.keys(manifest(join(root, 'package.json')).devDependencies ?? {}),
+    ...published.flatMap((workspace) =>
+      Object.keys(manifest(join(root, workspace, 'package.json')).devDependencies ?? {}),
+    ),
+  ]);
+  for (const name of names) {
+    const installed = manifest(join(project, 'node_modules', ...name.split('/'), 'package.json'));
+    assert.notEqual(installed.private, true, `${name} is not private`);
+    for (const [dependency, range] of Object.entries(installed.dependencies ?? {})) {
+      assert.doesNotMatch(range, /^(workspace:|file:|link:|\*$|$)/, `${name} → ${dependency}@${range}`);
+      assert.ok(!devOnly.has(dependency), `${name} depends on the dev tool ${dependency}`);
+      if (dependency.startsWith('@mummyx/')) assert.ok(names.has(dependency), `${name} → unpublished ${dependency}`);
+    }
+  }
+  const demo = manifest(join(project, 'node_modules', '@mummyx', 'demo', 'package.json'));
+  for (const runtime of ['@mummyx/core', '@modelcontextprotocol/sdk', 'better-sqlite3', 'zod']) {
+    assert.ok(demo.dependencies?.[runtime], `the demo lists ${runtime}`);
+  }
+  assert.match(demo.dependencies?.['better-sqlite3'] ?? '', /^\^12\./);
+  const cli = readFileSync(join(project, 'node_modules', '@mummyx', 'demo', 'dist', 'cli.js'), 'utf8');
+  assert.ok(cli.startsWith('#!/usr/bin/env node\n'));
+
+  // 4. Run it the way Claude Desktop does.
+  const exchange = await exchangeLines(
+    npx,
+    ['mummyx-demo', '--stdio'],
+    mcpSession([
+      {
+        method: 'tools/call',
+        params: {
+          name: 'sql_query',
+          arguments: { sql: 'SELECT name FROM authors WHERE country = ? ORDER BY id', parameters: ['Poland'] },
+        },
+      },
+    ]),
+    { cwd: project, env: { ...process.env, MUMMYX_DEMO_DATA_DIR: join(dir, 'data') }, timeoutMs: 60_000 },
+  );
+  assert.equal(exchange.code, 0, exchange.stderr);
+  const messages = parseJsonRpcLines(exchange.stdoutLines).sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+  assert.deepEqual(
+    messages.map((message) => message.id),
+    [1, 2],
+    exchange.stdoutLines.join('\n'),
+  );
+  assert.equal((messages[0]?.result as { serverInfo: { name: string } }).serverInfo.name, 'mummyx-demo');
+  assert.deepEqual((messages[1]?.result as CallToolResult).structuredContent, {
+    columns: ['name'],
+    rows: [['Stanisław Lem']],
+    isTruncated: false,
+  });
+});

@@ -1,3 +1,4 @@
+import { TextDecoder } from 'node:util';
 import type { TestContext } from 'node:test';
 import { createServer, Router, type Server, type ServerOptions } from '@mummyx/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -81,33 +82,74 @@ export async function rawInitialize(url: string, headers: Record<string, string>
   return id;
 }
 
-/** Reads SSE events from a fetch response body until `until` says stop. */
+interface EventReader {
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  buffer: string;
+  decoder: TextDecoder;
+  done: boolean;
+}
+
+const readers = new WeakMap<Response, EventReader>();
+
+function readerOf(response: Response): EventReader {
+  let state = readers.get(response);
+  if (state === undefined) {
+    state = { reader: response.body!.getReader(), buffer: '', decoder: new TextDecoder(), done: false };
+    readers.set(response, state);
+  }
+  return state;
+}
+
+/**
+ * Reads SSE events from a fetch response until `until` says stop (given the
+ * events read by this call), the stream ends, or the timeout passes. Can be
+ * called again on the same response to read on.
+ */
 export async function readEvents(
   response: Response,
   until: (events: SseEvent[]) => boolean,
   timeoutMs = 5_000,
 ): Promise<SseEvent[]> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
+  const state = readerOf(response);
   const events: SseEvent[] = [];
-  let buffer = '';
-  const timer = setTimeout(() => void reader.cancel(), timeoutMs);
-  try {
-    while (!until(events)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        events.push(parseBlock(block));
-      }
+  const take = (): void => {
+    let end: number;
+    while ((end = state.buffer.indexOf('\n\n')) >= 0) {
+      const block = state.buffer.slice(0, end);
+      state.buffer = state.buffer.slice(end + 2);
+      events.push(parseBlock(block));
     }
-  } finally {
+  };
+  take();
+  const deadline = Date.now() + timeoutMs;
+  while (!until(events) && !state.done) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), remaining)));
+    const result = await Promise.race([state.reader.read(), timeout]);
     clearTimeout(timer);
+    if (result === 'timeout') break;
+    if (result.done) {
+      state.done = true;
+      break;
+    }
+    state.buffer += state.decoder.decode(result.value, { stream: true });
+    take();
   }
   return events;
+}
+
+/** True once readEvents saw the stream end. */
+export function streamEnded(response: Response): boolean {
+  return readers.get(response)?.done === true;
+}
+
+/** Stops reading and closes the response body. */
+export async function closeEvents(response: Response): Promise<void> {
+  const state = readers.get(response);
+  if (state !== undefined) await state.reader.cancel().catch(() => {});
+  else await response.body?.cancel().catch(() => {});
 }
 
 export interface SseEvent {

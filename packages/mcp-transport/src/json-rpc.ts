@@ -27,7 +27,8 @@ export function respondError(
   request.respond(status, { 'Content-Type': 'application/json', ...headers }, errorBody(code, message));
 }
 
-export type ParsedMessages = { ok: true; messages: JSONRPCMessage[]; batch: boolean } | { ok: false; code: number; message: string };
+export type ParsedMessages =
+  { ok: true; messages: JSONRPCMessage[]; batch: boolean } | { ok: false; code: number; message: string };
 
 /**
  * Parses a body holding one JSON-RPC message or a batch (an array, accepted
@@ -44,7 +45,11 @@ export function parseMessages(text: string, maxBatch: number): ParsedMessages {
   const items: unknown[] = batch ? (value as unknown[]) : [value];
   if (items.length === 0) return { ok: false, code: ErrorCode.InvalidRequest, message: 'Invalid Request: empty batch' };
   if (items.length > maxBatch) {
-    return { ok: false, code: ErrorCode.InvalidRequest, message: `Invalid Request: a batch holds at most ${maxBatch} messages` };
+    return {
+      ok: false,
+      code: ErrorCode.InvalidRequest,
+      message: `Invalid Request: a batch holds at most ${maxBatch} messages`,
+    };
   }
   const messages: JSONRPCMessage[] = [];
   for (const item of items) {

@@ -514,7 +514,13 @@ class Mount implements McpMount {
     const ids = requestIds(messages);
     for (const id of ids) {
       if (transport.isPending(id)) {
-        respondError(request, 409, ErrorCode.InvalidRequest, `Conflict: request id ${String(id)} is already in progress`, headers);
+        respondError(
+          request,
+          409,
+          ErrorCode.InvalidRequest,
+          `Conflict: request id ${String(id)} is already in progress`,
+          headers,
+        );
         return;
       }
     }
@@ -615,7 +621,13 @@ class Mount implements McpMount {
       return;
     }
     if (!hasMediaType(request.headers.get('accept'), 'text/event-stream')) {
-      respondError(request, 406, ErrorCode.ConnectionClosed, 'Not Acceptable: Client must accept text/event-stream', cors);
+      respondError(
+        request,
+        406,
+        ErrorCode.ConnectionClosed,
+        'Not Acceptable: Client must accept text/event-stream',
+        cors,
+      );
       return;
     }
     const session = this.#sessionFor(request, request.headers.get('mcp-session-id'), cors);
@@ -649,9 +661,16 @@ class Mount implements McpMount {
     headers: Record<string, string>,
   ): Promise<void> {
     const prefix = `${session.info.id}.`;
-    const known = store.getStreamIdForEventId === undefined ? undefined : await store.getStreamIdForEventId(lastEventId);
+    const known =
+      store.getStreamIdForEventId === undefined ? undefined : await store.getStreamIdForEventId(lastEventId);
     if (store.getStreamIdForEventId !== undefined && (known === undefined || !known.startsWith(prefix))) {
-      respondError(request, 404, ErrorCode.ConnectionClosed, 'Not Found: unknown Last-Event-ID for this session', headers);
+      respondError(
+        request,
+        404,
+        ErrorCode.ConnectionClosed,
+        'Not Found: unknown Last-Event-ID for this session',
+        headers,
+      );
       return;
     }
     const outlet = new SseOutlet(request.respondSSE({ headers }));
@@ -709,7 +728,13 @@ class Mount implements McpMount {
     const cors = this.#corsHeaders(request);
     const id = request.query.get('sessionId');
     if (id === null || id === '') {
-      respondError(request, 400, ErrorCode.ConnectionClosed, 'Bad Request: the sessionId query parameter is required', cors);
+      respondError(
+        request,
+        400,
+        ErrorCode.ConnectionClosed,
+        'Bad Request: the sessionId query parameter is required',
+        cors,
+      );
       return;
     }
     const session = this.#sessions.get(id);
@@ -754,14 +779,17 @@ class Mount implements McpMount {
     if (this.#tooManySessions(request, cors)) return;
     const id = randomUUID();
     const extra = this.#extra(request);
-    let session: Session | undefined;
+    // Events can arrive before the session exists: they see it once it does.
+    const state: { session: Session | undefined } = { session: undefined };
     const pending: JSONRPCMessage[] = [];
     const socket = request.upgradeToWebSocket({
       protocol: 'mcp',
-      handler: (websocket, event, message) => this.#onSocketEvent(websocket, event, message, session, pending, extra),
+      handler: (websocket, event, message) =>
+        this.#onSocketEvent(websocket, event, message, state.session, pending, extra),
     });
     const transport = new WebSocketTransport(id, socket);
-    session = await this.#startSession(request, 'websocket', id, transport, undefined);
+    const session = await this.#startSession(request, 'websocket', id, transport, undefined);
+    state.session = session;
     this.#created(session);
     if (socket.closed) {
       await this.#closeSession(session, 'disconnected');

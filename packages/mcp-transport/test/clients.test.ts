@@ -25,7 +25,10 @@ for (const mode of ['inline', 'threaded'] as Mode[]) {
       });
       assert.equal(textOf(counted), 'counted to 3');
       assert.deepEqual(progress, [1, 2, 3]);
-      const where = JSON.parse(textOf(await client.callTool({ name: 'where' }))) as { session: string; extraSession: string };
+      const where = JSON.parse(textOf(await client.callTool({ name: 'where' }))) as {
+        session: string;
+        extraSession: string;
+      };
       const transport = client.transport as StreamableHTTPClientTransport;
       assert.equal(where.session, transport.sessionId);
       assert.equal(where.extraSession, transport.sessionId);

@@ -1,7 +1,15 @@
 // Streamable HTTP and legacy SSE status codes, headers and keep-alive, with raw fetch.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bothAccept, closeEvents, initializeBody, rawInitialize, readEvents, startMcp, streamEnded } from './helpers.js';
+import {
+  bothAccept,
+  closeEvents,
+  initializeBody,
+  rawInitialize,
+  readEvents,
+  startMcp,
+  streamEnded,
+} from './helpers.js';
 
 interface ErrorBody {
   jsonrpc: string;
@@ -106,7 +114,9 @@ describe('Streamable HTTP status codes', () => {
     assert.equal(notAcceptable.status, 406);
     const first = await fetch(new URL('/mcp', url), { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': id } });
     assert.equal(first.status, 200);
-    const second = await fetch(new URL('/mcp', url), { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': id } });
+    const second = await fetch(new URL('/mcp', url), {
+      headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': id },
+    });
     assert.equal(second.status, 200);
     // The first stream ends: reading it to the end finishes.
     await readEvents(first, () => false, 3_000);
@@ -121,7 +131,13 @@ describe('Streamable HTTP status codes', () => {
     const send = (headers: Record<string, string>): Promise<{ status: number; body: string }> =>
       new Promise((resolve, reject) => {
         const req = request(
-          { host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { 'Content-Type': 'application/json', Accept: bothAccept, ...headers } },
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/mcp',
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', Accept: bothAccept, ...headers },
+          },
           (res) => {
             let body = '';
             res.setEncoding('utf8');

@@ -164,7 +164,10 @@ describe('sessions', () => {
 });
 
 describe('WebSocket refusals', () => {
-  function open(url: string, protocols: string[]): Promise<{ socket: WsWebSocket; protocol: string } | { status: number }> {
+  function open(
+    url: string,
+    protocols: string[],
+  ): Promise<{ socket: WsWebSocket; protocol: string } | { status: number }> {
     return new Promise((resolve) => {
       const socket = new WsWebSocket(new URL('/ws', url.replace('http', 'ws')), protocols);
       socket.on('open', () => resolve({ socket, protocol: socket.protocol }));

@@ -265,7 +265,10 @@ export class WorkerPool {
     job.body = undefined;
     const bytes = body === undefined ? undefined : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
     const transfer = transferableOf(bytes);
-    slot.worker.postMessage([MessageType.SessionRequest, job.id, job.head, bytes], transfer === undefined ? [] : [transfer]);
+    slot.worker.postMessage(
+      [MessageType.SessionRequest, job.id, job.head, bytes],
+      transfer === undefined ? [] : [transfer],
+    );
     const timeoutMs = this.#options.handlerTimeoutMs;
     if (timeoutMs > 0) {
       job.timer = setTimeout(() => {
@@ -307,7 +310,12 @@ export class WorkerPool {
       if (job.timer !== undefined) clearTimeout(job.timer);
       if (!job.responded) {
         job.responded = true;
-        job.sink.send(plainResponse(reason === 'closing' ? 503 : 500, reason === 'closing' ? 'Service Unavailable: server is shutting down' : 'Internal Server Error'));
+        job.sink.send(
+          plainResponse(
+            reason === 'closing' ? 503 : 500,
+            reason === 'closing' ? 'Service Unavailable: server is shutting down' : 'Internal Server Error',
+          ),
+        );
       }
     }
     slot.sessionJobs.clear();

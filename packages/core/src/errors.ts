@@ -25,6 +25,7 @@ export const errorCodes = {
   MX_ERR_SSE_FIELD_INVALID: 'server-sent event field is not valid',
   MX_ERR_STREAM_CLOSED: 'the stream is closed',
   MX_ERR_NOT_IN_WORKER: 'this call is only valid on a worker thread of a MummyX server',
+  MX_ERR_ARGUMENT_INVALID: 'argument is not valid',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

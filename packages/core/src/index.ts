@@ -1,6 +1,12 @@
 export { createServer, Server, type ListenAddress, type ServerStats } from './server/server.js';
 export { parseThreads, type ServerOptions, type ElasticThreads, type WebSocketOptions } from './server/options.js';
-export { Request, type RequestHead, type RespondSseOptions } from './http/request.js';
+export {
+  Request,
+  type RequestHead,
+  type RespondSseOptions,
+  type SessionBinding,
+  type UpgradeOptions,
+} from './http/request.js';
 export { SseStream } from './sse/sse-stream.js';
 export { encodeSseEvent, encodeSseComment, type SseEvent } from './sse/sse-encoder.js';
 export { publish } from './pubsub/publish.js';

@@ -24,7 +24,7 @@ import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
-export const protocolVersion = 2;
+export const protocolVersion = 3;
 
 /** Control words (Int32 indexes) at the start of a mailbox. */
 const enum Word {
@@ -291,7 +291,7 @@ export enum MessageType {
   Settled = 13,
   /** IO → worker: [type, requestId] — the stream or WebSocket ended, or its upgrade failed. */
   StreamClosed = 14,
-  /** [type, requestId] — the request becomes a WebSocket; its events come back to this worker. */
+  /** [type, requestId, protocol] — the request becomes a WebSocket; its events come back to this worker. */
   WsUpgrade = 15,
   /** [type, requestId, kind, data] */
   WsSend = 16,
@@ -299,6 +299,18 @@ export enum MessageType {
   WsClose = 17,
   /** IO → worker: [type, requestId, event, message] */
   WsEvent = 18,
+  /**
+   * IO → worker: [type, requestId, head, body] — a request of a session route. These skip
+   * the mailbox, so a worker may hold several at once (a session's next request must reach
+   * it while an earlier one still waits for something).
+   */
+  SessionRequest = 19,
+  /** [type, requestId, status, headers, body] — the response to a session request. */
+  SessionResponse = 20,
+  /** [type, key] — requests for this session key go to this worker from now on. */
+  SessionBind = 21,
+  /** [type, key] — the session ended. */
+  SessionUnbind = 22,
 }
 
 export type LogMessage = [MessageType.Log, LogLevel, string];
@@ -310,7 +322,15 @@ export type StreamEndMessage = [MessageType.StreamEnd, number];
 export type SubscribeMessage = [MessageType.Subscribe | MessageType.Unsubscribe, number, string];
 export type PublishMessage = [MessageType.Publish, string, unknown];
 export type SettledMessage = [MessageType.Settled, number];
-export type WsUpgradeMessage = [MessageType.WsUpgrade, number];
+export type WsUpgradeMessage = [MessageType.WsUpgrade, number, string | undefined];
+export type SessionResponseMessage = [
+  MessageType.SessionResponse,
+  number,
+  number,
+  string[],
+  string | Uint8Array | undefined,
+];
+export type SessionBindMessage = [MessageType.SessionBind | MessageType.SessionUnbind, string];
 export type WsSendMessage = [MessageType.WsSend, number, MessageKind, string | Uint8Array];
 export type WsCloseMessage = [MessageType.WsClose, number, number | undefined, string | undefined];
 export type WsEventMessage = [MessageType.WsEvent, number, WebSocketEvent, WebSocketMessage];
@@ -326,10 +346,13 @@ export type WorkerMessage =
   | SettledMessage
   | WsUpgradeMessage
   | WsSendMessage
-  | WsCloseMessage;
+  | WsCloseMessage
+  | SessionResponseMessage
+  | SessionBindMessage;
 export type StreamClosedMessage = [MessageType.StreamClosed, number];
+export type SessionRequestMessage = [MessageType.SessionRequest, number, RequestHead, Uint8Array | undefined];
 /** Messages from the IO thread to a worker. */
-export type IoMessage = StreamClosedMessage | WsEventMessage;
+export type IoMessage = StreamClosedMessage | WsEventMessage | SessionRequestMessage;
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerConfig {

@@ -5,7 +5,7 @@
  * running, so timers, streams and promises a handler left behind go on.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Request, type RequestConfig, type ResponseSink } from '../http/request.js';
+import { Request, type RequestConfig, type ResponseSink, type UpgradeOptions } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
 import { describeError, logLevelRank, type LogLevel } from '../log/log-handler.js';
 import type { RequestHandler } from '../router/router.js';
@@ -17,6 +17,7 @@ import {
   heartbeatIntervalMs,
   protocolVersion,
   ringDoorbell,
+  transferableOf,
   type DispatchedRequest,
   type IoMessage,
   type WorkerConfig,
@@ -100,11 +101,13 @@ class WorkerStreamChannel implements StreamChannel {
  * block it: new requests then go to other workers. On leaving, the doorbell
  * rings if requests are waiting, so the pool can hand this worker one.
  */
+let busyDepth = 0;
 const eventsBusy = {
   enter(): void {
-    mailbox.setEventsBusy(true);
+    if (busyDepth++ === 0) mailbox.setEventsBusy(true);
   },
   leave(): void {
+    if (--busyDepth > 0) return;
     mailbox.setEventsBusy(false);
     if (Atomics.load(doorbell, doorbellWaiting) !== 0) ringDoorbell(doorbell);
   },
@@ -168,6 +171,9 @@ function onIoMessage(message: IoMessage): void {
       openStreams.get(message[1])?.ended();
       openWebSockets.get(message[1])?.channel.ended();
       break;
+    case MessageType.SessionRequest:
+      handleSessionRequest(message[1], message[2], message[3]);
+      break;
     case MessageType.WsEvent: {
       const entry = openWebSockets.get(message[1]);
       if (entry === undefined) break;
@@ -189,6 +195,92 @@ function onIoMessage(message: IoMessage): void {
   }
 }
 
+/** Asks the IO thread to complete a WebSocket handshake; the connection's events then run on this thread. */
+function upgradeHere(id: number, options: UpgradeOptions | undefined): WebSocketChannel {
+  parent.postMessage([MessageType.WsUpgrade, id, options?.protocol]);
+  const channel = new WorkerWebSocketChannel(id);
+  const handler = options?.handler ?? websocketHandler;
+  const events =
+    handler === undefined
+      ? undefined
+      : new SerialEvents(
+          handler,
+          WebSocket.of(channel),
+          (error) => log('error', `websocket handler error on ${id}: ${describeError(error)}`),
+          eventsBusy,
+        );
+  if (handler === undefined) log('info', 'a WebSocket was opened but the app module exports no websocketHandler');
+  openWebSockets.set(id, { channel, events });
+  return channel;
+}
+
+function openStreamHere(id: number, headers: string[]): StreamChannel {
+  parent.postMessage([MessageType.StreamOpen, id, headers]);
+  const channel = new WorkerStreamChannel(id);
+  openStreams.set(id, channel);
+  return channel;
+}
+
+function bindSessionHere(key: string): () => void {
+  parent.postMessage([MessageType.SessionBind, key]);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    parent.postMessage([MessageType.SessionUnbind, key]);
+  };
+}
+
+/** The sink of a session request: everything travels on parentPort, in order with its streams and bindings. */
+class SessionSink implements ResponseSink {
+  readonly id: number;
+
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  send(response: PreparedResponse): void {
+    const body = response.body;
+    const transfer = typeof body === 'string' ? undefined : transferableOf(body);
+    parent.postMessage(
+      [MessageType.SessionResponse, this.id, response.status, response.headers, body],
+      transfer === undefined ? [] : [transfer],
+    );
+  }
+
+  upgrade(options?: UpgradeOptions): WebSocketChannel {
+    return upgradeHere(this.id, options);
+  }
+
+  openStream(headers: string[]): StreamChannel {
+    return openStreamHere(this.id, headers);
+  }
+
+  bindSession(key: string): () => void {
+    return bindSessionHere(key);
+  }
+}
+
+let appHandler: RequestHandler | undefined;
+
+/**
+ * Runs a session request beside whatever else this worker does. While its
+ * handler runs, the worker counts as busy, so the pool gives other requests
+ * to other workers.
+ */
+function handleSessionRequest(id: number, head: DispatchedRequest['head'], bytes: Uint8Array | undefined): void {
+  const body = bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const request = new Request(head, body, new SessionSink(id), requestConfig);
+  eventsBusy.enter();
+  const pending = runHandler(appHandler!, request, log);
+  const settle = (): void => {
+    eventsBusy.leave();
+    parent.postMessage([MessageType.Settled, id]);
+  };
+  if (pending === undefined) settle();
+  else void pending.then(settle);
+}
+
 /**
  * Holds the response while the handler runs synchronously, so the common
  * case (respond, then return) is one write and one doorbell.
@@ -204,31 +296,18 @@ class WorkerSink implements ResponseSink {
     this.id = id;
   }
 
-  upgrade(): WebSocketChannel {
+  upgrade(options?: UpgradeOptions): WebSocketChannel {
     this.streamed = true;
-    parent.postMessage([MessageType.WsUpgrade, this.id]);
-    const channel = new WorkerWebSocketChannel(this.id);
-    const handler = websocketHandler;
-    const events =
-      handler === undefined
-        ? undefined
-        : new SerialEvents(
-            handler,
-            WebSocket.of(channel),
-            (error) => log('error', `websocket handler error on ${this.id}: ${describeError(error)}`),
-            eventsBusy,
-          );
-    if (handler === undefined) log('info', 'a WebSocket was opened but the app module exports no websocketHandler');
-    openWebSockets.set(this.id, { channel, events });
-    return channel;
+    return upgradeHere(this.id, options);
   }
 
   openStream(headers: string[]): StreamChannel {
     this.streamed = true;
-    parent.postMessage([MessageType.StreamOpen, this.id, headers]);
-    const channel = new WorkerStreamChannel(this.id);
-    openStreams.set(this.id, channel);
-    return channel;
+    return openStreamHere(this.id, headers);
+  }
+
+  bindSession(key: string): () => void {
+    return bindSessionHere(key);
   }
 
   send(response: PreparedResponse): void {
@@ -300,6 +379,7 @@ async function main(): Promise<void> {
   try {
     const app = await loadApp(config.appUrl);
     handler = app.handler;
+    appHandler = handler;
     websocketHandler = app.websocketHandler;
   } catch (error) {
     parent.postMessage([MessageType.LoadFailed, describeError(error)]);

@@ -1,6 +1,6 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { MxError } from '../errors.js';
-import type { RequestHead, ResponseSink } from '../http/request.js';
+import type { RequestHead, ResponseSink, UpgradeOptions } from '../http/request.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
 import type { WebSocketChannel } from '../websocket/websocket.js';
 import type { EventDelivery } from '../server/websocket-connection.js';
@@ -8,6 +8,7 @@ import { plainResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import {
   Mailbox,
+  transferableOf,
   MessageType,
   createDoorbell,
   createMailboxMemory,
@@ -37,7 +38,7 @@ export interface PoolOptions {
 /** A sink that can also open a stream or a WebSocket under a given id, with events sent elsewhere. */
 export interface PoolSink extends ResponseSink {
   openStream(headers: string[], id?: number): StreamChannel;
-  upgrade(id?: number, delivery?: EventDelivery): WebSocketChannel;
+  upgrade(options?: UpgradeOptions, id?: number, delivery?: EventDelivery): WebSocketChannel;
 }
 
 export interface PoolStats {
@@ -54,6 +55,8 @@ interface Job {
   body: Buffer | undefined;
   sink: PoolSink;
   responded: boolean;
+  /** Session requests only: the handler-timeout timer. */
+  timer?: NodeJS.Timeout | undefined;
 }
 
 type OpenStream =
@@ -72,6 +75,12 @@ interface Slot {
   retiring: boolean;
   /** Open streams and WebSockets this worker owns. */
   streams: number;
+  /** Session requests running on this worker, by request id. */
+  sessionJobs: Map<number, Job>;
+  /** Session requests waiting for this worker to be ready. */
+  waiting: Job[];
+  /** Session keys bound to this worker. */
+  sessions: number;
 }
 
 const workerEntry = new URL('./worker-main.js', import.meta.url);
@@ -91,6 +100,8 @@ export class WorkerPool {
   #starting = 0;
   /** Event streams opened by workers, by request id. */
   readonly #streams = new Map<number, OpenStream>();
+  /** Which worker each bound session key routes to. */
+  readonly #sessionOwners = new Map<string, Slot>();
   #restarts = 0;
   #closing = false;
   #loadError: string | undefined;
@@ -195,6 +206,123 @@ export class WorkerPool {
   }
 
   /**
+   * Runs a request of a session route: on the worker its key is bound to,
+   * whatever that worker is doing, or — for a new or unknown key — on the
+   * worker holding the fewest sessions. Session requests travel as messages,
+   * not through the mailbox, so a worker can hold several at once.
+   */
+  dispatchSession(key: string | undefined, head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
+    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false };
+    let slot = key === undefined ? undefined : this.#sessionOwners.get(key);
+    if (slot === undefined || slot.retiring || !this.#slots.has(slot)) slot = this.#sessionSlot();
+    if (slot === undefined) {
+      sink.send(plainResponse(503, 'Service Unavailable: no worker can take the session', ['Retry-After', '1']));
+      return;
+    }
+    if (slot.idleTimer !== undefined) {
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
+    }
+    if (!slot.ready) {
+      slot.waiting.push(job);
+      return;
+    }
+    this.#sendSession(slot, job);
+  }
+
+  /**
+   * The worker for a new session: the one holding the fewest sessions, then
+   * the least busy. An elastic pool starts a worker instead of putting a
+   * second session on one.
+   */
+  #sessionSlot(): Slot | undefined {
+    let best: Slot | undefined;
+    let bestLoad = 0;
+    for (const slot of this.#slots) {
+      if (slot.retiring) continue;
+      const load =
+        slot.sessions * 1_000_000 +
+        (slot.job === undefined ? 0 : 1_000) +
+        slot.sessionJobs.size * 1_000 +
+        slot.waiting.length * 1_000 +
+        slot.streams;
+      if (best === undefined || load < bestLoad) {
+        best = slot;
+        bestLoad = load;
+      }
+    }
+    if ((best === undefined || best.sessions > 0) && this.#slots.size < this.#options.max && !this.#closing) {
+      const spawned = this.#spawnSlot();
+      spawned.ready.catch((error: unknown) => this.#onSpawnError(error));
+      return spawned.slot;
+    }
+    return best;
+  }
+
+  #sendSession(slot: Slot, job: Job): void {
+    slot.sessionJobs.set(job.id, job);
+    const body = job.body;
+    job.body = undefined;
+    const bytes = body === undefined ? undefined : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    const transfer = transferableOf(bytes);
+    slot.worker.postMessage(
+      [MessageType.SessionRequest, job.id, job.head, bytes],
+      transfer === undefined ? [] : [transfer],
+    );
+    const timeoutMs = this.#options.handlerTimeoutMs;
+    if (timeoutMs > 0) {
+      job.timer = setTimeout(() => {
+        if (job.responded) return;
+        job.responded = true;
+        this.#options.log(
+          'error',
+          `${new MxError('MX_ERR_HANDLER_TIMEOUT').message} after ${timeoutMs} ms: ${job.head.method} ${job.head.uri}; answered 503`,
+        );
+        job.sink.send(plainResponse(503, 'Service Unavailable: the handler timed out', ['Retry-After', '1']));
+      }, timeoutMs);
+      job.timer.unref();
+    }
+  }
+
+  #endSessionJob(slot: Slot, id: number): void {
+    const job = slot.sessionJobs.get(id);
+    if (job === undefined) return;
+    slot.sessionJobs.delete(id);
+    if (job.timer !== undefined) clearTimeout(job.timer);
+    if (this.#drained !== undefined && this.#isIdle()) this.#drained();
+  }
+
+  /** The request a worker's message is about: its mailbox request or one of its session requests. */
+  #jobOf(slot: Slot, id: number): Job | undefined {
+    return slot.job?.id === id ? slot.job : slot.sessionJobs.get(id);
+  }
+
+  /** Bound session keys, on every worker. */
+  get sessionCount(): number {
+    return this.#sessionOwners.size;
+  }
+
+  /** A worker that exits takes its sessions with it: their requests fail, their keys unbind. */
+  #dropSessionsOf(slot: Slot, reason: string): void {
+    for (const [key, owner] of this.#sessionOwners) if (owner === slot) this.#sessionOwners.delete(key);
+    slot.sessions = 0;
+    for (const job of [...slot.sessionJobs.values(), ...slot.waiting]) {
+      if (job.timer !== undefined) clearTimeout(job.timer);
+      if (!job.responded) {
+        job.responded = true;
+        job.sink.send(
+          plainResponse(
+            reason === 'closing' ? 503 : 500,
+            reason === 'closing' ? 'Service Unavailable: server is shutting down' : 'Internal Server Error',
+          ),
+        );
+      }
+    }
+    slot.sessionJobs.clear();
+    slot.waiting.length = 0;
+  }
+
+  /**
    * A worker that can take a request now: ready, not running one, not inside
    * a WebSocket event handler; among those, the one owning the fewest streams
    * and WebSockets, so long-lived connections spread over the pool.
@@ -203,8 +331,8 @@ export class WorkerPool {
     let best: Slot | undefined;
     for (const slot of this.#slots) {
       if (!slot.ready || slot.job !== undefined || slot.retiring || slot.mailbox.eventsBusy) continue;
-      if (best === undefined || slot.streams < best.streams) best = slot;
-      if (best.streams === 0) break;
+      if (best === undefined || slot.streams + slot.sessions < best.streams + best.sessions) best = slot;
+      if (best.streams + best.sessions === 0) break;
     }
     return best;
   }
@@ -253,12 +381,18 @@ export class WorkerPool {
 
   #isIdle(): boolean {
     if (this.#queue.length > 0) return false;
-    for (const slot of this.#slots) if (slot.job !== undefined) return false;
+    for (const slot of this.#slots) {
+      if (slot.job !== undefined || slot.sessionJobs.size > 0 || slot.waiting.length > 0) return false;
+    }
     return true;
   }
 
   #spawn(): Promise<void> {
     if (this.#loadError !== undefined) return Promise.reject(new MxError('MX_ERR_APP_INVALID', this.#loadError));
+    return this.#spawnSlot().ready;
+  }
+
+  #spawnSlot(): { slot: Slot; ready: Promise<void> } {
     const memory = createMailboxMemory();
     const channel = new MessageChannel();
     const config: WorkerConfig = {
@@ -281,10 +415,13 @@ export class WorkerPool {
       idleTimer: undefined,
       retiring: false,
       streams: 0,
+      sessionJobs: new Map(),
+      waiting: [],
+      sessions: 0,
     };
     this.#slots.add(slot);
     this.#starting++;
-    return new Promise<void>((resolve, reject) => {
+    const ready = new Promise<void>((resolve, reject) => {
       let settled = false;
       const settle = (error?: Error): void => {
         if (settled) return;
@@ -298,6 +435,7 @@ export class WorkerPool {
           case MessageType.Ready:
             slot.ready = true;
             settle();
+            for (const job of slot.waiting.splice(0)) this.#sendSession(slot, job);
             this.#next(slot);
             break;
           case MessageType.LoadFailed:
@@ -319,6 +457,7 @@ export class WorkerPool {
         this.#onExit(slot, code);
       });
     });
+    return { slot, ready };
   }
 
   #onMessage(slot: Slot, message: WorkerMessage): void {
@@ -327,8 +466,8 @@ export class WorkerPool {
         this.#options.log(message[1], message[2]);
         break;
       case MessageType.StreamOpen: {
-        const job = slot.job;
-        if (job === undefined || job.id !== message[1] || job.responded) break;
+        const job = this.#jobOf(slot, message[1]);
+        if (job === undefined || job.responded) break;
         job.responded = true;
         const id = job.id;
         const channel = job.sink.openStream(message[2], id);
@@ -341,8 +480,8 @@ export class WorkerPool {
         break;
       }
       case MessageType.WsUpgrade: {
-        const job = slot.job;
-        if (job === undefined || job.id !== message[1] || job.responded) break;
+        const job = this.#jobOf(slot, message[1]);
+        if (job === undefined || job.responded) break;
         job.responded = true;
         const id = job.id;
         const notifyClosed = (): void => {
@@ -352,7 +491,8 @@ export class WorkerPool {
         let channel: WebSocketChannel;
         try {
           // Events go back to the worker that upgraded, where the connection's state lives.
-          channel = job.sink.upgrade(id, (event, payload) => {
+          const protocol = message[2];
+          channel = job.sink.upgrade(protocol === undefined ? undefined : { protocol }, id, (event, payload) => {
             if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.WsEvent, id, event, payload]);
           });
         } catch (error) {
@@ -394,6 +534,29 @@ export class WorkerPool {
         break;
       case MessageType.Settled:
         if (slot.job?.id === message[1]) this.#finish(slot);
+        else this.#endSessionJob(slot, message[1]);
+        break;
+      case MessageType.SessionResponse: {
+        const job = slot.sessionJobs.get(message[1]);
+        if (job === undefined || job.responded) break;
+        job.responded = true;
+        job.sink.send({ status: message[2], headers: message[3], body: message[4] });
+        break;
+      }
+      case MessageType.SessionBind: {
+        const key = message[1];
+        const owner = this.#sessionOwners.get(key);
+        if (owner === slot) break;
+        if (owner !== undefined) owner.sessions--;
+        this.#sessionOwners.set(key, slot);
+        slot.sessions++;
+        break;
+      }
+      case MessageType.SessionUnbind:
+        if (this.#sessionOwners.get(message[1]) === slot) {
+          this.#sessionOwners.delete(message[1]);
+          slot.sessions--;
+        }
         break;
       default:
         break;
@@ -401,7 +564,7 @@ export class WorkerPool {
   }
 
   #ownsStreams(slot: Slot): boolean {
-    return slot.streams > 0;
+    return slot.streams > 0 || slot.sessions > 0 || slot.sessionJobs.size > 0;
   }
 
   /** Streams whose worker died end too (WebSockets with 1011); their clients reconnect. */
@@ -499,6 +662,7 @@ export class WorkerPool {
     if (!this.#slots.delete(slot)) return;
     slot.port.close();
     this.#closeStreamsOf(slot);
+    this.#dropSessionsOf(slot, this.#closing ? 'closing' : 'exited');
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
     if (slot.retiring) return;
@@ -544,6 +708,7 @@ export class WorkerPool {
     this.#slots.delete(slot);
     slot.port.close();
     this.#closeStreamsOf(slot);
+    this.#dropSessionsOf(slot, this.#closing ? 'closing' : 'exited');
     await slot.worker.terminate();
   }
 }

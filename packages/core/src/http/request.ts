@@ -1,6 +1,6 @@
 import { MxError } from '../errors.js';
 import { SseStream, type StreamChannel } from '../sse/sse-stream.js';
-import { WebSocket, type WebSocketChannel } from '../websocket/websocket.js';
+import { WebSocket, type WebSocketChannel, type WebSocketHandler } from '../websocket/websocket.js';
 import type { ResolvedCompression } from './compression.js';
 import { Headers, flattenHeaders, type HeadersInit } from './headers.js';
 import {
@@ -35,7 +35,32 @@ export interface ResponseSink {
   /** Starts a streamed response (server-sent events) with these caller headers. */
   openStream(headers: string[]): StreamChannel;
   /** Completes a WebSocket handshake, or answers 400/403/426 and throws. */
-  upgrade(): WebSocketChannel;
+  upgrade(options?: UpgradeOptions): WebSocketChannel;
+  /** Sends this session's later requests to the thread running this one; returns the release. */
+  bindSession(key: string): () => void;
+}
+
+export interface UpgradeOptions {
+  /**
+   * The subprotocol to answer with (`Sec-WebSocket-Protocol`). The client
+   * must have offered it; check `request.headers.get('sec-websocket-protocol')`
+   * first and refuse the upgrade otherwise. Default: the server's
+   * `handleProtocols`, or the client's first offer.
+   */
+  protocol?: string;
+  /**
+   * Handles this connection's events instead of the server's
+   * `websocketHandler`. It runs on the thread that called
+   * `upgradeToWebSocket()`, where the connection's events are delivered.
+   */
+  handler?: WebSocketHandler;
+}
+
+/** A session key bound to the thread that runs a session's requests. */
+export interface SessionBinding {
+  readonly key: string;
+  /** Ends the binding (the session closed). Idempotent. */
+  release(): void;
 }
 
 export interface RespondSseOptions {
@@ -48,6 +73,10 @@ export interface RequestConfig {
 }
 
 const emptyBody = Buffer.alloc(0);
+
+function isToken(value: string): boolean {
+  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value);
+}
 
 /**
  * One HTTP request, as a handler sees it. The same class serves inline and on
@@ -156,10 +185,30 @@ export class Request {
    * an MxError with that `status`. Events then go to the server's
    * `websocketHandler`.
    */
-  upgradeToWebSocket(): WebSocket {
+  upgradeToWebSocket(options?: UpgradeOptions): WebSocket {
     if (this.#responded) throw new MxError('MX_ERR_RESPONSE_ALREADY_SENT', `${this.method} ${this.uri}`);
+    if (options?.protocol !== undefined && !isToken(options.protocol)) {
+      throw new MxError('MX_ERR_ARGUMENT_INVALID', `protocol must be a token, got ${JSON.stringify(options.protocol)}`);
+    }
     this.#responded = true;
-    return WebSocket.of(this.#sink.upgrade());
+    return WebSocket.of(this.#sink.upgrade(options));
+  }
+
+  /**
+   * Binds a session key to the thread running this request. In threaded mode,
+   * later requests of routes whose `session` option returns this key go to
+   * the same worker — even while it is busy — so state kept in that worker's
+   * memory (an MCP session, a game room) is found again. Inline, it only
+   * counts the session in `server.stats()`. Release the binding when the
+   * session ends; a worker that exits releases its bindings (their requests
+   * then go to another worker, which will not know the session).
+   */
+  bindSession(key: string): SessionBinding {
+    if (typeof key !== 'string' || key.length === 0 || key.length > 256) {
+      throw new MxError('MX_ERR_ARGUMENT_INVALID', 'a session key is a string of 1 to 256 characters');
+    }
+    const release = this.#sink.bindSession(key);
+    return { key, release };
   }
 
   toString(): string {

@@ -12,6 +12,17 @@ export interface RouteOptions {
    * threads (health checks, cheap lookups). It must not block. Default false.
    */
   inline?: boolean;
+  /**
+   * Sticky sessions for threaded servers: returns the session key a request
+   * belongs to (a header, a query parameter), or `undefined` when it has none
+   * yet. It runs on the IO thread, must be cheap and must not throw. A request
+   * whose key is bound (`request.bindSession(key)`) goes to the worker holding
+   * the binding, even while that worker is busy; one without a bound key goes
+   * to the worker holding the fewest sessions, so sessions spread over the
+   * pool (an elastic pool grows rather than doubling sessions up). Ignored
+   * inline, where every request runs on the IO thread.
+   */
+  session?: (request: Request) => string | undefined;
 }
 
 export interface Route {
@@ -105,6 +116,11 @@ export class Router {
   /** True when some route is pinned `inline`. */
   get hasInlineRoutes(): boolean {
     return this.routes.some((route) => route.options.inline === true);
+  }
+
+  /** True when some route routes by `session`. */
+  get hasSessionRoutes(): boolean {
+    return this.routes.some((route) => route.options.session !== undefined);
   }
 
   /** Every route, in registration order. */

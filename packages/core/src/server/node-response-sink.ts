@@ -3,12 +3,14 @@ import type { ResponseSink } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
 import { SseConnection, sseHeaders, type StreamContext } from './sse-connection.js';
 import { upgradeRequired } from './upgrade-sink.js';
+import type { SessionKeys } from '../execution/session-keys.js';
 
 /** What the sinks of one server share. */
 export interface SinkContext {
   isClosing(): boolean;
   nextStreamId(): number;
   readonly streams: StreamContext;
+  readonly sessions: SessionKeys;
 }
 
 /** Writes prepared responses to Node's ServerResponse, on the IO thread. */
@@ -32,6 +34,10 @@ export class NodeResponseSink implements ResponseSink {
     if (this.#context.isClosing()) response.headers.push('Connection', 'close');
     res.writeHead(response.status, response.headers);
     res.end(response.body);
+  }
+
+  bindSession(key: string): () => void {
+    return this.#context.sessions.bind(key);
   }
 
   upgrade(): never {

@@ -6,6 +6,7 @@ import { parseRequestTarget } from '../http/request-target.js';
 import { runHandler } from '../execution/run-handler.js';
 import { appUrlOf, loadApp } from '../execution/app-module.js';
 import { WorkerPool, type PoolStats } from '../execution/worker-pool.js';
+import { SessionKeys } from '../execution/session-keys.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
 import { Router, type RequestHandler } from '../router/router.js';
 import { NodeResponseSink, type SinkContext } from './node-response-sink.js';
@@ -39,6 +40,8 @@ export interface ServerStats {
   streams: number;
   /** Open WebSocket connections. */
   websockets: number;
+  /** Session keys bound with `request.bindSession()` and not yet released (on every thread). */
+  sessions: number;
   /** Worker pool figures; undefined when handlers run inline. */
   pool: PoolStats | undefined;
 }
@@ -77,6 +80,7 @@ export class Server {
   readonly #sinkContext: SinkContext;
   readonly #upgradeContext: UpgradeContext;
   #websocketHandler: WebSocketHandler | undefined;
+  readonly #sessions = new SessionKeys();
 
   constructor(handler: RequestHandler | Router | undefined, options: ServerOptions = {}) {
     this.#options = resolveOptions(options);
@@ -103,11 +107,13 @@ export class Server {
       isClosing: () => this.#closing,
       nextStreamId: () => this.#nextStreamId++,
       streams,
+      sessions: this.#sessions,
     };
     this.#websocketHandler = options.websocketHandler;
     const ws = this.#options.websocket;
     const currentHandler = (): WebSocketHandler | undefined => this.#websocketHandler;
     this.#upgradeContext = {
+      sessions: this.#sessions,
       nextId: () => this.#nextStreamId++,
       verifyOrigin: ws.verifyOrigin,
       websockets: {
@@ -209,7 +215,9 @@ export class Server {
     this.#handler = app.handler;
     this.#websocketHandler ??= app.websocketHandler;
     if (threads === undefined) return;
-    this.#inlineRouter = app.router?.hasInlineRoutes === true ? app.router : undefined;
+    const router = app.router;
+    this.#inlineRouter =
+      router !== undefined && (router.hasInlineRoutes || router.hasSessionRoutes) ? router : undefined;
     const pool = new WorkerPool({
       appUrl: this.#appUrl,
       min: threads.min,
@@ -263,6 +271,7 @@ export class Server {
       connections: this.#sockets.size,
       streams: this.#sinkContext.streams.streams.size,
       websockets: this.#upgradeContext.websockets.connections.size,
+      sessions: this.#sessions.size + (this.#pool?.sessionCount ?? 0),
       pool: this.#pool?.stats(),
     };
   }
@@ -501,13 +510,38 @@ export class Server {
     this.#execute(read.head, undefined, new UpgradeSink(req, socket, headBytes, this.#upgradeContext));
   }
 
+  /** A route's session key for a request; a throwing `session` function counts as no key. */
+  #sessionKeyOf(
+    session: (request: Request) => string | undefined,
+    head: RequestHead,
+    body: Buffer | undefined,
+    sink: PoolSink,
+  ): string | undefined {
+    try {
+      const key = session(new Request(head, body, sink, this.#requestConfig));
+      return typeof key === 'string' && key.length > 0 ? key : undefined;
+    } catch (error) {
+      this.log('error', `the session option of ${head.method} ${head.path} threw: ${String(error)}`);
+      return undefined;
+    }
+  }
+
   #execute(head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
     this.#requestsHandled++;
     const pool = this.#pool;
     if (pool !== undefined) {
       const router = this.#inlineRouter;
       const found = router?.match(head.method, head.path);
-      if (found === undefined || found.kind !== 'route' || found.route.options.inline !== true) {
+      if (found === undefined || found.kind !== 'route') {
+        pool.dispatch(head, body, sink);
+        return;
+      }
+      const { session, inline } = found.route.options;
+      if (session !== undefined) {
+        pool.dispatchSession(this.#sessionKeyOf(session, head, body, sink), head, body, sink);
+        return;
+      }
+      if (inline !== true) {
         pool.dispatch(head, body, sink);
         return;
       }

@@ -1,13 +1,15 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
-import type { ResponseSink } from '../http/request.js';
+import type { ResponseSink, UpgradeOptions } from '../http/request.js';
+import type { SessionKeys } from '../execution/session-keys.js';
 import { plainResponse, type PreparedResponse } from '../http/response.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
-import { WsConnection, type EventDelivery, type WebSocketContext } from './websocket-connection.js';
+import { WsConnection, setChosenProtocol, type EventDelivery, type WebSocketContext } from './websocket-connection.js';
 
 export interface UpgradeContext {
   nextId(): number;
+  readonly sessions: SessionKeys;
   readonly websockets: WebSocketContext;
   /** Checked before the 101: browsers do not apply CORS to WebSockets. */
   verifyOrigin(origin: string | undefined, req: IncomingMessage): boolean;
@@ -59,7 +61,11 @@ export class UpgradeSink implements ResponseSink {
     throw new MxError('MX_ERR_UPGRADE_INVALID', 'respondSSE() on an upgrade request', { status: 400 });
   }
 
-  upgrade(id = this.#context.nextId(), delivery?: EventDelivery): WsConnection {
+  bindSession(key: string): () => void {
+    return this.#context.sessions.bind(key);
+  }
+
+  upgrade(options?: UpgradeOptions, id = this.#context.nextId(), delivery?: EventDelivery): WsConnection {
     const req = this.#req;
     const upgrade = req.headers.upgrade;
     if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
@@ -74,9 +80,10 @@ export class UpgradeSink implements ResponseSink {
     }
     this.#used = true;
     const connection = new WsConnection(id, this.#context.websockets);
-    const handler = this.#context.websockets.handler;
+    const handler = options?.handler ?? this.#context.websockets.handler;
     if (delivery !== undefined) connection.deliverTo(delivery);
     else if (handler !== undefined) connection.deliverInline(handler);
+    if (options?.protocol !== undefined) setChosenProtocol(req, options.protocol);
     if (!connection.accept(req, this.#socket, this.#head)) {
       throw new MxError('MX_ERR_UPGRADE_INVALID', 'the WebSocket handshake headers are not valid', { status: 400 });
     }

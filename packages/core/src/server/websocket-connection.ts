@@ -35,7 +35,15 @@ export interface WebSocketServerOptions {
   handleProtocols: ((protocols: Set<string>, request: IncomingMessage) => string | false) | undefined;
 }
 
+const chosenProtocol = Symbol('mummyx.chosenProtocol');
+
+/** Records the subprotocol a handler chose with `upgradeToWebSocket({ protocol })`. */
+export function setChosenProtocol(request: IncomingMessage, protocol: string): void {
+  (request as IncomingMessage & { [chosenProtocol]?: string })[chosenProtocol] = protocol;
+}
+
 export function createWss(options: WebSocketServerOptions): WebSocketServer {
+  const handleProtocols = options.handleProtocols;
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
@@ -43,7 +51,14 @@ export function createWss(options: WebSocketServerOptions): WebSocketServer {
     maxFragments: options.maxFragments,
     perMessageDeflate: options.perMessageDeflate,
     closeTimeout: options.closeTimeoutMs,
-    ...(options.handleProtocols === undefined ? {} : { handleProtocols: options.handleProtocols }),
+    // A handler's choice wins when the client offered it; then the server's option; then the first offer.
+    handleProtocols: (protocols: Set<string>, request: IncomingMessage): string | false => {
+      const chosen = (request as IncomingMessage & { [chosenProtocol]?: string })[chosenProtocol];
+      if (chosen !== undefined) return protocols.has(chosen) ? chosen : false;
+      if (handleProtocols !== undefined) return handleProtocols(protocols, request);
+      const first = protocols.values().next();
+      return first.done === true ? false : first.value;
+    },
   } as ConstructorParameters<typeof WebSocketServer>[0]);
   wss.on('error', () => {});
   return wss;

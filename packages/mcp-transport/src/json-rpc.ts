@@ -1,0 +1,89 @@
+import type { HeadersInit, Request } from '@mummyx/core';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+
+/** JSON-RPC error codes this package answers with. */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  /** Transport-level refusals (the SDK's convention). */
+  ConnectionClosed: -32000,
+  SessionNotFound: -32001,
+} as const;
+
+/** A JSON-RPC error body with `id: null`, the shape MCP clients parse from HTTP errors. */
+export function errorBody(code: number, message: string): string {
+  return JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+/** Answers an HTTP request with a JSON-RPC error. */
+export function respondError(
+  request: Request,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  request.respond(status, { 'Content-Type': 'application/json', ...headers }, errorBody(code, message));
+}
+
+export type ParsedMessages =
+  { ok: true; messages: JSONRPCMessage[]; batch: boolean } | { ok: false; code: number; message: string };
+
+/**
+ * Parses a body holding one JSON-RPC message or a batch (an array, accepted
+ * for 2025-03-26 clients) of at most `maxBatch`.
+ */
+export function parseMessages(text: string, maxBatch: number): ParsedMessages {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, code: ErrorCode.ParseError, message: `Parse error: ${(error as Error).message}` };
+  }
+  const batch = Array.isArray(value);
+  const items: unknown[] = batch ? (value as unknown[]) : [value];
+  if (items.length === 0) return { ok: false, code: ErrorCode.InvalidRequest, message: 'Invalid Request: empty batch' };
+  if (items.length > maxBatch) {
+    return {
+      ok: false,
+      code: ErrorCode.InvalidRequest,
+      message: `Invalid Request: a batch holds at most ${maxBatch} messages`,
+    };
+  }
+  const messages: JSONRPCMessage[] = [];
+  for (const item of items) {
+    const parsed = JSONRPCMessageSchema.safeParse(item);
+    if (!parsed.success) {
+      return { ok: false, code: ErrorCode.InvalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 message' };
+    }
+    messages.push(parsed.data);
+  }
+  return { ok: true, messages, batch };
+}
+
+export function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId; method: string } {
+  return 'method' in message && 'id' in message;
+}
+
+export function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
+  return !('method' in message) && ('result' in message || 'error' in message);
+}
+
+/** Case-insensitive search for a media type in an Accept or Content-Type value. */
+export function hasMediaType(value: string | undefined, type: string): boolean {
+  if (value === undefined) return false;
+  for (const part of value.split(',')) {
+    const media = part.split(';', 1)[0]!.trim().toLowerCase();
+    if (media === type || media === '*/*' || media === `${type.split('/', 1)[0]}/*`) return true;
+  }
+  return false;
+}
+
+/** Exactly this media type (no wildcards), as Content-Type needs. */
+export function isMediaType(value: string | undefined, type: string): boolean {
+  if (value === undefined) return false;
+  return value.split(';', 1)[0]!.trim().toLowerCase() === type;
+}
+
+export type { HeadersInit };

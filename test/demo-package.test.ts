@@ -2,7 +2,7 @@
 // an empty project, and `npx mummyx-demo --stdio` run there.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -26,7 +26,23 @@ interface Manifest {
   private?: boolean;
   bin?: Record<string, string>;
   dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+/** The packages (not node: builtins, not relative files) that the files under `dir` ending in `suffix` import. */
+function importedPackages(dir: string, suffix: '.js' | '.d.ts'): Set<string> {
+  const names = new Set<string>();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(suffix)) continue;
+    const code = readFileSync(join(entry.parentPath, entry.name), 'utf8');
+    for (const match of code.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+      const specifier = match[1]!;
+      if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
+      const parts = specifier.split('/');
+      names.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+    }
+  }
+  return names;
 }
 
 function manifest(path: string): Manifest {
@@ -95,23 +111,34 @@ test('the packed packages install into an empty project and `npx mummyx-demo --s
     },
   );
 
-  // 3. What got installed depends on nothing that is not published: no workspace-only package,
-  //    no dev tool, no "*" or workspace:/file: ranges.
+  // 3. The published manifests name exactly what their code imports: every package imported by
+  //    dist/*.js is a dependency (or peer), every dependency is imported by the code or its type
+  //    declarations (no dev tool rides along),
+  //    ranges are real versions (no workspace:, file: or "*"), and @mummyx/* ones are published.
   const names = new Set(packs.map((pack) => pack.name));
-  const devOnly = new Set([
-    ...Object.keys(manifest(join(root, 'package.json')).devDependencies ?? {}),
-    ...published.flatMap((workspace) =>
-      Object.keys(manifest(join(root, workspace, 'package.json')).devDependencies ?? {}),
-    ),
-  ]);
   for (const name of names) {
-    const installed = manifest(join(project, 'node_modules', ...name.split('/'), 'package.json'));
+    const packageDir = join(project, 'node_modules', ...name.split('/'));
+    const installed = manifest(join(packageDir, 'package.json'));
     assert.notEqual(installed.private, true, `${name} is not private`);
-    for (const [dependency, range] of Object.entries(installed.dependencies ?? {})) {
+    const declared = { ...installed.peerDependencies, ...installed.dependencies };
+    for (const [dependency, range] of Object.entries(declared)) {
       assert.doesNotMatch(range, /^(workspace:|file:|link:|\*$|$)/, `${name} → ${dependency}@${range}`);
-      assert.ok(!devOnly.has(dependency), `${name} depends on the dev tool ${dependency}`);
       if (dependency.startsWith('@mummyx/')) assert.ok(names.has(dependency), `${name} → unpublished ${dependency}`);
     }
+    const imported = importedPackages(join(packageDir, 'dist'), '.js');
+    const typed = importedPackages(join(packageDir, 'dist'), '.d.ts');
+    assert.deepEqual(
+      [...imported].filter((dependency) => !(dependency in declared)),
+      [],
+      `${name} imports packages it does not declare`,
+    );
+    assert.deepEqual(
+      Object.keys(installed.dependencies ?? {}).filter(
+        (dependency) => !imported.has(dependency) && !typed.has(dependency),
+      ),
+      [],
+      `${name} declares dependencies its code never imports`,
+    );
   }
   const demo = manifest(join(project, 'node_modules', '@mummyx', 'demo', 'package.json'));
   for (const runtime of ['@mummyx/core', '@modelcontextprotocol/sdk', 'better-sqlite3', 'zod']) {

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Router, type WebSocketHandler } from '@mummyx/core';
+import { mountMcp, type McpSessionInfo } from '@mummyx/mcp-transport';
 import { activityTopic, chatTopic, corePublisher, publishActivity } from './activity.js';
 import { createDemoMcpServer } from './mcp-server.js';
-import { loadMcpTransport, loadTusServer, type McpSession, type TusServerLike } from './optional-parts.js';
+import { loadTusServer, type TusServerLike } from './optional-parts.js';
 import { page } from './page.js';
 import { defaultDataDir } from './sample-database.js';
 
@@ -33,7 +34,7 @@ function json(value: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Uploads (tus) and MCP transports: the two parts that live in their own packages.
+// Uploads (tus) and the MCP transports.
 
 const TusServer = await loadTusServer();
 /** The tus endpoint behind the page's upload box, when `@mummyx/core/tus` is installed. */
@@ -51,19 +52,23 @@ export const tus: TusServerLike | undefined =
       });
 tus?.mount(router);
 
-const mountMcp = await loadMcpTransport();
-/** The three MCP transports (`/mcp`, `/sse` + `/messages`, `/ws`), when `@mummyx/mcp-transport` is installed. */
-export const mcp: unknown = mountMcp?.(router, {
-  createServer: (session: McpSession) =>
+/**
+ * The three MCP transports: Streamable HTTP at `/mcp`, legacy SSE at `/sse` + `/messages`, and
+ * WebSocket at `/ws`. Each session gets its own McpServer on the worker that owns the session.
+ */
+export const mcp = mountMcp(router, {
+  createServer: (session: McpSessionInfo) =>
     createDemoMcpServer({
       dataDir,
       session,
       conformance: isConformance,
       ...(tus === undefined ? {} : { resolveUpload: (id: string) => tus.getUpload(id) }),
     }),
-  onSessionCreated: (session: McpSession) =>
+  // The demo answers /health itself (below).
+  healthPath: false,
+  onSessionCreated: (session) =>
     publishActivity(corePublisher, 'session', { id: session.id, transport: session.transport, state: 'open' }),
-  onSessionClosed: (session: McpSession) =>
+  onSessionClosed: (session) =>
     publishActivity(corePublisher, 'session', { id: session.id, transport: session.transport, state: 'closed' }),
 });
 
@@ -84,7 +89,7 @@ router.get(
 );
 
 /** What this installation of the demo serves; the page hides what is missing. */
-export const features = { mcp: mountMcp !== undefined, uploads: tus !== undefined, conformance: isConformance };
+export const features = { mcp: true, uploads: tus !== undefined, conformance: isConformance };
 
 router.get(
   '/features',
@@ -133,35 +138,17 @@ router.get(
   { inline: true },
 );
 
-/** Chat sockets upgraded on this thread: their events come back to the thread that upgraded them. */
-const chatSockets = new Set<number>();
-
-router.get('/chat', (request) => {
-  const websocket = request.upgradeToWebSocket();
-  chatSockets.add(websocket.id);
-  websocket.subscribe(chatTopic);
-  websocket.send(json({ from: 'server', text: `welcome, you are #${websocket.id}` }));
-});
-
-const mcpWebsocketHandler = websocketHandlerOf(mcp);
-
-/**
- * Chat: every text message is published to the room and shown on the activity stream. Other
- * WebSockets (MCP's `/ws`) go to the MCP transport's handler, if it has one.
- */
-export const websocketHandler: WebSocketHandler = (websocket, event, message) => {
-  if (!chatSockets.has(websocket.id)) return mcpWebsocketHandler?.(websocket, event, message);
-  if (event === 'close') chatSockets.delete(websocket.id);
+/** Chat: every text message is published to the room and shown on the activity stream. */
+const chatHandler: WebSocketHandler = (websocket, event, message) => {
   if (event === 'message' && message?.kind === 'text') {
     const text = message.data.slice(0, 500);
     corePublisher(chatTopic, json({ from: `#${websocket.id}`, text }));
     publishActivity(corePublisher, 'chat', { from: websocket.id, text });
   }
-  return undefined;
 };
 
-function websocketHandlerOf(mounted: unknown): WebSocketHandler | undefined {
-  if (typeof mounted !== 'object' || mounted === null) return undefined;
-  const handler = (mounted as { websocketHandler?: unknown }).websocketHandler;
-  return typeof handler === 'function' ? (handler as WebSocketHandler) : undefined;
-}
+router.get('/chat', (request) => {
+  const websocket = request.upgradeToWebSocket({ handler: chatHandler });
+  websocket.subscribe(chatTopic);
+  websocket.send(json({ from: 'server', text: `welcome, you are #${websocket.id}` }));
+});

@@ -178,11 +178,10 @@ async function runHttp(dataDir: string): Promise<void> {
   process.stdout.write(
     `mummyx-demo listening on ${origin}\n` +
       `  web page            ${origin}/\n` +
-      (features.mcp
-        ? `  MCP Streamable HTTP ${origin}/mcp\n` +
-          `  MCP legacy SSE      ${origin}/sse (messages at /messages)\n` +
-          `  MCP WebSocket       ${origin.replace(/^http/, 'ws')}/ws (subprotocol mcp)\n`
-        : `  (MCP over HTTP needs @mummyx/mcp-transport, which is not installed; --stdio works)\n`) +
+      `  MCP Streamable HTTP ${origin}/mcp\n` +
+      `  MCP legacy SSE      ${origin}/sse (messages at /messages)\n` +
+      `  MCP WebSocket       ${origin.replace(/^http/, 'ws')}/ws (subprotocol mcp)\n` +
+      (features.uploads ? `  uploads (tus)       ${origin}/files/\n` : '') +
       `  data                ${dataDir}\n` +
       `connect:\n` +
       `  Inspector CLI   npx -y @modelcontextprotocol/inspector --cli ${origin}/mcp --method tools/list\n` +

@@ -13,7 +13,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 

@@ -10,7 +10,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type BetterSqlite3 from 'better-sqlite3';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { corePublisher, publishActivity, type Publisher } from './activity.js';
 import { registerConformanceFixtures } from './conformance.js';
 import {

@@ -1,26 +1,8 @@
-// The demo's two parts that come from their own packages, loaded when installed:
-//   @mummyx/mcp-transport  mountMcp(router, { createServer, onSessionCreated, onSessionClosed })
-//   @mummyx/core/tus       new TusServer({ directory, basePath, maxSize, onUploadFinish })
-// Without them the demo still serves its page, chat and activity stream (and `--stdio`); `/features`
-// says which parts are on. The interfaces below are the packages' public contracts, the part of
-// them this demo uses.
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+// The upload endpoint comes from `@mummyx/core/tus`, loaded when that part of core is installed:
+//   new TusServer({ directory, basePath, maxSize, onUploadFinish }).mount(router)
+// Without it the demo serves everything but uploads (and `hash_upload`); `/features` says so. The
+// interfaces below are the tus server's public contract, the part of it this demo uses.
 import type { Router } from '@mummyx/core';
-
-/** One MCP session, as the transport package describes it. */
-export interface McpSession {
-  id: string;
-  transport: 'streamable-http' | 'sse' | 'websocket';
-}
-
-export interface MountMcpOptions {
-  /** A new McpServer for each session, created on the thread that owns the session. */
-  createServer: (session: McpSession) => McpServer;
-  onSessionCreated?: (session: McpSession) => void;
-  onSessionClosed?: (session: McpSession) => void;
-}
-
-export type MountMcp = (router: Router, options: MountMcpOptions) => unknown;
 
 /** A tus upload, as the tus server describes it. */
 export interface TusUploadInfo {
@@ -70,12 +52,6 @@ function exported<T>(module: Record<string, unknown> | undefined, name: string, 
   const value = module[name];
   if (typeof value !== 'function') throw new TypeError(`${specifier} does not export a function ${name}`);
   return value as T;
-}
-
-/** `mountMcp` from `@mummyx/mcp-transport`, if installed. */
-export async function loadMcpTransport(): Promise<MountMcp | undefined> {
-  const specifier = '@mummyx/mcp-transport';
-  return exported<MountMcp>(await importIfInstalled(specifier), 'mountMcp', specifier);
 }
 
 /** `TusServer` from `@mummyx/core/tus`, if installed. */

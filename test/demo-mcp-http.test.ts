@@ -66,7 +66,7 @@ test('a blocking cpu_work in one session does not hold up a query in another', a
   let firstProgress: () => void = () => {};
   const started = new Promise<void>((resolve) => (firstProgress = resolve));
   const work = busy
-    .callTool({ name: 'cpu_work', arguments: { rounds: 12_000_000, chunks: 4 } }, undefined, {
+    .callTool({ name: 'cpu_work', arguments: { rounds: 6_000_000, chunks: 4 } }, undefined, {
       onprogress: () => firstProgress(),
       timeout: 60_000,
     })

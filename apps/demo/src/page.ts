@@ -80,7 +80,7 @@ export const page = `<!doctype html>
 
 <section>
   <h2>Threads</h2>
-  <button id="work">Run 2 s of blocking work</button>
+  <button id="work">Run 1 s of blocking work</button>
   <button id="ping">Ping</button>
   <span id="pingResult"></span>
   <p id="stats" class="empty"></p>
@@ -228,7 +228,7 @@ export const page = `<!doctype html>
   // Threads.
   $('work').addEventListener('click', async () => {
     addLine('tools', [time(), ['work', 'started'], 'blocking work on a worker']);
-    await fetch('/work?rounds=1000000');
+    await fetch('/work?rounds=3000000');
   });
   $('ping').addEventListener('click', async () => {
     const started = performance.now();

@@ -169,7 +169,7 @@ test('--conformance adds the conformance suite’s fixtures', async (t) => {
   const failing = await client.callTool({ name: 'test_error_handling', arguments: {} });
   assert.equal(failing.isError, true);
   const template = await client.readResource({ uri: 'test://template/42/data' });
-  assert.equal(JSON.parse((template.contents[0] as { text: string }).text).id, '42');
+  assert.equal((JSON.parse((template.contents[0] as { text: string }).text) as { id: string }).id, '42');
   const prompts = (await client.listPrompts()).prompts.map((prompt) => prompt.name);
   assert.deepEqual(prompts.sort(), [
     'explore_data',

@@ -50,7 +50,7 @@ interface Values {
 let values: Values;
 let positionals: string[];
 try {
-  ({ values, positionals } = parseArgs({
+  const parsed = parseArgs({
     allowPositionals: true,
     options: {
       port: { type: 'string', default: process.env['PORT'] ?? '8080' },
@@ -64,7 +64,9 @@ try {
       url: { type: 'string', default: defaultMcpUrl },
       help: { type: 'boolean', short: 'h', default: false },
     },
-  }) as { values: Values; positionals: string[] });
+  });
+  values = parsed.values;
+  positionals = parsed.positionals;
 } catch (error) {
   fail((error as Error).message);
 }

@@ -41,6 +41,15 @@ function fixtureWav(): Buffer {
 }
 const fixtureWavBase64 = fixtureWav().toString('base64');
 
+function isTextBlock(block: unknown): block is { type: 'text'; text: string } {
+  return (
+    typeof block === 'object' &&
+    block !== null &&
+    (block as { type?: unknown }).type === 'text' &&
+    typeof (block as { text?: unknown }).text === 'string'
+  );
+}
+
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -160,8 +169,8 @@ export function registerConformanceFixtures(server: McpServer): void {
           messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
           maxTokens: 100,
         });
-        const content = Array.isArray(answer.content) ? answer.content[0] : answer.content;
-        const reply = content?.type === 'text' ? content.text : `(${content?.type ?? 'no'} content)`;
+        const content: unknown = Array.isArray(answer.content) ? answer.content[0] : answer.content;
+        const reply = isTextBlock(content) ? content.text : '(no text content)';
         return { content: [{ type: 'text', text: `LLM response: ${reply}` }] };
       } catch (error) {
         return { content: [{ type: 'text', text: `sampling failed: ${describeError(error)}` }] };

@@ -105,7 +105,7 @@ export function createDemoMcpServer(options: DemoMcpServerOptions): McpServer {
   );
 
   /** Wraps a tool so its start and end appear on the page; errors become isError results. */
-  function observed<A>(tool: string, run: (args: A, extra: Extra) => Promise<CallToolResult>) {
+  function observed<A>(tool: string, run: (args: A, extra: Extra) => CallToolResult | Promise<CallToolResult>) {
     return async (args: A, extra: Extra): Promise<CallToolResult> => {
       const started = performance.now();
       publishActivity(publisher, 'tool', { session: session.id, tool, state: 'started', thread: threadName() });
@@ -147,7 +147,7 @@ export function createDemoMcpServer(options: DemoMcpServerOptions): McpServer {
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    observed('sql_query', async ({ sql, parameters, maxRows }) => {
+    observed('sql_query', ({ sql, parameters, maxRows }) => {
       try {
         const result = runReadOnlyQuery(databaseIn(options.dataDir), sql, maxRows, parameters);
         return {
@@ -266,7 +266,7 @@ export function createDemoMcpServer(options: DemoMcpServerOptions): McpServer {
       inputSchema: { message: z.string().min(1).max(500).describe('The text to show') },
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
     },
-    observed('broadcast', async ({ message }) => {
+    observed('broadcast', ({ message }) => {
       const at = new Date().toISOString();
       publishActivity(publisher, 'broadcast', { session: session.id, message, at });
       return text(`broadcast at ${at}: ${message}`);

@@ -66,7 +66,7 @@ export async function runStdio(options: StdioOptions): Promise<void> {
     isInputEnded = true;
     finishIfIdle();
   });
-  process.stdout.on('error', (error) => {
+  process.stdout.on('error', (error: Error) => {
     // The client went away (EPIPE): nobody is left to answer.
     options.log(`stdout: ${error.message}`);
     pending.clear();

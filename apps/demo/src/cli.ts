@@ -88,8 +88,8 @@ if (command === 'claude-config') {
   try {
     ensureSampleDatabase(dataDir);
   } catch (error) {
+    // Everything but sql_query and the schema works without it; they will say why they fail.
     log(`cannot create the sample database in ${dataDir}: ${(error as Error).message}`);
-    process.exit(1);
   }
   if (values.stdio) {
     const { runStdio } = await import('./stdio.js');

@@ -9,16 +9,15 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import type BetterSqlite3 from 'better-sqlite3';
 import { z } from 'zod/v4';
 import { corePublisher, publishActivity, type Publisher } from './activity.js';
 import { registerConformanceFixtures } from './conformance.js';
 import {
   defaultMaxRows,
   openSampleDatabase,
+  QueryFailedError,
   QueryRefusedError,
-  readSchema,
-  runReadOnlyQuery,
+  type SampleDatabase,
 } from './sample-database.js';
 
 /** What `hash_upload` needs to know about a tus upload (a subset of the tus server's UploadInfo). */
@@ -53,9 +52,9 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 /** The bytes `hash_upload` reads between two progress notifications. */
 const hashProgressStepBytes = 4 * 1024 * 1024;
 
-/** One read-only connection per thread: better-sqlite3 connections cannot cross threads. */
-const databases = new Map<string, BetterSqlite3.Database>();
-function databaseIn(dataDir: string): BetterSqlite3.Database {
+/** One read-only connection per thread: SQLite connections cannot cross threads. */
+const databases = new Map<string, SampleDatabase>();
+function databaseIn(dataDir: string): SampleDatabase {
   let database = databases.get(dataDir);
   if (database === undefined) {
     database = openSampleDatabase(dataDir);
@@ -149,14 +148,14 @@ export function createDemoMcpServer(options: DemoMcpServerOptions): McpServer {
     },
     observed('sql_query', ({ sql, parameters, maxRows }) => {
       try {
-        const result = runReadOnlyQuery(databaseIn(options.dataDir), sql, maxRows, parameters);
+        const result = databaseIn(options.dataDir).query(sql, maxRows, parameters);
         return {
           content: [{ type: 'text', text: JSON.stringify(result) }],
           structuredContent: { ...result },
         };
       } catch (error) {
         if (error instanceof QueryRefusedError) return refusal(`refused: ${error.message}`);
-        if (error instanceof Error && error.name === 'SqliteError') return refusal(`SQLite error: ${error.message}`);
+        if (error instanceof QueryFailedError) return refusal(`SQLite error: ${error.message}`);
         throw error;
       }
     }),
@@ -282,7 +281,7 @@ export function createDemoMcpServer(options: DemoMcpServerOptions): McpServer {
       mimeType: 'application/sql',
     },
     (uri) => ({
-      contents: [{ uri: uri.href, mimeType: 'application/sql', text: readSchema(databaseIn(options.dataDir)) }],
+      contents: [{ uri: uri.href, mimeType: 'application/sql', text: databaseIn(options.dataDir).schema() }],
     }),
   );
 
@@ -302,7 +301,7 @@ export function createDemoMcpServer(options: DemoMcpServerOptions): McpServer {
             resource: {
               uri: 'demo://schema',
               mimeType: 'application/sql',
-              text: readSchema(databaseIn(options.dataDir)),
+              text: databaseIn(options.dataDir).schema(),
             },
           },
         },

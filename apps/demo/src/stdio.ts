@@ -5,7 +5,6 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { createDemoMcpServer } from './mcp-server.js';
-import { ensureSampleDatabase } from './sample-database.js';
 
 export interface StdioOptions {
   dataDir: string;
@@ -26,7 +25,6 @@ function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: 
  * answered, closes and resolves (so `printf '…' | mummyx-demo --stdio` gets all its answers).
  */
 export async function runStdio(options: StdioOptions): Promise<void> {
-  ensureSampleDatabase(options.dataDir);
   const server = createDemoMcpServer({ dataDir: options.dataDir, conformance: options.conformance });
   server.server.onerror = (error) => options.log(`MCP error: ${error.message}`);
   const transport = new StdioServerTransport();

@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { Request, Router, SessionBinding, WebSocket, WebSocketEvent, WebSocketMessage } from '@mummyx/core';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
-import {
-  DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
-  JSONRPCMessageSchema,
-  SUPPORTED_PROTOCOL_VERSIONS,
-  isInitializeRequest,
-} from '@modelcontextprotocol/sdk/types.js';
+import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { InMemoryEventStore, type EventStore } from './event-store.js';
 import { refusalReason } from './guard.js';
-import { ErrorCode, errorBody, hasMediaType, isMediaType, parseMessages, respondError } from './json-rpc.js';
+import {
+  ErrorCode,
+  errorBody,
+  hasMediaType,
+  isJsonRpcMessage,
+  isMediaType,
+  parseMessages,
+  respondError,
+} from './json-rpc.js';
 import {
   JsonOutlet,
   LegacySseTransport,
@@ -462,7 +465,7 @@ class Mount implements McpMount {
       return;
     }
     const messages = parsed.messages;
-    const initialize = messages.find((message) => isInitializeRequest(message));
+    const initialize = messages.find(isInitialize);
     let version: string | false;
     if (initialize !== undefined) {
       if (messages.length > 1) {
@@ -475,8 +478,8 @@ class Mount implements McpMount {
         );
         return;
       }
-      const asked = (initialize as { params: { protocolVersion: string } }).params.protocolVersion;
-      version = supportedVersions.has(asked) ? asked : DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
+      const asked = askedVersion(initialize);
+      version = asked !== undefined && supportedVersions.has(asked) ? asked : DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
     } else {
       version = this.#checkVersion(request, cors);
       if (version === false) return;
@@ -823,21 +826,30 @@ class Mount implements McpMount {
       websocket.send(errorBody(ErrorCode.ParseError, `Parse error: ${(error as Error).message}`));
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(value);
-    if (!parsed.success) {
+    if (!isJsonRpcMessage(value)) {
       websocket.send(errorBody(ErrorCode.InvalidRequest, 'Invalid Request: one JSON-RPC 2.0 message per frame'));
       return;
     }
     if (session === undefined) {
-      pending.push(parsed.data);
+      pending.push(value);
       return;
     }
     this.#touch(session);
-    if (session.info.protocolVersion === undefined && isInitializeRequest(parsed.data)) {
-      session.info.protocolVersion = parsed.data.params.protocolVersion;
+    if (session.info.protocolVersion === undefined && isInitialize(value)) {
+      session.info.protocolVersion = askedVersion(value);
     }
-    session.transport.receive(parsed.data, extra);
+    session.transport.receive(value, extra);
   }
+}
+
+/** An `initialize` request (its params are checked by the MCP server itself). */
+function isInitialize(message: JSONRPCMessage): boolean {
+  return 'method' in message && message.method === 'initialize' && 'id' in message;
+}
+
+function askedVersion(message: JSONRPCMessage): string | undefined {
+  const params = 'params' in message ? (message.params as { protocolVersion?: unknown } | undefined) : undefined;
+  return typeof params?.protocolVersion === 'string' ? params.protocolVersion : undefined;
 }
 
 /** Auth results of guarded requests, for their messages' `extra.authInfo`. */

@@ -62,6 +62,12 @@ export interface McpMountOptions {
   eventStore?: EventStore | false;
   /** The `retry:` reconnection delay sent in priming events, in ms. Default 1 000. */
   retryIntervalMs?: number;
+  /**
+   * How long the requests of a dropped POST stream keep running while the
+   * client may resume it; then they are cancelled (`extra.signal` aborts).
+   * Without an event store they are cancelled at once. Default 10 000.
+   */
+  resumeGraceMs?: number;
   /** A session without requests or open streams for this long is closed. Default 1 800 000 (30 min); 0 never. */
   sessionIdleTimeoutMs?: number;
   /** Sessions open at once (per thread in threaded mode); more get 503. Default 10 000. */
@@ -131,7 +137,13 @@ class Mount implements McpMount {
   readonly #o: Required<
     Pick<
       McpMountOptions,
-      'path' | 'messagesPath' | 'retryIntervalMs' | 'sessionIdleTimeoutMs' | 'maxSessions' | 'maxMessageBytes'
+      | 'path'
+      | 'messagesPath'
+      | 'retryIntervalMs'
+      | 'resumeGraceMs'
+      | 'sessionIdleTimeoutMs'
+      | 'maxSessions'
+      | 'maxMessageBytes'
     >
   > &
     McpMountOptions;
@@ -149,6 +161,7 @@ class Mount implements McpMount {
       path: options.path ?? '/mcp',
       messagesPath: options.messagesPath ?? '/messages',
       retryIntervalMs: nonNegative('retryIntervalMs', options.retryIntervalMs, 1_000),
+      resumeGraceMs: nonNegative('resumeGraceMs', options.resumeGraceMs, 10_000),
       sessionIdleTimeoutMs: nonNegative('sessionIdleTimeoutMs', options.sessionIdleTimeoutMs, 30 * 60_000),
       maxSessions: nonNegative('maxSessions', options.maxSessions, 10_000),
       maxMessageBytes: nonNegative('maxMessageBytes', options.maxMessageBytes, 4 * mib),
@@ -503,6 +516,7 @@ class Mount implements McpMount {
       const transport = new StreamableTransport(id, {
         eventStore: this.#eventStore,
         retryIntervalMs: this.#o.retryIntervalMs,
+        resumeGraceMs: this.#o.resumeGraceMs,
         log: this.#log,
       });
       session = await this.#startSession(request, 'streamable-http', id, transport, version);
@@ -580,7 +594,12 @@ class Mount implements McpMount {
   ): Promise<void> {
     // Stateless: a fresh server per POST, answered and closed; nothing to resume or route back.
     const id = randomUUID();
-    const transport = new StreamableTransport(id, { eventStore: undefined, retryIntervalMs: 0, log: this.#log });
+    const transport = new StreamableTransport(id, {
+      eventStore: undefined,
+      retryIntervalMs: 0,
+      resumeGraceMs: 0,
+      log: this.#log,
+    });
     transport.sessionId = undefined;
     const server = await this.#o.createServer({
       id,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every compiled test file (`*.test.js` under the dist-test/ folders and test/dist/) with node:test,
+// Runs every compiled test file (`*.test.js` under packages/*/dist-test/, apps/*/dist-test/ and test/dist/) with node:test,
 // one file at a time: several suites time blocking handlers, and two at once on a 2-core machine
 // would measure each other.
 // Usage: node scripts/run-tests.js [filter]   — filter keeps files whose path contains it.
@@ -7,7 +7,14 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const roots = ['packages/core/dist-test', 'apps/demo/dist-test', 'test/dist'];
+const roots = [
+  ...['packages', 'apps'].flatMap((folder) =>
+    readdirSync(folder)
+      .map((name) => join(folder, name, 'dist-test'))
+      .sort(),
+  ),
+  'test/dist',
+];
 const filter = process.argv[2];
 const files = [];
 function walk(dir) {

@@ -157,7 +157,8 @@ export function defaultCores() {
 /** Prefixes a command with `taskset -c CORE` when taskset exists; taskset execs, so the PID is the command's. */
 function pinned(core, command, args) {
   const ts = taskset();
-  if (core === undefined || ts === undefined) return [command, args];
+  // `core: null` asks for an unpinned process.
+  if (core === undefined || core === null || ts === undefined) return [command, args];
   return [ts, ['-c', String(core), command, ...args]];
 }
 

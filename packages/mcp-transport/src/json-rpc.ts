@@ -1,6 +1,5 @@
 import type { HeadersInit, Request } from '@mummyx/core';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 
 /** JSON-RPC error codes this package answers with. */
 export const ErrorCode = {
@@ -53,13 +52,46 @@ export function parseMessages(text: string, maxBatch: number): ParsedMessages {
   }
   const messages: JSONRPCMessage[] = [];
   for (const item of items) {
-    const parsed = JSONRPCMessageSchema.safeParse(item);
-    if (!parsed.success) {
+    if (!isJsonRpcMessage(item)) {
       return { ok: false, code: ErrorCode.InvalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 message' };
     }
-    messages.push(parsed.data);
+    messages.push(item);
   }
   return { ok: true, messages, batch };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isId(value: unknown): boolean {
+  return typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
+}
+
+/**
+ * The JSON-RPC 2.0 envelope MCP uses: a request (`id` + `method`), a
+ * notification (`method`), a result or an error response. Checked by hand:
+ * this runs for every message, and the method's own schema is checked again
+ * by the MCP server.
+ */
+export function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
+  if (!isObject(value) || value['jsonrpc'] !== '2.0') return false;
+  const method = value['method'];
+  if (method !== undefined) {
+    if (typeof method !== 'string') return false;
+    if ('id' in value && !isId(value['id'])) return false;
+    const params = value['params'];
+    return params === undefined || isObject(params);
+  }
+  if (!isId(value['id'])) return false;
+  if ('result' in value) return isObject(value['result']) && !('error' in value);
+  const error = value['error'];
+  return (
+    isObject(error) &&
+    typeof error['code'] === 'number' &&
+    Number.isInteger(error['code']) &&
+    typeof error['message'] === 'string'
+  );
 }
 
 export function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId; method: string } {

@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { Request, Router, SessionBinding, WebSocket, WebSocketEvent, WebSocketMessage } from '@mummyx/core';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
-import {
-  DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
-  JSONRPCMessageSchema,
-  SUPPORTED_PROTOCOL_VERSIONS,
-  isInitializeRequest,
-} from '@modelcontextprotocol/sdk/types.js';
+import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { InMemoryEventStore, type EventStore } from './event-store.js';
 import { refusalReason } from './guard.js';
-import { ErrorCode, errorBody, hasMediaType, isMediaType, parseMessages, respondError } from './json-rpc.js';
+import {
+  ErrorCode,
+  errorBody,
+  hasMediaType,
+  isJsonRpcMessage,
+  isMediaType,
+  parseMessages,
+  respondError,
+} from './json-rpc.js';
 import {
   JsonOutlet,
   LegacySseTransport,
@@ -59,6 +62,12 @@ export interface McpMountOptions {
   eventStore?: EventStore | false;
   /** The `retry:` reconnection delay sent in priming events, in ms. Default 1 000. */
   retryIntervalMs?: number;
+  /**
+   * How long the requests of a dropped POST stream keep running while the
+   * client may resume it; then they are cancelled (`extra.signal` aborts).
+   * Without an event store they are cancelled at once. Default 10 000.
+   */
+  resumeGraceMs?: number;
   /** A session without requests or open streams for this long is closed. Default 1 800 000 (30 min); 0 never. */
   sessionIdleTimeoutMs?: number;
   /** Sessions open at once (per thread in threaded mode); more get 503. Default 10 000. */
@@ -128,7 +137,13 @@ class Mount implements McpMount {
   readonly #o: Required<
     Pick<
       McpMountOptions,
-      'path' | 'messagesPath' | 'retryIntervalMs' | 'sessionIdleTimeoutMs' | 'maxSessions' | 'maxMessageBytes'
+      | 'path'
+      | 'messagesPath'
+      | 'retryIntervalMs'
+      | 'resumeGraceMs'
+      | 'sessionIdleTimeoutMs'
+      | 'maxSessions'
+      | 'maxMessageBytes'
     >
   > &
     McpMountOptions;
@@ -146,6 +161,7 @@ class Mount implements McpMount {
       path: options.path ?? '/mcp',
       messagesPath: options.messagesPath ?? '/messages',
       retryIntervalMs: nonNegative('retryIntervalMs', options.retryIntervalMs, 1_000),
+      resumeGraceMs: nonNegative('resumeGraceMs', options.resumeGraceMs, 10_000),
       sessionIdleTimeoutMs: nonNegative('sessionIdleTimeoutMs', options.sessionIdleTimeoutMs, 30 * 60_000),
       maxSessions: nonNegative('maxSessions', options.maxSessions, 10_000),
       maxMessageBytes: nonNegative('maxMessageBytes', options.maxMessageBytes, 4 * mib),
@@ -462,7 +478,7 @@ class Mount implements McpMount {
       return;
     }
     const messages = parsed.messages;
-    const initialize = messages.find((message) => isInitializeRequest(message));
+    const initialize = messages.find(isInitialize);
     let version: string | false;
     if (initialize !== undefined) {
       if (messages.length > 1) {
@@ -475,8 +491,8 @@ class Mount implements McpMount {
         );
         return;
       }
-      const asked = (initialize as { params: { protocolVersion: string } }).params.protocolVersion;
-      version = supportedVersions.has(asked) ? asked : DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
+      const asked = askedVersion(initialize);
+      version = asked !== undefined && supportedVersions.has(asked) ? asked : DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
     } else {
       version = this.#checkVersion(request, cors);
       if (version === false) return;
@@ -500,6 +516,7 @@ class Mount implements McpMount {
       const transport = new StreamableTransport(id, {
         eventStore: this.#eventStore,
         retryIntervalMs: this.#o.retryIntervalMs,
+        resumeGraceMs: this.#o.resumeGraceMs,
         log: this.#log,
       });
       session = await this.#startSession(request, 'streamable-http', id, transport, version);
@@ -577,7 +594,12 @@ class Mount implements McpMount {
   ): Promise<void> {
     // Stateless: a fresh server per POST, answered and closed; nothing to resume or route back.
     const id = randomUUID();
-    const transport = new StreamableTransport(id, { eventStore: undefined, retryIntervalMs: 0, log: this.#log });
+    const transport = new StreamableTransport(id, {
+      eventStore: undefined,
+      retryIntervalMs: 0,
+      resumeGraceMs: 0,
+      log: this.#log,
+    });
     transport.sessionId = undefined;
     const server = await this.#o.createServer({
       id,
@@ -823,21 +845,30 @@ class Mount implements McpMount {
       websocket.send(errorBody(ErrorCode.ParseError, `Parse error: ${(error as Error).message}`));
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(value);
-    if (!parsed.success) {
+    if (!isJsonRpcMessage(value)) {
       websocket.send(errorBody(ErrorCode.InvalidRequest, 'Invalid Request: one JSON-RPC 2.0 message per frame'));
       return;
     }
     if (session === undefined) {
-      pending.push(parsed.data);
+      pending.push(value);
       return;
     }
     this.#touch(session);
-    if (session.info.protocolVersion === undefined && isInitializeRequest(parsed.data)) {
-      session.info.protocolVersion = parsed.data.params.protocolVersion;
+    if (session.info.protocolVersion === undefined && isInitialize(value)) {
+      session.info.protocolVersion = askedVersion(value);
     }
-    session.transport.receive(parsed.data, extra);
+    session.transport.receive(value, extra);
   }
+}
+
+/** An `initialize` request (its params are checked by the MCP server itself). */
+function isInitialize(message: JSONRPCMessage): boolean {
+  return 'method' in message && message.method === 'initialize' && 'id' in message;
+}
+
+function askedVersion(message: JSONRPCMessage): string | undefined {
+  const params = 'params' in message ? (message.params as { protocolVersion?: unknown } | undefined) : undefined;
+  return typeof params?.protocolVersion === 'string' ? params.protocolVersion : undefined;
 }
 
 /** Auth results of guarded requests, for their messages' `extra.authInfo`. */

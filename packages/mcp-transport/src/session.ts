@@ -184,6 +184,8 @@ class LogicalStream {
   readonly id: string;
   readonly pending = new Set<RequestId>();
   outlet: Outlet | undefined;
+  /** Cancels the stream's requests when its client does not come back in time. */
+  graceTimer: NodeJS.Timeout | undefined;
   /** Settles the handler that holds the stream's current connection. */
   #release: (() => void) | undefined;
 
@@ -193,6 +195,8 @@ class LogicalStream {
 
   attach(outlet: Outlet, release: () => void): void {
     this.detach();
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
     this.outlet = outlet;
     this.#release = release;
   }
@@ -218,6 +222,8 @@ class LogicalStream {
 
 export interface StreamableOptions {
   eventStore: EventStore | undefined;
+  /** How long a dropped POST stream waits for its client to resume it before its requests are cancelled. */
+  resumeGraceMs: number;
   retryIntervalMs: number;
   log: (message: string) => void;
 }
@@ -242,7 +248,10 @@ export class StreamableTransport extends SessionTransport {
     this.#standalone = new LogicalStream(`${sessionId}${standaloneSuffix}`);
     this.#streams.set(this.#standalone.id, this.#standalone);
     this.onCleanup(() => {
-      for (const stream of this.#streams.values()) stream.detach();
+      for (const stream of this.#streams.values()) {
+        clearTimeout(stream.graceTimer);
+        stream.detach();
+      }
       this.#streams.clear();
       this.#byRequest.clear();
     });
@@ -287,13 +296,29 @@ export class StreamableTransport extends SessionTransport {
     this.#standalone.detach();
   }
 
-  /** The client dropped a connection: keep the stream for resumption, or cancel its requests. */
+  /**
+   * The client dropped a connection. The standalone stream just waits for the
+   * next GET. A POST stream with unanswered requests waits `resumeGraceMs` for
+   * a resumption (when events are stored), then its requests are cancelled, so
+   * tools see `extra.signal` abort.
+   */
   connectionLost(streamId: string, outlet: Outlet): void {
     const stream = this.#streams.get(streamId);
     if (stream === undefined || stream.outlet !== outlet) return;
     stream.lost();
-    if (stream === this.#standalone || this.#options.eventStore !== undefined) return;
-    // Nothing can be resumed: the requests of this stream are abandoned.
+    if (stream === this.#standalone || stream.pending.size === 0) return;
+    if (this.#options.eventStore === undefined) {
+      this.#abandon(stream);
+      return;
+    }
+    stream.graceTimer = setTimeout(() => {
+      if (stream.outlet === undefined) this.#abandon(stream);
+    }, this.#options.resumeGraceMs);
+    stream.graceTimer.unref();
+  }
+
+  /** Nobody will read this stream again: its requests are cancelled. */
+  #abandon(stream: LogicalStream): void {
     this.#streams.delete(stream.id);
     for (const id of stream.pending) {
       this.#byRequest.delete(id);

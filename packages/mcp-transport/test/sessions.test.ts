@@ -151,6 +151,54 @@ describe('sessions', () => {
     await closeEvents(resumed);
   });
 
+  for (const eventStore of [undefined, false] as const) {
+    test(`a client that drops a POST stream and does not resume gets its tool aborted (event store ${eventStore === false ? 'off' : 'on'})`, async (t) => {
+      const { url } = await startMcp(t, 'inline', {
+        resumeGraceMs: 200,
+        ...(eventStore === false ? { eventStore } : {}),
+      });
+      const id = await rawInitialize(url);
+      const headers = { 'Mcp-Session-Id': id, 'MCP-Protocol-Version': '2025-11-25' };
+      let nextId = 100;
+      const count = async (): Promise<number> => {
+        const reply = await post(
+          url,
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: nextId++,
+            method: 'tools/call',
+            params: { name: 'aborted_count', arguments: {} },
+          }),
+          headers,
+        );
+        const events = await readEvents(reply, (all) => all.some((e) => e.event === 'message'));
+        const message = JSON.parse(events.find((e) => e.event === 'message')!.data) as { result: unknown };
+        return Number(textOf(message.result));
+      };
+      // The counter is per thread and this file's tests share it: compare with what it was.
+      const before = await count();
+      const call = await post(
+        url,
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: { name: 'wait_for_abort', arguments: {} },
+        }),
+        headers,
+      );
+      assert.equal(call.status, 200);
+      await closeEvents(call);
+      const deadline = Date.now() + 3_000;
+      let seen = await count();
+      while (seen === before && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        seen = await count();
+      }
+      assert.equal(seen, before + 1);
+    });
+  }
+
   test('a Last-Event-ID of another session is refused', async (t) => {
     const { url } = await startMcp(t, 'inline');
     const a = await rawInitialize(url);

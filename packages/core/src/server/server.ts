@@ -513,12 +513,15 @@ export class Server {
   /** A route's session key for a request; a throwing `session` function counts as no key. */
   #sessionKeyOf(
     session: (request: Request) => string | undefined,
+    pathParams: Record<string, string>,
     head: RequestHead,
     body: Buffer | undefined,
     sink: PoolSink,
   ): string | undefined {
     try {
-      const key = session(new Request(head, body, sink, this.#requestConfig));
+      const request = new Request(head, body, sink, this.#requestConfig);
+      request.pathParams = pathParams;
+      const key = session(request);
       return typeof key === 'string' && key.length > 0 ? key : undefined;
     } catch (error) {
       this.log('error', `the session option of ${head.method} ${head.path} threw: ${String(error)}`);
@@ -538,7 +541,7 @@ export class Server {
       }
       const { session, inline } = found.route.options;
       if (session !== undefined) {
-        pool.dispatchSession(this.#sessionKeyOf(session, head, body, sink), head, body, sink);
+        pool.dispatchSession(this.#sessionKeyOf(session, found.pathParams, head, body, sink), head, body, sink);
         return;
       }
       if (inline !== true) {

@@ -135,4 +135,7 @@ test('--url points the mcp-remote entry at another address; a bad --url or comma
   const badCommand = await run(['claude-configure']);
   assert.equal(badCommand.code, 2);
   assert.match(badCommand.stderr, /unknown command claude-configure/);
+  const strayInstall = await run(['--install', '--config', config]);
+  assert.equal(strayInstall.code, 2);
+  assert.match(strayInstall.stderr, /go with the claude-config command/);
 });

@@ -85,23 +85,44 @@ test('tool arguments are validated against their schemas', async (t) => {
   assert.match(textOf(empty), /sql/);
 });
 
-test('cpu_work sends one progress notification per chunk and returns the chained digest', async (t) => {
-  const client = await connect(t);
-  const progress: Array<{ progress: number; total?: number }> = [];
-  const result = await client.callTool(
-    { name: 'cpu_work', arguments: { rounds: 50_000, chunks: 5, seed: 'abc' } },
-    undefined,
-    {
-      onprogress: (notification) => progress.push({ progress: notification.progress, total: notification.total }),
-    },
+test('cpu_work sends one progress notification per chunk, then the chained digest', async (t) => {
+  // Raw lines rather than the SDK client: the client handles a response at once but a notification
+  // a microtask later, so it may drop a progress notification that arrives with the response.
+  const exchange = await exchangeLines(
+    process.execPath,
+    [demoCli, '--stdio'],
+    mcpSession([
+      {
+        method: 'tools/call',
+        params: {
+          name: 'cpu_work',
+          arguments: { rounds: 50_000, chunks: 5, seed: 'abc' },
+          _meta: { progressToken: 'work-1' },
+        },
+      },
+    ]),
+    { env: { ...process.env, MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-demo-stdio-') } },
   );
-  assert.equal(result.isError, undefined, textOf(result));
+  assert.equal(exchange.code, 0, exchange.stderr);
+  const messages = parseJsonRpcLines(exchange.stdoutLines);
+  const afterInitialize = messages.filter((message) => message.id !== 1);
   assert.deepEqual(
-    progress,
-    [10_000, 20_000, 30_000, 40_000, 50_000].map((done) => ({ progress: done, total: 50_000 })),
+    afterInitialize.map((message) =>
+      message.method === 'notifications/progress' ? (message as { params?: unknown }).params : message.id,
+    ),
+    [
+      ...[10_000, 20_000, 30_000, 40_000, 50_000].map((done) => ({
+        progressToken: 'work-1',
+        progress: done,
+        total: 50_000,
+        message: `${done} of 50000 rounds`,
+      })),
+      2,
+    ],
   );
   let digest = Buffer.from('abc');
   for (let chunk = 0; chunk < 5; chunk++) digest = pbkdf2Sync(digest, 'mummyx-demo', 10_000, 32, 'sha256');
+  const result = afterInitialize.at(-1)?.result as CallToolResult;
   assert.equal((result.structuredContent as { digest: string }).digest, digest.toString('hex'));
   assert.equal((result.structuredContent as { thread: string }).thread, 'main');
 });

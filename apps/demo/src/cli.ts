@@ -80,6 +80,12 @@ const [command, ...extra] = positionals;
 if (extra.length > 0 || (command !== undefined && command !== 'claude-config')) {
   fail(`unknown command ${positionals.join(' ')}`);
 }
+if (command !== 'claude-config' && (values.install || values.config !== undefined || values.url !== defaultMcpUrl)) {
+  fail('--install, --config and --url go with the claude-config command');
+}
+if (command === 'claude-config' && (values.stdio || values.conformance)) {
+  fail('claude-config takes --install, --config and --url only');
+}
 
 if (command === 'claude-config') {
   runClaudeConfig();
@@ -156,14 +162,12 @@ async function runHttp(dataDir: string): Promise<void> {
   process.env['MUMMYX_DEMO_DATA_DIR'] = dataDir;
   if (values.conformance) process.env['MUMMYX_DEMO_CONFORMANCE'] = '1';
   const app = new URL('./app.js', import.meta.url);
-  const { setStatsSource, maxUploadBytes, features } = (await import(app.href)) as typeof import('./app.js');
+  const { setStatsSource, features } = (await import(app.href)) as typeof import('./app.js');
 
   const server = createServer({
     app,
     threads,
     logLevel: 'info',
-    // An upload request carries at most one tus chunk; the tus server streams it to disk.
-    maxBodyBytes: Math.min(maxUploadBytes, 64 * 1024 * 1024),
     // A tool call may run long (cpu_work); the MCP client decides when to give up.
     handlerTimeoutMs: 10 * 60_000,
   });

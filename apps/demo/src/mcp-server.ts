@@ -2,8 +2,7 @@
 // for. Every handler here may block its thread (better-sqlite3, synchronous hashing): in threaded
 // mode a session lives on one worker, so a blocking tool stalls only its own session.
 import { createReadStream } from 'node:fs';
-import { pbkdf2Sync } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, pbkdf2Sync } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';

@@ -67,7 +67,7 @@ export const page = `<!doctype html>
   <div id="uploadBox">
     <input id="file" type="file">
     <progress id="uploadProgress" value="0" max="1"></progress>
-    <div id="uploadStatus" class="empty">Resumable upload in 4 MiB chunks; then ask for <code>hash_upload</code>.</div>
+    <div id="uploadStatus" class="empty">Resumable upload in 1 MiB chunks; then ask for <code>hash_upload</code>.</div>
   </div>
   <p id="uploadMissing" class="empty" hidden>Uploads are not installed in this build.</p>
 </section>
@@ -162,7 +162,8 @@ export const page = `<!doctype html>
   });
 
   // A small tus 1.0.0 client: create (POST), then PATCH chunks; resumes from HEAD after an error.
-  const chunkBytes = 4 * 1024 * 1024;
+  // 1 MiB: within the server's default maxBodyBytes, whether or not the upload route streams.
+  const chunkBytes = 1024 * 1024;
   const tusHeaders = { 'Tus-Resumable': '1.0.0' };
   const base64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 

@@ -11,7 +11,7 @@ import { Router, type WebSocketHandler } from '@mummyx/core';
 import { mountMcp, type McpSessionInfo } from '@mummyx/mcp-transport';
 import { activityTopic, chatTopic, corePublisher, publishActivity } from './activity.js';
 import { createDemoMcpServer } from './mcp-server.js';
-import { loadTusServer, type TusServerLike } from './optional-parts.js';
+import { loadTusServer, type TusServerLike } from './tus-server.js';
 import { page } from './page.js';
 import { defaultDataDir } from './sample-database.js';
 

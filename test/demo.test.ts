@@ -95,3 +95,29 @@ test('refuses a bad --port with a clear message and exit code 2', async () => {
   assert.equal(code, 2);
   assert.match(stderr, /--port must be an integer/);
 });
+
+test('--help prints every mode and option and exits 0; an unknown option exits 2', async () => {
+  const help = spawn(process.execPath, [cli, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  help.stdout.on('data', (chunk) => (stdout += String(chunk)));
+  const [code] = (await once(help, 'exit')) as [number | null];
+  assert.equal(code, 0);
+  for (const text of [
+    '--port',
+    '--host',
+    '--threads',
+    '--stdio',
+    '--conformance',
+    'claude-config',
+    '--install',
+    '--config',
+  ]) {
+    assert.ok(stdout.includes(text), text);
+  }
+  const bad = spawn(process.execPath, [cli, '--colour'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  bad.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const [badCode] = (await once(bad, 'exit')) as [number | null];
+  assert.equal(badCode, 2);
+  assert.match(stderr, /Unknown option '--colour'/);
+});

@@ -70,7 +70,10 @@ test('an aborted upload resumes with a new client from the stored URL', async (t
   const url = first.upload.url!;
   const id = idOf(url);
   const before = await tus.getUpload(id);
-  assert.ok(before !== undefined && before.offset >= 2 * chunkSize && before.offset < data.length, `offset ${before?.offset}`);
+  assert.ok(
+    before !== undefined && before.offset >= 2 * chunkSize && before.offset < data.length,
+    `offset ${before?.offset}`,
+  );
 
   // A fresh client that only knows the URL asks for the offset (HEAD) and sends the rest.
   const offsets: number[] = [];

@@ -50,7 +50,12 @@ export async function createUpload(base: string, length: number, extra: Record<s
 }
 
 /** One PATCH with fetch. */
-export function patch(url: string, offset: number, body: Uint8Array, extra: Record<string, string> = {}): Promise<Response> {
+export function patch(
+  url: string,
+  offset: number,
+  body: Uint8Array,
+  extra: Record<string, string> = {},
+): Promise<Response> {
   return fetch(url, {
     method: 'PATCH',
     headers: {

@@ -21,7 +21,7 @@ async function startChild(t: TestContext, directory: string): Promise<{ child: C
   });
   const port = await new Promise<number>((resolve, reject) => {
     let text = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       text += chunk.toString();
       const line = text.split('\n')[0];
       if (text.includes('\n')) resolve((JSON.parse(line!) as { port: number }).port);
@@ -96,42 +96,46 @@ function generated(total: number, hash: ReturnType<typeof createHash>): Readable
   });
 }
 
-test('a 1 GiB upload with tus-js-client grows the server RSS by far less than 64 MiB', { timeout: 60_000 }, async (t) => {
-  const directory = await tempDirectory(t);
-  const { url } = await startChild(t, directory);
-  const memory = async (): Promise<{ rss: number; maxRss: number }> =>
-    (await (await fetch(`${url}/memory`)).json()) as { rss: number; maxRss: number };
-  // Warm the code paths up with a small upload, then take the baseline.
-  const warm = await createUpload(url, 1024);
-  assert.equal((await patch(warm, 0, randomBytes(1024))).status, 204);
-  const before = await memory();
+test(
+  'a 1 GiB upload with tus-js-client grows the server RSS by far less than 64 MiB',
+  { timeout: 60_000 },
+  async (t) => {
+    const directory = await tempDirectory(t);
+    const { url } = await startChild(t, directory);
+    const memory = async (): Promise<{ rss: number; maxRss: number }> =>
+      (await (await fetch(`${url}/memory`)).json()) as { rss: number; maxRss: number };
+    // Warm the code paths up with a small upload, then take the baseline.
+    const warm = await createUpload(url, 1024);
+    assert.equal((await patch(warm, 0, randomBytes(1024))).status, 204);
+    const before = await memory();
 
-  const sent = createHash('sha1');
-  const started = performance.now();
-  let location = '';
-  await new Promise<void>((resolve, reject) => {
-    const upload = new Upload(generated(gib, sent), {
-      endpoint: `${url}/files/`,
-      uploadSize: gib,
-      chunkSize: 64 * 1024 * 1024,
-      retryDelays: [],
-      onSuccess: () => {
-        location = upload.url!;
-        resolve();
-      },
-      onError: reject,
+    const sent = createHash('sha1');
+    const started = performance.now();
+    let location = '';
+    await new Promise<void>((resolve, reject) => {
+      const upload = new Upload(generated(gib, sent), {
+        endpoint: `${url}/files/`,
+        uploadSize: gib,
+        chunkSize: 64 * 1024 * 1024,
+        retryDelays: [],
+        onSuccess: () => {
+          location = upload.url!;
+          resolve();
+        },
+        onError: reject,
+      });
+      upload.start();
     });
-    upload.start();
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const after = await memory();
-  const growth = after.maxRss - before.rss;
-  t.diagnostic(
-    `1 GiB in ${seconds.toFixed(1)} s (${(1024 / seconds).toFixed(0)} MiB/s); server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB before, peak ${(after.maxRss / 2 ** 20).toFixed(1)} MiB, growth ${(growth / 2 ** 20).toFixed(1)} MiB`,
-  );
-  assert.ok(growth < 64 * 1024 * 1024, `server RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB`);
+    const seconds = (performance.now() - started) / 1000;
+    const after = await memory();
+    const growth = after.maxRss - before.rss;
+    t.diagnostic(
+      `1 GiB in ${seconds.toFixed(1)} s (${(1024 / seconds).toFixed(0)} MiB/s); server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB before, peak ${(after.maxRss / 2 ** 20).toFixed(1)} MiB, growth ${(growth / 2 ** 20).toFixed(1)} MiB`,
+    );
+    assert.ok(growth < 64 * 1024 * 1024, `server RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB`);
 
-  const stored = createHash('sha1');
-  for await (const chunk of createReadStream(`${directory}/${idOf(location)}`)) stored.update(chunk as Buffer);
-  assert.equal(stored.digest('hex'), sent.digest('hex'), 'the stored GiB equals the one sent');
-});
+    const stored = createHash('sha1');
+    for await (const chunk of createReadStream(`${directory}/${idOf(location)}`)) stored.update(chunk as Buffer);
+    assert.equal(stored.digest('hex'), sent.digest('hex'), 'the stored GiB equals the one sent');
+  },
+);

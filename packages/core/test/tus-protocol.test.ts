@@ -227,7 +227,10 @@ test('ids are 128-bit random hex; malformed ids and path traversal never reach t
   assert.equal(ids.size, 20);
   for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
   for (const bad of ['../x', '..', 'ABC', `${[...ids][0]}/..`, '']) {
-    assert.throws(() => tus.dataPath(bad), (error: unknown) => error instanceof MxError && error.code === 'MX_ERR_UPLOAD_ID_INVALID');
+    assert.throws(
+      () => tus.dataPath(bad),
+      (error: unknown) => error instanceof MxError && error.code === 'MX_ERR_UPLOAD_ID_INVALID',
+    );
   }
   for (const path of ['/files/..%2F..%2Fetc%2Fpasswd', '/files/%2e%2e', '/files/..', '/files/0123']) {
     const answer = await rawRequest(
@@ -264,7 +267,12 @@ function slowPatch(url: string, offset: number, length: number) {
     path: target.pathname,
     method: 'PATCH',
     agent: false,
-    headers: { ...tusHeaders, 'Content-Type': octet, 'Upload-Offset': String(offset), 'Content-Length': String(length) },
+    headers: {
+      ...tusHeaders,
+      'Content-Type': octet,
+      'Upload-Offset': String(offset),
+      'Content-Length': String(length),
+    },
   });
   const response = new Promise<number>((resolve, reject) => {
     req.on('response', (res) => {

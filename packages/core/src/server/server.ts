@@ -86,8 +86,7 @@ export class Server {
     if (handler instanceof Router) {
       this.#handler = handler.handle;
       this.#inlineRouter = handler;
-    }
-    else if (typeof handler === 'function') this.#handler = handler;
+    } else if (typeof handler === 'function') this.#handler = handler;
     else if (handler !== undefined) throw new MxError('MX_ERR_HANDLER_MISSING');
     this.#appUrl = options.app === undefined ? undefined : appUrlOf(options.app);
     if (this.#options.threads !== undefined && this.#appUrl === undefined) {
@@ -534,7 +533,11 @@ export class Server {
       });
       counted.on('error', (error) => {
         if (error instanceof MxError && !request.responded) {
-          request.respond(413, { 'Content-Type': 'text/plain; charset=utf-8' }, `Payload Too Large: ${error.message}\n`);
+          request.respond(
+            413,
+            { 'Content-Type': 'text/plain; charset=utf-8' },
+            `Payload Too Large: ${error.message}\n`,
+          );
         }
       });
       req.on('error', (error) => counted.destroy(error));

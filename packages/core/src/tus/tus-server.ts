@@ -451,9 +451,11 @@ export class TusServer {
     if (checksum === undefined) {
       const file = await open(dataPath, 'r+');
       try {
-        ({ written, overflow, error: failure } = await copyBody(request.bodyStream, file, offset, room, undefined, (n) =>
-          progress(n, false),
-        ));
+        ({
+          written,
+          overflow,
+          error: failure,
+        } = await copyBody(request.bodyStream, file, offset, room, undefined, (n) => progress(n, false)));
       } finally {
         await file.close();
       }
@@ -491,7 +493,8 @@ export class TusServer {
     try {
       const result = await copyBody(request.bodyStream, side, 0, room, hash, () => {});
       // A chunk that did not arrive whole cannot be verified: it is discarded, like a mismatch.
-      if (result.overflow || result.error !== undefined) return { written: 0, overflow: result.overflow, error: result.error };
+      if (result.overflow || result.error !== undefined)
+        return { written: 0, overflow: result.overflow, error: result.error };
       if (!hash.digest().equals(checksum.digest)) {
         return {
           written: 0,
@@ -668,7 +671,8 @@ function storageProblem(error: unknown): { status: number; message: string } | u
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return { status: 500, message: `upload storage is not writable (${code})` };
   }
-  if (error instanceof MxError && error.code === 'MX_ERR_UPLOAD_STORAGE') return { status: 500, message: error.message };
+  if (error instanceof MxError && error.code === 'MX_ERR_UPLOAD_STORAGE')
+    return { status: 500, message: error.message };
   return undefined;
 }
 

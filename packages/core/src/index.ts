@@ -12,6 +12,8 @@ export {
   type MessageKind,
 } from './websocket/websocket.js';
 export { Headers, type HeadersInit } from './http/headers.js';
+export { serveFile, type ServeFileOptions } from './http/serve-file.js';
+export { parseRange, type ByteRange, type RangeRequest } from './http/byte-ranges.js';
 export type { ResponseBody } from './http/response.js';
 export { negotiateEncoding, type CompressionOptions, type ContentEncoding } from './http/compression.js';
 export {

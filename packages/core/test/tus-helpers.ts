@@ -11,7 +11,8 @@ import { start, type Started } from './helpers.js';
 /** A temporary directory, removed when the test ends. */
 export async function tempDirectory(t: TestContext, prefix = 'mx-uploads-'): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(directory, { recursive: true, force: true }));
+  // Retried: a server closing in another after-hook may still be finishing a write in it.
+  t.after(() => rm(directory, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   return directory;
 }
 

@@ -317,6 +317,14 @@ test('a PATCH that cannot get the lock within lockTimeoutMs answers 423', async 
   const second = await patch(location, 0, Buffer.alloc(10));
   assert.equal(second.status, 423);
   first.req.destroy();
+  // Once the first PATCH has wound down (its 10 bytes kept), the upload takes PATCHes again.
+  await within(
+    3_000,
+    (async () => {
+      while ((await patch(location, 10, Buffer.alloc(0))).status !== 204) await delay(20);
+    })(),
+    'the lock released',
+  );
 });
 
 test('a client that disconnects mid-PATCH keeps every byte it sent; the upload resumes', async (t) => {

@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { createServer, parseThreads, Router, serveFile, MxError } from '@mummyx/core';
+import { createServer, parseThreads, Router, serveFile } from '@mummyx/core';
 import { TusServer } from '@mummyx/core/tus';
 
 const directory = resolve(process.env['UPLOAD_DIR'] ?? 'uploads');
@@ -83,7 +83,8 @@ export const tus = new TusServer({
   directory,
   basePath: '/files/',
   onUploadFinish: (upload) => {
-    console.log(`upload ${upload.id} finished: ${upload.length} bytes, metadata ${JSON.stringify(upload.metadata)}`);
+    // stderr: a log line, not the program's output.
+    console.error(`upload ${upload.id} finished: ${upload.length} bytes, metadata ${JSON.stringify(upload.metadata)}`);
   },
 });
 
@@ -95,14 +96,8 @@ router.get(
   '/files/:id',
   async (request) => {
     const id = request.pathParams['id']!;
-    let upload;
-    try {
-      upload = await tus.getUpload(id);
-    } catch (error) {
-      // A malformed id: getUpload refuses it before touching the disk.
-      if (error instanceof MxError && error.code === 'MX_ERR_UPLOAD_ID_INVALID') upload = undefined;
-      else throw error;
-    }
+    // A malformed id is refused before the disk is touched (undefined, like an unknown one).
+    const upload = await tus.getUpload(id);
     if (upload === undefined || !upload.complete) {
       request.respond(404, { 'Content-Type': 'text/plain; charset=utf-8' }, 'no finished upload with this id\n');
       return;

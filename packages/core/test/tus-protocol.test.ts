@@ -227,6 +227,7 @@ test('ids are 128-bit random hex; malformed ids and path traversal never reach t
   assert.equal(ids.size, 20);
   for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
   for (const bad of ['../x', '..', 'ABC', `${[...ids][0]}/..`, '']) {
+    assert.equal(await tus.getUpload(bad), undefined);
     assert.throws(
       () => tus.dataPath(bad),
       (error: unknown) => error instanceof MxError && error.code === 'MX_ERR_UPLOAD_ID_INVALID',

@@ -201,8 +201,13 @@ export class TusServer {
     return join(this.directory, id);
   }
 
-  /** Reads an upload's state from disk; undefined when there is none. Any thread or process. */
+  /**
+   * Reads an upload's state from disk; undefined when there is none, including
+   * for a string that is not a valid id (so request input can be passed as it
+   * is). Works from any thread or process.
+   */
   async getUpload(id: string): Promise<UploadInfo | undefined> {
+    if (typeof id !== 'string' || !idPattern.test(id)) return undefined;
     const dataPath = this.dataPath(id);
     const state = await this.#readState(id);
     if (state === undefined) return undefined;

@@ -370,3 +370,26 @@ test('a full disk answers 507 with a clear message and keeps the upload usable',
   assert.equal(head.headers.get('upload-offset'), '0');
   assert.equal((await stat(tus.dataPath(id))).size, 0);
 });
+
+test('a custom locker is asked for every PATCH and DELETE, and released after each', async (t) => {
+  const events: string[] = [];
+  let refuse = false;
+  const { url } = await startTus(t, {
+    locker: {
+      acquire: (id) => {
+        events.push(`acquire ${id.length}`);
+        if (refuse) return Promise.resolve(undefined);
+        return Promise.resolve(() => void events.push('release'));
+      },
+      isLocked: () => false,
+    },
+  });
+  const location = await createUpload(url, 4);
+  assert.equal((await patch(location, 0, Buffer.from('ab'))).status, 204);
+  refuse = true;
+  assert.equal((await patch(location, 2, Buffer.from('cd'))).status, 423);
+  assert.equal((await fetch(location, { method: 'DELETE', headers: tusHeaders })).status, 423);
+  refuse = false;
+  assert.equal((await fetch(location, { method: 'DELETE', headers: tusHeaders })).status, 204);
+  assert.deepEqual(events, ['acquire 32', 'release', 'acquire 32', 'acquire 32', 'acquire 32', 'release']);
+});

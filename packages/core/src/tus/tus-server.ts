@@ -17,7 +17,7 @@ import {
   tusVersion,
   type UploadChecksum,
 } from './tus-headers.js';
-import { UploadLocks } from './upload-locks.js';
+import { UploadLocks, type UploadLocker } from './upload-locks.js';
 
 /** One upload as stored on disk. */
 export interface UploadInfo {
@@ -70,6 +70,11 @@ export interface TusServerOptions {
   onProgress?: (upload: UploadInfo) => void;
   /** Default 250. */
   progressIntervalMs?: number;
+  /**
+   * The per-upload lock. Default: `UploadLocks`, within this process; pass a
+   * shared one when several processes serve the same directory.
+   */
+  locker?: UploadLocker;
 }
 
 /** The state file beside each data file; written to a temporary name, then renamed over. */
@@ -116,10 +121,10 @@ class TusReply extends Error {
  * server (or another process) sees the same uploads.
  *
  * Concurrency: one PATCH or DELETE per upload at a time (a per-upload lock in
- * this process). A second one waits up to `lockTimeoutMs` for the first to
- * finish — it then usually gets 409, as the offset moved — or gets 423 Locked.
- * Bytes of two PATCHes never interleave. Several processes serving the same
- * directory need a shared lock, which this class does not provide.
+ * this process by default). A second one waits up to `lockTimeoutMs` for the
+ * first to finish — it then usually gets 409, as the offset moved — or gets
+ * 423 Locked. Bytes of two PATCHes never interleave. Several processes serving
+ * the same directory need a shared `locker`.
  *
  * Threading: `mount()` registers stream-bodied routes, which run on the IO
  * thread; `dataPath()` and `getUpload()` work from any thread or process.
@@ -133,7 +138,7 @@ export class TusServer {
   readonly #lockTimeoutMs: number;
   readonly #progressIntervalMs: number;
   readonly #options: TusServerOptions;
-  readonly #locks = new UploadLocks();
+  readonly #locks: UploadLocker;
   #ready: Promise<void> | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
@@ -153,6 +158,7 @@ export class TusServer {
     this.#lockTimeoutMs = optionalInteger('lockTimeoutMs', options.lockTimeoutMs) ?? 5_000;
     this.#progressIntervalMs = optionalInteger('progressIntervalMs', options.progressIntervalMs) ?? 250;
     this.#options = options;
+    this.#locks = options.locker ?? new UploadLocks();
   }
 
   /**
@@ -238,7 +244,7 @@ export class TusServer {
     for (const name of names) {
       if (!name.endsWith('.json')) continue;
       const id = name.slice(0, -5);
-      if (!idPattern.test(id) || this.#locks.isLocked(id)) continue;
+      if (!idPattern.test(id) || (await this.#locks.isLocked(id))) continue;
       const upload = await this.getUpload(id).catch(() => undefined);
       if (upload === undefined || upload.complete || upload.expiresAt === undefined) continue;
       if (upload.expiresAt.getTime() > now) continue;

@@ -19,7 +19,7 @@ test('OPTIONS advertises version, extensions, max size and checksum algorithms',
   assert.equal(response.headers.get('tus-version'), '1.0.0');
   assert.equal(
     response.headers.get('tus-extension'),
-    'creation,creation-with-upload,creation-defer-length,termination,checksum,expiration',
+    'creation,concatenation,creation-with-upload,creation-defer-length,termination,checksum,expiration',
   );
   assert.equal(response.headers.get('tus-max-size'), '1000000');
   assert.equal(response.headers.get('tus-checksum-algorithm'), 'sha1,sha256,md5');
@@ -392,4 +392,56 @@ test('a custom locker is asked for every PATCH and DELETE, and released after ea
   refuse = false;
   assert.equal((await fetch(location, { method: 'DELETE', headers: tusHeaders })).status, 204);
   assert.deepEqual(events, ['acquire 32', 'release', 'acquire 32', 'acquire 32', 'acquire 32', 'release']);
+});
+
+test('concatenation: a final upload joins finished partial uploads in order; it cannot be patched', async (t) => {
+  const finished: Array<{ id: string; concat: string | undefined }> = [];
+  const { url, tus } = await startTus(t, {
+    onUploadFinish: (upload) => void finished.push({ id: upload.id, concat: upload.concat }),
+  });
+  const partial = { 'Upload-Concat': 'partial' };
+  const first = await createUpload(url, 5, partial);
+  const second = await createUpload(url, 6, partial);
+  assert.equal((await patch(first, 0, Buffer.from('hello'))).status, 204);
+  assert.equal((await patch(second, 0, Buffer.from(' world'))).status, 204);
+  assert.deepEqual(finished, [], 'partial uploads do not run onUploadFinish');
+  const head = await fetch(first, { method: 'HEAD', headers: tusHeaders });
+  assert.equal(head.headers.get('upload-concat'), 'partial');
+
+  const unfinished = await createUpload(url, 10, partial);
+  const plain = await createUpload(url, 1);
+  const refusals: Array<[Record<string, string>, RegExp]> = [
+    [{ 'Upload-Concat': `final;${unfinished}` }, /not finished/],
+    [{ 'Upload-Concat': `final;${plain}` }, /not created as partial/],
+    [{ 'Upload-Concat': `final;${first}`, 'Upload-Length': '5' }, /send no Upload-Length/],
+    [{ 'Upload-Concat': 'final;/elsewhere/abc' }, /is not an upload here/],
+    [{ 'Upload-Concat': 'final;' }, /at least one/],
+    [{ 'Upload-Concat': 'whole' }, /must be "partial"/],
+  ];
+  for (const [headers, message] of refusals) {
+    const response = await fetch(`${url}/files/`, { method: 'POST', headers: { ...tusHeaders, ...headers } });
+    assert.equal(response.status, 400, JSON.stringify(headers));
+    assert.match(await response.text(), message);
+  }
+
+  // Absolute and relative URLs may be mixed; a part may appear twice.
+  const relative = new URL(second).pathname;
+  const created = await fetch(`${url}/files/`, {
+    method: 'POST',
+    headers: { ...tusHeaders, 'Upload-Concat': `final;${first} ${relative} ${first}` },
+  });
+  assert.equal(created.status, 201, await created.clone().text());
+  const final = new URL(created.headers.get('location')!, url).href;
+  const id = idOf(final);
+  assert.equal((await readFile(tus.dataPath(id))).toString(), 'hello worldhello');
+  const finalHead = await fetch(final, { method: 'HEAD', headers: tusHeaders });
+  assert.equal(finalHead.headers.get('upload-offset'), '16');
+  assert.equal(finalHead.headers.get('upload-length'), '16');
+  assert.equal(
+    finalHead.headers.get('upload-concat'),
+    `final;/files/${idOf(first)} /files/${idOf(second)} /files/${idOf(first)}`,
+  );
+  assert.deepEqual(finished, [{ id, concat: 'final' }]);
+  assert.equal((await patch(final, 16, Buffer.alloc(0))).status, 403);
+  assert.equal((await tus.getUpload(id))?.complete, true);
 });

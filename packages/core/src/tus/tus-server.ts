@@ -35,6 +35,12 @@ export interface UploadInfo {
   dataPath: string;
   /** When an unfinished upload expires; undefined when it never does (finished, or expiration off). */
   expiresAt?: Date;
+  /**
+   * Concatenation: `'partial'` for a part meant to be joined (its finish does
+   * not run `onUploadFinish`), `'final'` for the joined upload; absent for a
+   * plain upload.
+   */
+  concat?: 'partial' | 'final';
 }
 
 export interface TusServerOptions {
@@ -85,12 +91,17 @@ interface StoredState {
   metadata: Record<string, string>;
   createdAt: string;
   expiresAt: string | null;
+  /** Concatenation: a partial upload. */
+  partial?: boolean;
+  /** Concatenation: the ids of the partial uploads a final upload was made of, in order. */
+  parts?: string[];
 }
 
 const idPattern = /^[0-9a-f]{32}$/;
 const octetStream = 'application/offset+octet-stream';
 const extensions = [
   'creation',
+  'concatenation',
   'creation-with-upload',
   'creation-defer-length',
   'termination',
@@ -112,7 +123,8 @@ class TusReply extends Error {
 /**
  * A tus 1.0.0 resumable-upload server (core protocol; creation,
  * creation-with-upload, creation-defer-length, termination, checksum with
- * sha1/sha256/md5, expiration) storing uploads as files.
+ * sha1/sha256/md5, expiration, concatenation of finished parts) storing
+ * uploads as files.
  *
  * Storage: `<directory>/<id>` holds the bytes, `<directory>/<id>.json` the
  * state (length, metadata, expiry), replaced by write-then-rename so a crash
@@ -315,6 +327,11 @@ export class TusServer {
   }
 
   async #create(request: Request): Promise<void> {
+    const concat = request.headers.get('upload-concat')?.trim();
+    if (concat !== undefined && concat.startsWith('final;')) return this.#createFinal(request, concat.slice(6));
+    if (concat !== undefined && concat !== 'partial') {
+      throw new TusReply(400, 'Upload-Concat must be "partial" or "final;<upload URLs>"');
+    }
     const length = headerNumber(request, 'Upload-Length');
     const deferred = request.headers.get('upload-defer-length');
     if (deferred !== undefined && deferred.trim() !== '1') throw new TusReply(400, 'Upload-Defer-Length must be 1');
@@ -339,17 +356,10 @@ export class TusServer {
       length: length ?? null,
       metadata: { ...metadata },
       createdAt: new Date(now).toISOString(),
-      expiresAt: this.#expirationMs > 0 ? new Date(now + this.#expirationMs).toISOString() : null,
+      expiresAt: this.#expirationMs > 0 && length !== 0 ? new Date(now + this.#expirationMs).toISOString() : null,
     };
-    if (this.#options.onUploadCreate !== undefined) {
-      try {
-        await this.#options.onUploadCreate(this.#info(state, 0));
-      } catch (error) {
-        const status = error instanceof MxError && error.status !== undefined ? error.status : 500;
-        const message = status < 500 && error instanceof Error ? error.message : 'onUploadCreate failed';
-        throw new TusReply(status, message);
-      }
-    }
+    if (concat === 'partial') state.partial = true;
+    await this.#created(state);
     await this.#prepareDirectory();
     const file = await open(this.dataPath(id), 'wx');
     await file.close();
@@ -357,8 +367,8 @@ export class TusServer {
     const headers: Record<string, string> = { Location: this.basePath + id };
     if (!hasBody) {
       if (state.expiresAt !== null) headers['Upload-Expires'] = new Date(state.expiresAt).toUTCString();
-      reply(request, 201, headers);
       if (length === 0) await this.#finish(this.#info(state, 0));
+      reply(request, 201, headers);
       return;
     }
     // creation-with-upload: the body is the first chunk, at offset 0.
@@ -369,6 +379,114 @@ export class TusServer {
       reply(request, 201, headers);
     } finally {
       release?.();
+    }
+  }
+
+  async #created(state: StoredState): Promise<void> {
+    const hook = this.#options.onUploadCreate;
+    if (hook === undefined) return;
+    try {
+      await hook(this.#info(state, 0));
+    } catch (error) {
+      const status = error instanceof MxError && error.status !== undefined ? error.status : 500;
+      const message = status < 500 && error instanceof Error ? error.message : 'onUploadCreate failed';
+      throw new TusReply(status, message);
+    }
+  }
+
+  /**
+   * Concatenation: a final upload made of finished partial uploads, in the
+   * order listed. Their bytes are copied into a new data file (the partials
+   * stay, and may be used again) while each partial is locked.
+   */
+  async #createFinal(request: Request, list: string): Promise<void> {
+    if (
+      request.headers.get('upload-length') !== undefined ||
+      request.headers.get('upload-defer-length') !== undefined
+    ) {
+      throw new TusReply(400, 'a final upload takes its length from its parts: send no Upload-Length');
+    }
+    if (isOctetStream(request) && contentLengthOf(request) !== 0) {
+      throw new TusReply(400, 'a final upload cannot carry data');
+    }
+    const metadata = parseUploadMetadata(request.headers.get('upload-metadata'));
+    if (isHeaderProblem(metadata)) throw new TusReply(400, metadata.problem);
+    const parts = list
+      .trim()
+      .split(/ +/)
+      .filter((item) => item !== '')
+      .map((item) => {
+        let path: string;
+        try {
+          path = new URL(item, 'http://host').pathname;
+        } catch {
+          path = '';
+        }
+        const partId = path.startsWith(this.basePath) ? path.slice(this.basePath.length) : '';
+        if (!idPattern.test(partId))
+          throw new TusReply(400, `Upload-Concat: ${JSON.stringify(item)} is not an upload here`);
+        return partId;
+      });
+    if (parts.length === 0) throw new TusReply(400, 'Upload-Concat: final needs at least one partial upload');
+    // Each distinct part locked once, in a fixed order, so two finals never wait on each other.
+    const releases: Array<() => void> = [];
+    try {
+      for (const partId of [...new Set(parts)].sort()) {
+        const release = await this.#locks.acquire(partId, this.#lockTimeoutMs);
+        if (release === undefined) throw new TusReply(423, `partial upload ${partId} is busy; retry later`);
+        releases.push(release);
+      }
+      let length = 0;
+      for (const partId of parts) {
+        const [state, offset] = [await this.#readState(partId), await this.#offsetOf(partId)];
+        if (state === undefined || offset === undefined)
+          throw new TusReply(400, `partial upload ${partId} does not exist`);
+        if (state.partial !== true) throw new TusReply(400, `upload ${partId} was not created as partial`);
+        if (state.length === null || offset < state.length) {
+          throw new TusReply(400, `partial upload ${partId} is not finished`);
+        }
+        length += offset;
+      }
+      if (this.#maxSize !== undefined && length > this.#maxSize) {
+        throw new TusReply(413, `the parts add up to ${length} bytes, over Tus-Max-Size ${this.#maxSize}`);
+      }
+      const id = randomBytes(16).toString('hex');
+      const state: StoredState = {
+        version: 1,
+        id,
+        length,
+        metadata: { ...metadata },
+        createdAt: new Date().toISOString(),
+        expiresAt: null,
+        parts,
+      };
+      await this.#created(state);
+      await this.#prepareDirectory();
+      // The data first, the state last: until the state exists the final upload does not.
+      const target = await open(this.dataPath(id), 'wx');
+      try {
+        let position = 0;
+        for (const partId of parts) {
+          const source = await open(this.dataPath(partId), 'r');
+          try {
+            const size = (await source.stat()).size;
+            await copyFileRange(source, target, size, position);
+            position += size;
+          } finally {
+            await source.close();
+          }
+        }
+      } catch (error) {
+        await target.close();
+        await rm(this.dataPath(id), { force: true });
+        throw error;
+      }
+      await target.close();
+      await this.#writeState(state);
+      await this.#finish(this.#info(state, length));
+      reply(request, 201, { Location: this.basePath + id });
+    } finally {
+      for (const release of releases) release();
     }
   }
 
@@ -384,6 +502,8 @@ export class TusServer {
     else headers['Upload-Length'] = String(upload.length);
     if (Object.keys(upload.metadata).length > 0) headers['Upload-Metadata'] = formatUploadMetadata(upload.metadata);
     if (upload.expiresAt !== undefined) headers['Upload-Expires'] = upload.expiresAt.toUTCString();
+    const concat = await this.#concatHeader(id);
+    if (concat !== undefined) headers['Upload-Concat'] = concat;
     reply(request, 200, headers);
   }
 
@@ -400,6 +520,7 @@ export class TusServer {
       if (state === undefined) throw new TusReply(404, 'no such upload');
       const current = await this.#offsetOf(id);
       if (current === undefined) throw new TusReply(404, 'no such upload');
+      if (state.parts !== undefined) throw new TusReply(403, 'a final upload cannot be patched');
       checkNotExpired(this.#info(state, current));
       if (offset !== current) {
         throw new TusReply(409, `Upload-Offset ${offset} does not match the upload's offset ${current}`, {
@@ -487,7 +608,7 @@ export class TusServer {
     const info = this.#info(state, newOffset);
     const headers: Record<string, string> = { 'Upload-Offset': String(newOffset) };
     if (info.expiresAt !== undefined) headers['Upload-Expires'] = info.expiresAt.toUTCString();
-    if (info.complete && written > 0) await this.#finish(info);
+    if (info.complete && written > 0 && state.partial !== true) await this.#finish(info);
     return { headers };
   }
 
@@ -560,6 +681,13 @@ export class TusServer {
     return `${this.dataPath(id)}.json`;
   }
 
+  async #concatHeader(id: string): Promise<string | undefined> {
+    const state = await this.#readState(id);
+    if (state?.partial === true) return 'partial';
+    if (state?.parts !== undefined) return `final;${state.parts.map((part) => this.basePath + part).join(' ')}`;
+    return undefined;
+  }
+
   async #offsetOf(id: string): Promise<number | undefined> {
     try {
       return (await stat(this.dataPath(id))).size;
@@ -619,6 +747,8 @@ export class TusServer {
       dataPath: this.dataPath(state.id),
     };
     if (!complete && state.expiresAt !== null) info.expiresAt = new Date(state.expiresAt);
+    if (state.partial === true) info.concat = 'partial';
+    else if (state.parts !== undefined) info.concat = 'final';
     return info;
   }
 }

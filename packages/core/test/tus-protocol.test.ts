@@ -445,3 +445,53 @@ test('concatenation: a final upload joins finished partial uploads in order; it 
   assert.equal((await patch(final, 16, Buffer.alloc(0))).status, 403);
   assert.equal((await tus.getUpload(id))?.complete, true);
 });
+
+test('onProgress reports growing offsets during a PATCH and the final offset when it ends', async (t) => {
+  const offsets: number[] = [];
+  const { url } = await startTus(t, {
+    progressIntervalMs: 0,
+    onProgress: (upload) => void offsets.push(upload.offset),
+  });
+  const data = randomBytes(300_000);
+  const location = await createUpload(url, data.length);
+  const slow = slowPatch(location, 0, data.length);
+  for (let at = 0; at < data.length; at += 100_000) {
+    await slow.write(data.subarray(at, at + 100_000));
+    await delay(30);
+  }
+  slow.req.end();
+  assert.equal(await slow.response, 204);
+  assert.ok(offsets.length >= 3, `progress calls: ${offsets.join(', ')}`);
+  assert.deepEqual(
+    offsets,
+    [...offsets].sort((a, b) => a - b),
+    'offsets never go back',
+  );
+  assert.equal(offsets.at(-1), data.length);
+});
+
+test('a failing onUploadFinish answers 500 with the reason; the bytes stay and the upload is complete', async (t) => {
+  const { url, tus } = await startTus(t, {
+    onUploadFinish: () => {
+      throw new Error('indexer offline');
+    },
+  });
+  const location = await createUpload(url, 3);
+  const response = await patch(location, 0, Buffer.from('abc'));
+  assert.equal(response.status, 500);
+  assert.match(await response.text(), /onUploadFinish failed: indexer offline/);
+  assert.equal((await tus.getUpload(idOf(location)))?.complete, true);
+});
+
+test('the sweeper started by mount() deletes expired unfinished uploads by itself', async (t) => {
+  const { url, tus } = await startTus(t, { expirationMs: 100, sweepIntervalMs: 50 });
+  const location = await createUpload(url, 10);
+  await within(
+    3_000,
+    (async () => {
+      while ((await tus.getUpload(idOf(location))) !== undefined) await delay(25);
+    })(),
+    'the sweeper deleting the upload',
+  );
+  assert.deepEqual(await readdir(tus.directory), []);
+});

@@ -112,4 +112,13 @@ test('threaded server: a stream-bodied route runs on the IO thread, buffered rou
   assert.deepEqual(JSON.parse(streamed.body.toString()), { bytes: 3 * 1024 * 1024, isMainThread: true });
   const buffered = await httpGet(`${url}/buffered`, { method: 'POST', body: 'abc' });
   assert.deepEqual(JSON.parse(buffered.body.toString()), { bytes: 3, isMainThread: false });
+  const form = new FormData();
+  form.append('a', '1');
+  form.append('f', new Blob(['xyz']), 'f.txt');
+  const decoded = await fetch(`${url}/form`, { method: 'POST', body: form });
+  assert.deepEqual(
+    await decoded.json(),
+    { names: ['a=1', 'f=xyz'], isMainThread: false },
+    'decodeMultipart on a worker',
+  );
 });

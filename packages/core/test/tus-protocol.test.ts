@@ -495,3 +495,12 @@ test('the sweeper started by mount() deletes expired unfinished uploads by itsel
   );
   assert.deepEqual(await readdir(tus.directory), []);
 });
+
+test('an upload directory the server may not write answers 500 with a clear message', async (t) => {
+  // sysfs refuses new directories even to root (EPERM): a permission failure on a real file system.
+  const { endpoint } = await startTus(t, {}, '/sys/mx-uploads-not-writable');
+  const response = await fetch(endpoint, { method: 'POST', headers: { ...tusHeaders, 'Upload-Length': '3' } });
+  assert.equal(response.status, 500);
+  assert.match(await response.text(), /upload storage is not writable \((EPERM|EACCES|EROFS)\)/);
+  assert.equal(response.headers.get('tus-resumable'), '1.0.0');
+});

@@ -178,6 +178,10 @@ export class TusServer {
    * slash), and OPTIONS, HEAD, PATCH, DELETE and POST (for
    * `X-HTTP-Method-Override`) on `basePath + ':id'`, all stream-bodied (they
    * run on the IO thread). On the main thread it also starts the sweeper.
+   * The server finds stream-bodied routes through the router itself: pass this
+   * router to `createServer`, or export it as `router` (or default) from the
+   * app module — not wrapped in a handler function, or bodies are buffered and
+   * capped by `maxBodyBytes`.
    */
   mount(router: Router): this {
     const options = { body: 'stream' } as const;

@@ -221,7 +221,7 @@ test('a 200 MB multipart upload is written to disk while it arrives', { timeout:
     if (i === blocks / 2) {
       // Half sent: the server has already written most of it to disk.
       let size = 0;
-      for (let tries = 0; tries < 200 && size < 64 * blockBytes; tries++) {
+      for (let tries = 0; tries < 1_000 && size < 64 * blockBytes; tries++) {
         const names = await readdir(directory);
         size = names.length === 1 ? (await stat(join(directory, names[0]!))).size : 0;
         if (size < 64 * blockBytes) await delay(10);

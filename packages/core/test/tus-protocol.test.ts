@@ -207,11 +207,11 @@ test('X-HTTP-Method-Override turns a POST into PATCH, HEAD or DELETE', async (t)
 });
 
 test('expiration: an expired upload answers 410 and the sweeper deletes it; finished ones stay', async (t) => {
-  const { url, tus } = await startTus(t, { expirationMs: 150 });
+  const { url, tus } = await startTus(t, { expirationMs: 1_000 });
   const partial = await createUpload(url, 10);
   const done = await createUpload(url, 2);
   assert.equal((await patch(done, 0, Buffer.from('ok'))).status, 204);
-  await delay(250);
+  await delay(1_100);
   assert.equal((await fetch(partial, { method: 'HEAD', headers: tusHeaders })).status, 410);
   assert.equal((await patch(partial, 0, Buffer.from('a'))).status, 410);
   assert.equal(await tus.sweepExpired(), 1);
@@ -457,7 +457,14 @@ test('onProgress reports growing offsets during a PATCH and the final offset whe
   const slow = slowPatch(location, 0, data.length);
   for (let at = 0; at < data.length; at += 100_000) {
     await slow.write(data.subarray(at, at + 100_000));
-    await delay(30);
+    // Each piece is on disk (and reported) before the next is sent.
+    await within(
+      3_000,
+      (async () => {
+        while (offsets.at(-1) !== at + 100_000) await delay(5);
+      })(),
+      `progress at ${at + 100_000}`,
+    );
   }
   slow.req.end();
   assert.equal(await slow.response, 204);

@@ -496,11 +496,12 @@ test('the sweeper started by mount() deletes expired unfinished uploads by itsel
   await within(
     3_000,
     (async () => {
-      while ((await tus.getUpload(idOf(location))) !== undefined) await delay(25);
+      // State first, then data: wait until both files are gone.
+      while ((await readdir(tus.directory)).length > 0) await delay(25);
     })(),
     'the sweeper deleting the upload',
   );
-  assert.deepEqual(await readdir(tus.directory), []);
+  assert.equal(await tus.getUpload(idOf(location)), undefined);
 });
 
 test('an upload directory the server may not write answers 500 with a clear message', async (t) => {

@@ -6,24 +6,10 @@ import { createServer } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { createBenchServer } from './mcp-tools.mjs';
+import { readJson } from './read-json.mjs';
 
 const stateless = process.env.MCP_STATELESS === '1';
 const transports = new Map();
-
-function readJson(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', () => {
-      try {
-        resolve(chunks.length === 0 ? undefined : JSON.parse(Buffer.concat(chunks).toString()));
-      } catch (error) {
-        reject(error);
-      }
-    });
-    req.on('error', reject);
-  });
-}
 
 const http = createServer(async (req, res) => {
   try {

@@ -5,6 +5,7 @@
 // PORT from the environment, bound to 127.0.0.1, prints `listening on http://127.0.0.1:PORT`.
 import { createServer } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { readJson } from './read-json.mjs';
 
 const clients = new Set();
 const json = { 'Content-Type': 'application/json' };
@@ -14,21 +15,6 @@ function publish(id, data) {
   const text = `id: ${id}\ndata: ${data}\n\n`;
   for (const res of clients) res.write(text);
   return clients.size;
-}
-
-function readJson(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString()));
-      } catch (error) {
-        reject(error);
-      }
-    });
-    req.on('error', reject);
-  });
 }
 
 function answer(res, status, body) {

@@ -24,6 +24,12 @@ export const errorCodes = {
   MX_ERR_WS_ARGUMENT_INVALID: 'WebSocket send or close argument is not valid',
   MX_ERR_SSE_FIELD_INVALID: 'server-sent event field is not valid',
   MX_ERR_STREAM_CLOSED: 'the stream is closed',
+  MX_ERR_STREAM_UNSUPPORTED: 'a streamed response can only be sent on the IO thread',
+  MX_ERR_BODY_TOO_LARGE: 'request body exceeds the limit',
+  MX_ERR_MULTIPART_INVALID: 'multipart/form-data body is not valid',
+  MX_ERR_MULTIPART_LIMIT: 'multipart/form-data body exceeds a limit',
+  MX_ERR_UPLOAD_ID_INVALID: 'upload id is not valid',
+  MX_ERR_UPLOAD_STORAGE: 'upload storage failed',
   MX_ERR_NOT_IN_WORKER: 'this call is only valid on a worker thread of a MummyX server',
   MX_ERR_ARGUMENT_INVALID: 'argument is not valid',
 } as const;

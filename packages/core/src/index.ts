@@ -18,6 +18,18 @@ export {
   type MessageKind,
 } from './websocket/websocket.js';
 export { Headers, type HeadersInit } from './http/headers.js';
+export { serveFile, type ServeFileOptions } from './http/serve-file.js';
+export { parseRange, type ByteRange, type RangeRequest } from './http/byte-ranges.js';
+export {
+  receiveMultipart,
+  decodeMultipart,
+  sanitiseFileName,
+  type MultipartLimits,
+  type ReceiveMultipartOptions,
+  type ReceivedFile,
+  type ReceivedForm,
+  type MultipartEntry,
+} from './http/multipart.js';
 export type { ResponseBody } from './http/response.js';
 export { negotiateEncoding, type CompressionOptions, type ContentEncoding } from './http/compression.js';
 export {

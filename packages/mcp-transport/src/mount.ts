@@ -318,6 +318,21 @@ class Mount implements McpMount {
     return false;
   }
 
+  /** The JSON-RPC messages of a POST body; answers 415, 413 or 400 and returns undefined otherwise. */
+  #readMessages(
+    request: Request,
+    headers: Record<string, string>,
+  ): { messages: JSONRPCMessage[]; batch: boolean } | undefined {
+    const text = this.#readBody(request, headers);
+    if (text === undefined) return undefined;
+    const parsed = parseMessages(text, 100);
+    if (!parsed.ok) {
+      respondError(request, 400, parsed.code, parsed.message, headers);
+      return undefined;
+    }
+    return parsed;
+  }
+
   #readBody(request: Request, headers: Record<string, string>): string | undefined {
     if (!isMediaType(request.headers.get('content-type'), 'application/json')) {
       respondError(
@@ -470,13 +485,8 @@ class Mount implements McpMount {
       );
       return;
     }
-    const text = this.#readBody(request, cors);
-    if (text === undefined) return;
-    const parsed = parseMessages(text, 100);
-    if (!parsed.ok) {
-      respondError(request, 400, parsed.code, parsed.message, cors);
-      return;
-    }
+    const parsed = this.#readMessages(request, cors);
+    if (parsed === undefined) return;
     const messages = parsed.messages;
     const initialize = messages.find(isInitialize);
     let version: string | false;
@@ -764,13 +774,8 @@ class Mount implements McpMount {
       respondError(request, 404, ErrorCode.SessionNotFound, 'Session not found', cors);
       return;
     }
-    const text = this.#readBody(request, cors);
-    if (text === undefined) return;
-    const parsed = parseMessages(text, 100);
-    if (!parsed.ok) {
-      respondError(request, 400, parsed.code, parsed.message, cors);
-      return;
-    }
+    const parsed = this.#readMessages(request, cors);
+    if (parsed === undefined) return;
     this.#touch(session);
     request.respond(202, { 'Content-Type': 'text/plain; charset=utf-8', ...cors }, 'Accepted');
     const extra = this.#extra(request);

@@ -61,8 +61,10 @@ async function headOfLine(mode: Mode, t: TestContext): Promise<{ p50: number; p9
 test('threaded: a 500 ms synchronous tool in one session does not stall ten others', async (t) => {
   const { p50, p99 } = await headOfLine('threaded', t);
   t.diagnostic(`threaded echo latency during 3 × 500 ms spins: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
-  // Target 20 ms; the bound is generous for a shared 2-core machine.
-  assert.ok(p99 < 150, `p99 ${p99.toFixed(1)} ms`);
+  // The benchmark (bench/mcp.mjs, clients in their own process) measures the real figure against a
+  // 20 ms target. Here the clients share the server's event loop on a shared 2-core machine, so the
+  // bound only says what matters: the echo sessions never wait out a spin (inline, every one does).
+  assert.ok(p99 < 250, `p99 ${p99.toFixed(1)} ms`);
 });
 
 test('inline (the difference): the same spins stall every other session', async (t) => {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { MxError } from '../errors.js';
 import { SseStream, type StreamChannel } from '../sse/sse-stream.js';
 import { WebSocket, type WebSocketChannel, type WebSocketHandler } from '../websocket/websocket.js';
@@ -38,6 +39,11 @@ export interface ResponseSink {
   upgrade(options?: UpgradeOptions): WebSocketChannel;
   /** Sends this session's later requests to the thread running this one; returns the release. */
   bindSession(key: string): () => void;
+  /**
+   * Writes a head, then pipes `body` to the socket with back-pressure. Only
+   * sinks on the IO thread have it; `body` is destroyed when the client leaves.
+   */
+  sendStream?(status: number, headers: string[], body: Readable | undefined): void;
 }
 
 export interface UpgradeOptions {
@@ -96,11 +102,18 @@ export class Request {
   readonly #head: RequestHead;
   readonly #sink: ResponseSink;
   readonly #config: RequestConfig;
+  #bodyStream: Readable | undefined;
   #headers: Headers | undefined;
   #query: URLSearchParams | undefined;
   #responded = false;
 
-  constructor(head: RequestHead, body: Buffer | undefined, sink: ResponseSink, config: RequestConfig) {
+  constructor(
+    head: RequestHead,
+    body: Buffer | undefined,
+    sink: ResponseSink,
+    config: RequestConfig,
+    bodyStream?: Readable,
+  ) {
     this.method = head.method;
     this.uri = head.uri;
     this.httpVersion = head.httpVersion;
@@ -110,6 +123,54 @@ export class Request {
     this.#head = head;
     this.#sink = sink;
     this.#config = config;
+    this.#bodyStream = bodyStream;
+  }
+
+  /**
+   * The body as a Readable (also an async iterable of Buffers). On a route
+   * with `{ body: 'stream' }` it is the live body: bytes arrive as the client
+   * sends them, the client is held back while nobody reads (back-pressure),
+   * and a client that disconnects makes it fail with an error. Read it once.
+   * On buffered routes it is a stream over `body`.
+   */
+  get bodyStream(): Readable {
+    return (this.#bodyStream ??= Readable.from(this.body.length === 0 ? [] : [this.body]));
+  }
+
+  /**
+   * True when `respondStream()` works here: on the IO thread (inline mode,
+   * and `inline` or stream-bodied routes in threaded mode); false on a
+   * worker thread.
+   */
+  get canRespondStream(): boolean {
+    return this.#sink.sendStream !== undefined;
+  }
+
+  /**
+   * Sends a response whose body is piped from `body` with back-pressure
+   * (files, proxied data) — never compressed, never buffered whole. Set
+   * `Content-Length` when the size is known, otherwise the body is sent
+   * chunked. HEAD, 204 and 304 responses get the head only and `body` is
+   * destroyed. If `body` fails midway the connection is closed, so the
+   * client sees a truncated response, never a wrong one. Counts as the
+   * response. Throws `MX_ERR_STREAM_UNSUPPORTED` on a worker thread (see
+   * `canRespondStream`).
+   */
+  respondStream(status: number, headers: HeadersInit | undefined, body: Readable | undefined): void {
+    if (this.#responded) throw new MxError('MX_ERR_RESPONSE_ALREADY_SENT', `${this.method} ${this.uri}`);
+    const sink = this.#sink;
+    if (sink.sendStream === undefined) {
+      throw new MxError(
+        'MX_ERR_STREAM_UNSUPPORTED',
+        `${this.toString()} runs on a worker thread; pin the route with { inline: true } to stream a response`,
+        { status: 500 },
+      );
+    }
+    validateStatus(status);
+    const raw = flattenHeaders(headers);
+    validateHeaders(raw);
+    this.#responded = true;
+    sink.sendStream(status, raw, body);
   }
 
   /** Request headers: ordered, duplicates kept, case-insensitive `get`. */

@@ -23,6 +23,27 @@ export interface RouteOptions {
    * inline, where every request runs on the IO thread.
    */
   session?: (request: Request) => string | undefined;
+  /**
+   * How the handler receives the body. `'buffer'` (default): whole, as
+   * `request.body`, capped by the server's `maxBodyBytes`. `'stream'`: as it
+   * arrives, as `request.bodyStream` (a Readable with back-pressure: the
+   * client is slowed down while the handler does not read), never held whole
+   * in memory and not subject to `maxBodyBytes` — use `maxStreamBytes`.
+   *
+   * Threading: a stream-bodied route always runs on the IO thread, like an
+   * `inline` route, even when the server has worker threads. Uploads are
+   * IO-bound (socket to disk), so they go straight to disk there without
+   * copying every chunk to a worker. The handler must not block; hand
+   * CPU-heavy work on the stored file to a worker-run route afterwards.
+   */
+  body?: 'buffer' | 'stream';
+  /**
+   * Stream-bodied routes only: the most body bytes accepted. A larger
+   * `Content-Length` gets 413 before the handler runs; a chunked body that
+   * grows past it gets 413 and `bodyStream` fails with an `MxError` whose
+   * `code` is `MX_ERR_BODY_TOO_LARGE` (status 413). Default: no limit.
+   */
+  maxStreamBytes?: number;
 }
 
 export interface Route {
@@ -101,6 +122,10 @@ export class Router {
   add(method: string, route: string, handler: RequestHandler, options: RouteOptions = {}): this {
     if (typeof handler !== 'function') throw new TypeError(`handler for ${method} ${route} must be a function`);
     const pattern = new RoutePattern(route);
+    const limit = options.maxStreamBytes;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new TypeError(`maxStreamBytes for ${method} ${route} must be a non-negative integer`);
+    }
     const entry: Route = { method, pattern, handler, options: { ...options }, index: this.#count++ };
     if (pattern.literalPath !== undefined) {
       const list = this.#literal.get(pattern.literalPath);
@@ -113,9 +138,9 @@ export class Router {
     return this;
   }
 
-  /** True when some route is pinned `inline`. */
+  /** True when some route runs on the IO thread: pinned `inline`, or stream-bodied. */
   get hasInlineRoutes(): boolean {
-    return this.routes.some((route) => route.options.inline === true);
+    return this.routes.some(runsOnIoThread);
   }
 
   /** True when some route routes by `session`. */
@@ -193,4 +218,9 @@ export class Router {
     if (methods.has('GET')) methods.add('HEAD');
     return [...methods];
   }
+}
+
+/** Inline and stream-bodied routes run on the IO thread whatever the server's thread count. */
+export function runsOnIoThread(route: Route): boolean {
+  return route.options.inline === true || route.options.body === 'stream';
 }

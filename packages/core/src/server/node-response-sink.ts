@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
 import type { ResponseSink } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
 import { SseConnection, sseHeaders, type StreamContext } from './sse-connection.js';
@@ -19,6 +20,8 @@ export class NodeResponseSink implements ResponseSink {
   readonly #context: SinkContext;
   /** The connection's unanswered responses; this one leaves it once written. */
   readonly #pending: Set<ServerResponse> | undefined;
+  /** Set for a streamed request body: a response sent before it arrived whole closes the connection. */
+  closeIfBodyUnread = false;
 
   constructor(res: ServerResponse, context: SinkContext, pending?: Set<ServerResponse>) {
     this.#res = res;
@@ -30,14 +33,41 @@ export class NodeResponseSink implements ResponseSink {
     const res = this.#res;
     this.#pending?.delete(res);
     if (res.headersSent || res.destroyed) return;
-    // While the server drains, every response ends its connection.
-    if (this.#context.isClosing()) response.headers.push('Connection', 'close');
+    this.#markClose(response.headers);
     res.writeHead(response.status, response.headers);
     res.end(response.body);
   }
 
   bindSession(key: string): () => void {
     return this.#context.sessions.bind(key);
+  }
+
+  sendStream(status: number, headers: string[], body: Readable | undefined): void {
+    const res = this.#res;
+    this.#pending?.delete(res);
+    if (res.headersSent || res.destroyed) {
+      body?.destroy();
+      return;
+    }
+    this.#markClose(headers);
+    res.writeHead(status, headers);
+    if (body === undefined || res.req.method === 'HEAD' || status === 204 || status === 304) {
+      body?.destroy();
+      res.end();
+      return;
+    }
+    // A source that fails midway cannot be answered any more: pipeline destroys the socket's
+    // response, so the client sees a truncated body rather than a wrong one.
+    pipeline(body, res, () => {});
+  }
+
+  /**
+   * While the server drains, every response ends its connection; so does one sent before a
+   * streamed request body arrived whole (reading the rest only to discard it could take long).
+   */
+  #markClose(headers: string[]): void {
+    const unread = this.closeIfBodyUnread && !this.#res.req.complete;
+    if (this.#context.isClosing() || unread) headers.push('Connection', 'close');
   }
 
   upgrade(): never {

@@ -8,9 +8,9 @@ import { appUrlOf, loadApp } from '../execution/app-module.js';
 import { WorkerPool, type PoolStats } from '../execution/worker-pool.js';
 import { SessionKeys } from '../execution/session-keys.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
-import { Router, type RequestHandler } from '../router/router.js';
+import { Router, runsOnIoThread, type RequestHandler, type Route } from '../router/router.js';
 import { NodeResponseSink, type SinkContext } from './node-response-sink.js';
-import type { Duplex } from 'node:stream';
+import { Transform, type Duplex, type Readable } from 'node:stream';
 import { plainResponse, refusalResponse } from '../http/response.js';
 import type { PoolSink } from '../execution/worker-pool.js';
 import { UpgradeSink, writeRawResponse, type UpgradeContext } from './upgrade-sink.js';
@@ -61,7 +61,10 @@ const clientErrorStatus: Readonly<Record<string, number>> = {
 export class Server {
   readonly #options: ResolvedOptions;
   #handler: RequestHandler | undefined;
-  /** Router whose `inline` routes run on the IO thread in threaded mode. */
+  /**
+   * The app's router, when it has routes that run on the IO thread (`inline` or stream-bodied):
+   * consulted in threaded mode for placement, and in both modes to find stream-bodied routes.
+   */
   #inlineRouter: Router | undefined;
   readonly #appUrl: string | undefined;
   #pool: WorkerPool | undefined;
@@ -84,8 +87,10 @@ export class Server {
 
   constructor(handler: RequestHandler | Router | undefined, options: ServerOptions = {}) {
     this.#options = resolveOptions(options);
-    if (handler instanceof Router) this.#handler = handler.handle;
-    else if (typeof handler === 'function') this.#handler = handler;
+    if (handler instanceof Router) {
+      this.#handler = handler.handle;
+      this.#inlineRouter = handler;
+    } else if (typeof handler === 'function') this.#handler = handler;
     else if (handler !== undefined) throw new MxError('MX_ERR_HANDLER_MISSING');
     this.#appUrl = options.app === undefined ? undefined : appUrlOf(options.app);
     if (this.#options.threads !== undefined && this.#appUrl === undefined) {
@@ -214,10 +219,10 @@ export class Server {
     const threads = this.#options.threads;
     this.#handler = app.handler;
     this.#websocketHandler ??= app.websocketHandler;
-    if (threads === undefined) return;
     const router = app.router;
     this.#inlineRouter =
       router !== undefined && (router.hasInlineRoutes || router.hasSessionRoutes) ? router : undefined;
+    if (threads === undefined) return;
     const pool = new WorkerPool({
       appUrl: this.#appUrl,
       min: threads.min,
@@ -354,7 +359,10 @@ export class Server {
   #onCheckContinue(req: IncomingMessage, res: ServerResponse): void {
     // Refuse an oversized body before the client sends it; otherwise invite it.
     const length = req.headers['content-length'];
-    if (length !== undefined && Number(length) > this.#options.maxBodyBytes) {
+    const path = parseRequestTarget(req.url ?? '')?.path;
+    const route = path === undefined ? undefined : this.#streamRouteOf(req.method ?? '', path);
+    const limit = route === undefined ? this.#options.maxBodyBytes : (route.options.maxStreamBytes ?? Infinity);
+    if (length !== undefined && Number(length) > limit) {
       this.#onRequest(req, res);
       return;
     }
@@ -466,6 +474,11 @@ export class Server {
       return;
     }
     req.on('error', () => {});
+    const route = this.#streamRouteOf(head.method, head.path);
+    if (route !== undefined) {
+      this.#executeStreamed(head, req, res, sink, route.options.maxStreamBytes);
+      return;
+    }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > o.maxBodyBytes) {
       this.#reject(res, 413, `body of ${declared} bytes exceeds maxBodyBytes (${o.maxBodyBytes})`);
@@ -489,6 +502,59 @@ export class Server {
       if (rejected) return;
       this.#execute(head, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), sink);
     });
+  }
+
+  /** The stream-bodied route for a request, if it has one. */
+  #streamRouteOf(method: string, path: string): Route | undefined {
+    const found = this.#inlineRouter?.match(method, path);
+    return found?.kind === 'route' && found.route.options.body === 'stream' ? found.route : undefined;
+  }
+
+  /**
+   * Runs a stream-bodied route on this (the IO) thread with the live body: Node's request is a
+   * Readable that pauses the socket while the handler does not read, so nothing piles up.
+   */
+  #executeStreamed(
+    head: RequestHead,
+    req: IncomingMessage,
+    res: ServerResponse,
+    sink: NodeResponseSink,
+    limit: number | undefined,
+  ): void {
+    const declared = req.headers['content-length'];
+    if (limit !== undefined && declared !== undefined && Number(declared) > limit) {
+      this.#reject(res, 413, `body of ${declared} bytes exceeds maxStreamBytes (${limit})`);
+      return;
+    }
+    sink.closeIfBodyUnread = true;
+    this.#requestsHandled++;
+    let body: Readable = req;
+    if (limit !== undefined) {
+      // Chunked bodies announce no size: count, and stop reading (413) at the first byte too many.
+      let size = 0;
+      const counted = new Transform({
+        transform(chunk: Buffer, _encoding, done): void {
+          size += chunk.length;
+          if (size > limit) {
+            done(new MxError('MX_ERR_BODY_TOO_LARGE', `body exceeds maxStreamBytes (${limit})`, { status: 413 }));
+          } else done(null, chunk);
+        },
+      });
+      counted.on('error', (error) => {
+        if (error instanceof MxError && !request.responded) {
+          request.respond(
+            413,
+            { 'Content-Type': 'text/plain; charset=utf-8' },
+            `Payload Too Large: ${error.message}\n`,
+          );
+        }
+      });
+      req.on('error', (error) => counted.destroy(error));
+      req.pipe(counted);
+      body = counted;
+    }
+    const request = new Request(head, undefined, sink, this.#requestConfig, body);
+    void runHandler(this.#handler!, request, this.#log);
   }
 
   /** A request with `Upgrade`: routed like any other; its handler may answer or upgrade. */
@@ -539,12 +605,12 @@ export class Server {
         pool.dispatch(head, body, sink);
         return;
       }
-      const { session, inline } = found.route.options;
-      if (session !== undefined) {
+      const session = found.route.options.session;
+      if (session !== undefined && !runsOnIoThread(found.route)) {
         pool.dispatchSession(this.#sessionKeyOf(session, found.pathParams, head, body, sink), head, body, sink);
         return;
       }
-      if (inline !== true) {
+      if (!runsOnIoThread(found.route)) {
         pool.dispatch(head, body, sink);
         return;
       }

@@ -37,7 +37,6 @@ export class SseConnection implements StreamChannel, Subscriber {
   #finished = false;
   #onClose: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #corked = false;
 
   constructor(id: number, res: ServerResponse, status: number, headers: string[], context: StreamContext) {
     this.id = id;
@@ -46,8 +45,6 @@ export class SseConnection implements StreamChannel, Subscriber {
     this.#context = context;
     context.streams.add(this);
     res.writeHead(status, headers);
-    // The head and whatever is written in the same turn of the event loop go out in one write.
-    this.#cork();
     res.flushHeaders();
     // 'close' fires when the client goes away, when the response ends, or on a socket error.
     res.once('close', () => this.#ended());
@@ -73,7 +70,6 @@ export class SseConnection implements StreamChannel, Subscriber {
   write(text: string): boolean {
     const res = this.#res;
     if (this.#closed || res.writableEnded || res.destroyed) return false;
-    this.#cork();
     res.write(text);
     if (res.writableLength > this.#context.maxBufferedBytes) {
       this.#context.log(
@@ -86,20 +82,6 @@ export class SseConnection implements StreamChannel, Subscriber {
     }
     return true;
   }
-
-  /** Holds writes until the event loop's check phase: a burst of events costs one syscall. */
-  #cork(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#res.cork();
-    setImmediate(this.#uncork);
-  }
-
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    // end() already flushed everything it had.
-    if (!this.#res.writableEnded && !this.#res.destroyed) this.#res.uncork();
-  };
 
   close(): void {
     if (this.#finished) return;

@@ -11,16 +11,6 @@ import { demoCli, temporaryDir } from './stdio-exchange.js';
 
 const screenshot = fileURLToPath(new URL('../../apps/demo/screenshot.png', import.meta.url));
 
-/** True when core ships its tus server (`@mummyx/core/tus`): the page then has an upload box. */
-function hasTus(): boolean {
-  try {
-    import.meta.resolve('@mummyx/core/tus');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface Session {
   url: string;
   page: Page;
@@ -78,44 +68,39 @@ test('the page shows an SDK client’s session, tool calls and broadcast live, a
   await page.locator('#chat li', { hasText: 'hi from the browser' }).waitFor({ timeout: 5_000 });
 
   await page.locator('#stats', { hasText: 'workers' }).waitFor({ timeout: 5_000 });
-  assert.equal(await page.locator('#mcpMissing').isHidden(), true);
   await page.screenshot({ path: screenshot, fullPage: true });
   assert.deepEqual(errors, []);
 });
 
-test(
-  'a file uploaded on the page (tus) is hashed by hash_upload',
-  { skip: hasTus() ? false : '@mummyx/core/tus is not installed' },
-  async (t) => {
-    const { page, client, errors } = await open(t);
-    assert.equal(await page.locator('#uploadBox').isVisible(), true);
-    const content = randomBytes(6 * 1024 * 1024 + 123);
-    await page.setInputFiles('#file', { name: 'random.bin', mimeType: 'application/octet-stream', buffer: content });
-    await page.waitForSelector('body[data-uploaded]', { timeout: 20_000 });
-    const uploadId = await page.getAttribute('body', 'data-uploaded');
-    assert.ok(uploadId);
-    assert.equal(
-      await page.locator('#uploadProgress').evaluate((element) => (element as unknown as { value: number }).value),
-      1,
-    );
-    await page.locator('#tools li', { hasText: 'random.bin' }).waitFor({ timeout: 5_000 });
+test('a file uploaded on the page (tus) is hashed by hash_upload', async (t) => {
+  const { page, client, errors } = await open(t);
+  assert.equal(await page.locator('#file').isVisible(), true);
+  const content = randomBytes(6 * 1024 * 1024 + 123);
+  await page.setInputFiles('#file', { name: 'random.bin', mimeType: 'application/octet-stream', buffer: content });
+  await page.waitForSelector('body[data-uploaded]', { timeout: 20_000 });
+  const uploadId = await page.getAttribute('body', 'data-uploaded');
+  assert.ok(uploadId);
+  assert.equal(
+    await page.locator('#uploadProgress').evaluate((element) => (element as unknown as { value: number }).value),
+    1,
+  );
+  await page.locator('#tools li', { hasText: 'random.bin' }).waitFor({ timeout: 5_000 });
 
-    const progress: number[] = [];
-    const result = await client.callTool({ name: 'hash_upload', arguments: { uploadId } }, undefined, {
-      onprogress: (notification) => progress.push(notification.progress),
-    });
-    assert.equal(result.isError, undefined, JSON.stringify(result));
-    assert.deepEqual(result.structuredContent, {
-      uploadId,
-      bytes: content.length,
-      sha256: createHash('sha256').update(content).digest('hex'),
-    });
-    // One notification per 4 MiB read, and one at the end (which the SDK client may drop when it
-    // arrives with the response).
-    assert.equal(progress[0], 4 * 1024 * 1024);
-    assert.deepEqual(progress, [4 * 1024 * 1024, content.length].slice(0, Math.max(progress.length, 1)));
-    const unknown = await client.callTool({ name: 'hash_upload', arguments: { uploadId: 'no-such-upload' } });
-    assert.equal(unknown.isError, true);
-    assert.deepEqual(errors, []);
-  },
-);
+  const progress: number[] = [];
+  const result = await client.callTool({ name: 'hash_upload', arguments: { uploadId } }, undefined, {
+    onprogress: (notification) => progress.push(notification.progress),
+  });
+  assert.equal(result.isError, undefined, JSON.stringify(result));
+  assert.deepEqual(result.structuredContent, {
+    uploadId,
+    bytes: content.length,
+    sha256: createHash('sha256').update(content).digest('hex'),
+  });
+  // One notification per 4 MiB read, and one at the end (which the SDK client may drop when it
+  // arrives with the response).
+  assert.equal(progress[0], 4 * 1024 * 1024);
+  assert.deepEqual(progress, [4 * 1024 * 1024, content.length].slice(0, Math.max(progress.length, 1)));
+  const unknown = await client.callTool({ name: 'hash_upload', arguments: { uploadId: 'no-such-upload' } });
+  assert.equal(unknown.isError, true);
+  assert.deepEqual(errors, []);
+});

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Router, type WebSocketHandler } from '@mummyx/core';
+import { TusServer } from '@mummyx/core/tus';
 import { mountMcp, type McpSessionInfo } from '@mummyx/mcp-transport';
 import { activityTopic, chatTopic, corePublisher, publishActivity } from './activity.js';
 import { createDemoMcpServer } from './mcp-server.js';
-import { loadTusServer, type TusServerLike } from './tus-server.js';
 import { page } from './page.js';
 import { defaultDataDir } from './sample-database.js';
 
@@ -36,21 +36,20 @@ function json(value: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Uploads (tus) and the MCP transports.
 
-const TusServer = await loadTusServer();
-/** The tus endpoint behind the page's upload box, when `@mummyx/core/tus` is installed. */
-export const tus: TusServerLike | undefined =
-  TusServer === undefined
-    ? undefined
-    : new TusServer({
-        directory: join(dataDir, 'uploads'),
-        basePath: '/files/',
-        maxSize: maxUploadBytes,
-        onUploadFinish: (upload) => {
-          const name = upload.metadata['filename'] ?? upload.id;
-          publishActivity(corePublisher, 'upload', { id: upload.id, bytes: upload.offset, name });
-        },
-      });
-tus?.mount(router);
+/**
+ * The tus endpoint behind the page's upload box. Its routes take their bodies as streams, so they
+ * run on the IO thread and write to disk as bytes arrive; `hash_upload` reads the finished file.
+ */
+export const tus = new TusServer({
+  directory: join(dataDir, 'uploads'),
+  basePath: '/files/',
+  maxSize: maxUploadBytes,
+  onUploadFinish: (upload) => {
+    const name = upload.metadata['filename'] ?? upload.id;
+    publishActivity(corePublisher, 'upload', { id: upload.id, bytes: upload.offset, name });
+  },
+});
+tus.mount(router);
 
 /**
  * The three MCP transports: Streamable HTTP at `/mcp`, legacy SSE at `/sse` + `/messages`, and
@@ -62,7 +61,7 @@ export const mcp = mountMcp(router, {
       dataDir,
       session,
       conformance: isConformance,
-      ...(tus === undefined ? {} : { resolveUpload: (id: string) => tus.getUpload(id) }),
+      resolveUpload: (id: string) => tus.getUpload(id),
     }),
   // The demo answers /health itself (below).
   healthPath: false,
@@ -84,17 +83,6 @@ router.get(
   '/health',
   (request) => {
     request.respond(200, { 'Content-Type': 'application/json' }, json({ status: 'ok' }));
-  },
-  { inline: true },
-);
-
-/** What this installation of the demo serves; the page hides what is missing. */
-export const features = { mcp: true, uploads: tus !== undefined, conformance: isConformance };
-
-router.get(
-  '/features',
-  (request) => {
-    request.respond(200, { 'Content-Type': 'application/json' }, json(features));
   },
   { inline: true },
 );

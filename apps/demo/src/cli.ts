@@ -162,7 +162,7 @@ async function runHttp(dataDir: string): Promise<void> {
   process.env['MUMMYX_DEMO_DATA_DIR'] = dataDir;
   if (values.conformance) process.env['MUMMYX_DEMO_CONFORMANCE'] = '1';
   const app = new URL('./app.js', import.meta.url);
-  const { setStatsSource, features } = (await import(app.href)) as typeof import('./app.js');
+  const { setStatsSource } = (await import(app.href)) as typeof import('./app.js');
 
   const server = createServer({
     app,
@@ -187,7 +187,7 @@ async function runHttp(dataDir: string): Promise<void> {
       `  MCP Streamable HTTP ${origin}/mcp\n` +
       `  MCP legacy SSE      ${origin}/sse (messages at /messages)\n` +
       `  MCP WebSocket       ${origin.replace(/^http/, 'ws')}/ws (subprotocol mcp)\n` +
-      (features.uploads ? `  uploads (tus)       ${origin}/files/\n` : '') +
+      `  uploads (tus)       ${origin}/files/\n` +
       `  data                ${dataDir}\n` +
       `connect:\n` +
       `  Inspector CLI   npx -y @modelcontextprotocol/inspector --cli ${origin}/mcp --method tools/list\n` +

@@ -43,7 +43,6 @@ export const page = `<!doctype html>
     <tr><td>Legacy SSE</td><td><code id="urlSse"></code></td></tr>
     <tr><td>WebSocket</td><td><code id="urlWs"></code> (subprotocol <code>mcp</code>)</td></tr>
   </table>
-  <p id="mcpMissing" class="empty" hidden>MCP over HTTP is not installed in this build; <code>mummyx-demo --stdio</code> works.</p>
   <p>Claude Desktop: <code>npx -y @mummyx/demo claude-config --install</code></p>
 </section>
 
@@ -64,12 +63,9 @@ export const page = `<!doctype html>
 
 <section>
   <h2>Upload a file (tus)</h2>
-  <div id="uploadBox">
-    <input id="file" type="file">
-    <progress id="uploadProgress" value="0" max="1"></progress>
-    <div id="uploadStatus" class="empty">Resumable upload in 1 MiB chunks; then ask for <code>hash_upload</code>.</div>
-  </div>
-  <p id="uploadMissing" class="empty" hidden>Uploads are not installed in this build.</p>
+  <input id="file" type="file">
+  <progress id="uploadProgress" value="0" max="1"></progress>
+  <div id="uploadStatus" class="empty">Resumable upload in 1 MiB chunks; then ask for <code>hash_upload</code>.</div>
 </section>
 
 <section>
@@ -115,12 +111,6 @@ export const page = `<!doctype html>
   $('urlMcp').textContent = location.origin + '/mcp';
   $('urlSse').textContent = location.origin + '/sse';
   $('urlWs').textContent = wsOrigin + '/ws';
-
-  fetch('/features').then((response) => response.json()).then((features) => {
-    $('mcpMissing').hidden = features.mcp;
-    $('uploadBox').hidden = !features.uploads;
-    $('uploadMissing').hidden = features.uploads;
-  }, () => {});
 
   // Live activity: one EventSource, one event name per kind.
   const openSessions = new Set();

@@ -68,7 +68,6 @@ test('the page shows an SDK client’s session, tool calls and broadcast live, a
   await page.locator('#chat li', { hasText: 'hi from the browser' }).waitFor({ timeout: 5_000 });
 
   await page.locator('#stats', { hasText: 'workers' }).waitFor({ timeout: 5_000 });
-  await page.screenshot({ path: screenshot, fullPage: true });
   assert.deepEqual(errors, []);
 });
 
@@ -100,7 +99,20 @@ test('a file uploaded on the page (tus) is hashed by hash_upload', async (t) => 
   // arrives with the response).
   assert.equal(progress[0], 4 * 1024 * 1024);
   assert.deepEqual(progress, [4 * 1024 * 1024, content.length].slice(0, Math.max(progress.length, 1)));
+  await page
+    .locator('#tools li', { hasText: 'hash_upload' })
+    .filter({ hasText: 'finished' })
+    .waitFor({ timeout: 5_000 });
+
+  // The page as the README shows it: an upload hashed, and its digest broadcast.
+  const { sha256 } = result.structuredContent as { sha256: string };
+  const message = `random.bin hashed: ${sha256.slice(0, 16)}…`;
+  await client.callTool({ name: 'broadcast', arguments: { message } });
+  await page.locator(`#broadcasts li[data-broadcast="${message}"]`).waitFor({ timeout: 5_000 });
+  await page.screenshot({ path: screenshot, fullPage: true });
+
   const unknown = await client.callTool({ name: 'hash_upload', arguments: { uploadId: 'no-such-upload' } });
   assert.equal(unknown.isError, true);
+  assert.match(JSON.stringify(unknown.content), /no upload with id no-such-upload/);
   assert.deepEqual(errors, []);
 });

@@ -9,7 +9,14 @@ import { chromium, type Page } from 'playwright-core';
 import { startProgram } from './start-program.js';
 import { demoCli, temporaryDir } from './stdio-exchange.js';
 
-const screenshot = fileURLToPath(new URL('../../apps/demo/screenshot.png', import.meta.url));
+// The README's screenshot is refreshed with UPDATE_SCREENSHOT=1; otherwise it goes to .tmp/, so a
+// test run leaves the checkout as it was.
+const screenshot = fileURLToPath(
+  new URL(
+    process.env['UPDATE_SCREENSHOT'] === '1' ? '../../apps/demo/screenshot.png' : '../../.tmp/demo-screenshot.png',
+    import.meta.url,
+  ),
+);
 
 interface Session {
   url: string;

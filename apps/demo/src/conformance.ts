@@ -9,6 +9,7 @@ import {
   UnsubscribeRequestSchema,
   type CallToolResult,
   type ElicitRequestFormParams,
+  type RequestId,
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -54,10 +55,19 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Asks the client for input; a client without elicitation gets an ordinary text answer. */
-async function elicit(server: McpServer, params: ElicitRequestFormParams, label: string): Promise<CallToolResult> {
+/**
+ * Asks the client for input, on the stream of the tool call that asks (`relatedRequestId`): a
+ * request sent without it goes to the session's GET stream, which the client may not have opened
+ * yet. A client without elicitation gets an ordinary text answer.
+ */
+async function elicit(
+  server: McpServer,
+  params: ElicitRequestFormParams,
+  label: string,
+  requestId: RequestId,
+): Promise<CallToolResult> {
   try {
-    const answer = await server.server.elicitInput(params);
+    const answer = await server.server.elicitInput(params, { relatedRequestId: requestId });
     return {
       content: [
         { type: 'text', text: `${label}: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}` },
@@ -163,12 +173,13 @@ export function registerConformanceFixtures(server: McpServer): void {
       description: 'Asks the client to sample an LLM completion',
       inputSchema: { prompt: z.string().describe('What to ask the model') },
     },
-    async ({ prompt }) => {
+    async ({ prompt }, extra) => {
       try {
-        const answer = await server.server.createMessage({
-          messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
-          maxTokens: 100,
-        });
+        // On the tool call's own stream, like elicit() below.
+        const answer = await server.server.createMessage(
+          { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 },
+          { relatedRequestId: extra.requestId },
+        );
         const content: unknown = Array.isArray(answer.content) ? answer.content[0] : answer.content;
         const reply = isTextBlock(content) ? content.text : '(no text content)';
         return { content: [{ type: 'text', text: `LLM response: ${reply}` }] };
@@ -184,7 +195,7 @@ export function registerConformanceFixtures(server: McpServer): void {
       description: 'Asks the client for one string',
       inputSchema: { message: z.string().describe('What to ask the user') },
     },
-    ({ message }) =>
+    ({ message }, extra) =>
       elicit(
         server,
         {
@@ -197,13 +208,14 @@ export function registerConformanceFixtures(server: McpServer): void {
           },
         },
         'User response',
+        extra.requestId,
       ),
   );
 
   server.registerTool(
     'test_elicitation_sep1034_defaults',
     { description: 'Asks for a form whose every primitive field has a default (SEP-1034)', inputSchema: {} },
-    () =>
+    (_args, extra) =>
       elicit(
         server,
         {
@@ -227,13 +239,14 @@ export function registerConformanceFixtures(server: McpServer): void {
           },
         },
         'Elicitation completed',
+        extra.requestId,
       ),
   );
 
   server.registerTool(
     'test_elicitation_sep1330_enums',
     { description: 'Asks for a form with every enum variant (SEP-1330)', inputSchema: {} },
-    () =>
+    (_args, extra) =>
       elicit(
         server,
         {
@@ -283,6 +296,7 @@ export function registerConformanceFixtures(server: McpServer): void {
           },
         },
         'Elicitation completed',
+        extra.requestId,
       ),
   );
 

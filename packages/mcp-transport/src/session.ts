@@ -229,6 +229,8 @@ export interface StreamableOptions {
 }
 
 const standaloneSuffix = '.get';
+/** Messages kept for a standalone stream that is not open yet. */
+const maxBacklog = 100;
 
 /**
  * Streamable HTTP (protocol 2025-03-26 and later): responses go to the POST
@@ -241,6 +243,7 @@ export class StreamableTransport extends SessionTransport {
   readonly #byRequest = new Map<RequestId, LogicalStream>();
   #nextStream = 0;
   readonly #standalone: LogicalStream;
+  readonly #backlog: Array<[JSONRPCMessage, string | undefined]> = [];
 
   constructor(sessionId: string, options: StreamableOptions) {
     super(sessionId);
@@ -287,9 +290,24 @@ export class StreamableTransport extends SessionTransport {
     return { id: stream.id, closeConnection: () => stream.detach() };
   }
 
-  /** Opens (or replaces) the standalone GET stream's connection. */
+  /** Opens (or replaces) the standalone GET stream's connection; what waited for one goes out first. */
   openStandalone(outlet: Outlet, release: () => void): void {
     this.#standalone.attach(outlet, release);
+    for (const [message, eventId] of this.#backlog.splice(0)) outlet.write(message, eventId);
+  }
+
+  /**
+   * Keeps a message for the standalone stream while no GET is open (a client
+   * opens it only after initialising), up to `maxBacklog`; the oldest go first.
+   */
+  #hold(message: JSONRPCMessage, eventId: string | undefined): void {
+    this.#backlog.push([message, eventId]);
+    if (this.#backlog.length > maxBacklog) {
+      this.#backlog.shift();
+      this.#options.log(
+        `session ${this.sessionId}: more than ${maxBacklog} messages wait for a GET stream; dropped the oldest`,
+      );
+    }
   }
 
   closeStandaloneConnection(): void {
@@ -339,6 +357,8 @@ export class StreamableTransport extends SessionTransport {
     const stream = this.#streams.get(streamId);
     if (stream === undefined) return false;
     if (stream !== this.#standalone && stream.pending.size === 0) return false;
+    // The replay already carried what waited for the standalone stream.
+    if (stream === this.#standalone) this.#backlog.length = 0;
     stream.attach(outlet, release);
     return true;
   }
@@ -369,6 +389,7 @@ export class StreamableTransport extends SessionTransport {
     const eventId = store === undefined ? undefined : await store.storeEvent(stream.id, message);
     const outlet = stream.outlet;
     if (outlet !== undefined && !outlet.closed) outlet.write(message, eventId);
+    else if (stream === this.#standalone) this.#hold(message, eventId);
     if (response) {
       stream.pending.delete(related!);
       this.#byRequest.delete(related!);

@@ -124,6 +124,22 @@ describe('Streamable HTTP status codes', () => {
     await closeEvents(second);
   });
 
+  test('a message for the GET stream sent before the client opened it waits and arrives on the GET', async (t) => {
+    const { url } = await startMcp(t, 'inline');
+    const id = await rawInitialize(url);
+    const call = await post(
+      url,
+      JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'announce', arguments: {} } }),
+      { 'Mcp-Session-Id': id },
+    );
+    await readEvents(call, (events) => events.some((e) => e.event === 'message'));
+    const get = await fetch(new URL('/mcp', url), { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': id } });
+    const events = await readEvents(get, (all) => all.some((e) => e.event === 'message'));
+    const message = JSON.parse(events.find((e) => e.event === 'message')!.data) as { method: string };
+    assert.equal(message.method, 'notifications/tools/list_changed');
+    await closeEvents(get);
+  });
+
   test('Host and Origin outside the allow-lists get 403 with a JSON-RPC error (DNS rebinding)', async (t) => {
     const { url } = await startMcp(t, 'inline');
     const port = new URL(url).port;

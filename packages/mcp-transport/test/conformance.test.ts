@@ -1,0 +1,76 @@
+// The official MCP conformance suite against the demo server with its conformance fixtures
+// (`mummyx-demo --conformance`), threaded: every active scenario must pass, with no
+// expected-failures list. 0.1.13 is the newest release that runs on Node 20; on Node 22 and
+// later the suite's current release runs instead.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { toolBin } from './tools-install.js';
+
+const cli = fileURLToPath(new URL('../../../apps/demo/dist/cli.js', import.meta.url));
+const major = Number(process.versions.node.split('.')[0]);
+const suiteVersion = major >= 22 ? '0.1.16' : '0.1.13';
+
+async function startDemo(t: import('node:test').TestContext): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mummyx-conformance-'));
+  const child = spawn(
+    process.execPath,
+    [cli, '--port', '0', '--threads', '2', '--conformance', '--data-dir', dataDir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.on('error', () => {});
+  child.stderr.resume();
+  t.after(async () => {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the demo did not start: ${out}`)), 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the demo exited (${code}): ${out}`)));
+  });
+}
+
+test(`conformance suite ${suiteVersion}: every active server scenario passes`, async (t) => {
+  const bin = toolBin(
+    `conformance-${suiteVersion}`,
+    `@modelcontextprotocol/conformance@${suiteVersion}`,
+    'conformance',
+  );
+  const url = await startDemo(t);
+  const output = mkdtempSync(join(tmpdir(), 'conformance-results-'));
+  t.after(() => rmSync(output, { recursive: true, force: true }));
+  const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile(
+      bin,
+      ['server', '--url', `${url}/mcp`, '-o', output],
+      { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, out) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout: out });
+      },
+    );
+  });
+  const summary = /Total: (\d+) passed, (\d+) failed/.exec(stdout);
+  t.diagnostic(summary?.[0] ?? 'no summary line');
+  const failed = stdout.split('\n').filter((line) => line.startsWith('✗'));
+  assert.deepEqual(failed, [], `failing scenarios:\n${failed.join('\n')}`);
+  assert.ok(summary !== null, `no summary in the suite's output:\n${stdout.slice(-2_000)}`);
+  assert.ok(Number(summary[1]) >= 40, `only ${summary[1]} checks passed`);
+  assert.equal(summary[2], '0');
+  assert.equal(code, 0);
+});

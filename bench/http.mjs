@@ -14,7 +14,7 @@ import {
   defaultCores,
   formatTable,
   pairedRatios,
-  parseArgs,
+  parseArgsOrExit,
   pinPid,
   raiseAutogroup,
   repoRoot,
@@ -27,9 +27,9 @@ const usage =
   'usage: node bench/http.mjs [--rounds N] [--duration S] [--connections C] [--warmup S] [--threads T] ' +
   '[--max-other PCT] [--retries N] [--only mummyx,node:http,fastify] [--no-autogroup]';
 
-let opts;
-try {
-  opts = parseArgs(process.argv.slice(2), {
+const opts = parseArgsOrExit(
+  process.argv.slice(2),
+  {
     rounds: 'number',
     duration: 'number',
     connections: 'number',
@@ -40,15 +40,9 @@ try {
     only: 'string',
     'no-autogroup': 'flag',
     help: 'flag',
-  });
-} catch (error) {
-  console.error(`${error.message}\n${usage}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(usage);
-  process.exit(0);
-}
+  },
+  usage,
+);
 
 const settings = {
   rounds: Math.round(opts.rounds ?? 3),

@@ -27,7 +27,7 @@ import {
   formatTable,
   git,
   machineInfo,
-  parseArgs,
+  parseArgsOrExit,
   pinPid,
   readProcessCpuTicks,
   repoRoot,
@@ -37,6 +37,8 @@ import {
   stopServer,
 } from './lib/harness.mjs';
 
+const usage = `usage: node bench/mcp.mjs [--rounds 2] [--duration 5] [--warmup 1] [--clients 1,10,50]
+         [--threads 2] [--hol-threads 2-16] [--only calls,hol]`;
 const args = {
   rounds: 2,
   duration: 5,
@@ -45,15 +47,20 @@ const args = {
   threads: '2',
   'hol-threads': '2-16',
   only: 'calls,hol',
-  ...parseArgs(process.argv.slice(2), {
-    rounds: 'number',
-    duration: 'number',
-    warmup: 'number',
-    clients: 'string',
-    threads: 'string',
-    'hol-threads': 'string',
-    only: 'string',
-  }),
+  ...parseArgsOrExit(
+    process.argv.slice(2),
+    {
+      rounds: 'number',
+      duration: 'number',
+      warmup: 'number',
+      clients: 'string',
+      threads: 'string',
+      'hol-threads': 'string',
+      only: 'string',
+      help: 'flag',
+    },
+    usage,
+  ),
 };
 const only = new Set(String(args.only).split(','));
 const cores = defaultCores();

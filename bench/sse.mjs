@@ -27,7 +27,7 @@ import {
   defaultCores,
   formatTable,
   machineInfo,
-  parseArgs,
+  parseArgsOrExit,
   pinPid,
   readProcessCpuTicks,
   readProcessMemory,
@@ -45,9 +45,9 @@ const usage =
   'usage: node bench/sse.mjs [--clients 1000,10000] [--rounds N] [--probes N] [--size BYTES] ' +
   '[--flood-deliveries N] [--processes N] [--max-other PCT] [--retries N] [--only mummyx,node:http]';
 
-let opts;
-try {
-  opts = parseArgs(process.argv.slice(2), {
+const opts = parseArgsOrExit(
+  process.argv.slice(2),
+  {
     clients: 'string',
     rounds: 'number',
     probes: 'number',
@@ -58,15 +58,9 @@ try {
     retries: 'string',
     only: 'string',
     help: 'flag',
-  });
-} catch (error) {
-  console.error(`${error.message}\n${usage}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(usage);
-  process.exit(0);
-}
+  },
+  usage,
+);
 
 const settings = {
   clients: (opts.clients ?? '1000,10000').split(',').map((s) => Math.round(Number(s))),

@@ -31,7 +31,7 @@ import {
   benchDir,
   formatTable,
   machineInfo,
-  parseArgs,
+  parseArgsOrExit,
   pinPid,
   raiseAutogroup,
   repoRoot,
@@ -46,9 +46,9 @@ const usage =
   '       [--max-other PCT] [--retries N] [--quiet-wait S] [--no-autogroup]\n' +
   '  --quick = --rounds 1 --duration 5 --warmup 1 --elastic-warmup 3 --elastic-max-warmup 15 (explicit options still win)';
 
-let opts;
-try {
-  opts = parseArgs(process.argv.slice(2), {
+const opts = parseArgsOrExit(
+  process.argv.slice(2),
+  {
     quick: 'flag',
     rounds: 'number',
     duration: 'number',
@@ -63,15 +63,9 @@ try {
     'quiet-wait': 'number',
     'no-autogroup': 'flag',
     help: 'flag',
-  });
-} catch (error) {
-  console.error(`${error.message}\n${usage}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(usage);
-  process.exit(0);
-}
+  },
+  usage,
+);
 
 const quick = opts.quick === true;
 const settings = {

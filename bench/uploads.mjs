@@ -21,7 +21,7 @@ import {
   formatTable,
   git,
   machineInfo,
-  parseArgs,
+  parseArgsOrExit,
   pinPid,
   readProcessMemory,
   round,
@@ -31,17 +31,11 @@ import {
 } from './lib/harness.mjs';
 
 const usage = 'usage: node bench/uploads.mjs [--rounds N] [--size MIB] [--only mummyx,@tus/server]';
-let opts;
-try {
-  opts = parseArgs(process.argv.slice(2), { rounds: 'number', size: 'number', only: 'string', help: 'flag' });
-} catch (error) {
-  console.error(`${error.message}\n${usage}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(usage);
-  process.exit(0);
-}
+const opts = parseArgsOrExit(
+  process.argv.slice(2),
+  { rounds: 'number', size: 'number', only: 'string', help: 'flag' },
+  usage,
+);
 const rounds = opts.rounds ?? 3;
 const sizeMiB = opts.size ?? 1024;
 const total = sizeMiB * 1024 * 1024;

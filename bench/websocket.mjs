@@ -35,7 +35,7 @@ import {
   defaultCores,
   formatTable,
   machineInfo,
-  parseArgs,
+  parseArgsOrExit,
   pinPid,
   raiseAutogroup,
   readProcessCpuTicks,
@@ -54,9 +54,9 @@ const usage =
   '[--size B] [--connections N] [--publishes N] [--only echo,broadcast] [--max-other PCT] [--retries N] ' +
   '[--no-autogroup]';
 
-let opts;
-try {
-  opts = parseArgs(process.argv.slice(2), {
+const opts = parseArgsOrExit(
+  process.argv.slice(2),
+  {
     rounds: 'number',
     duration: 'number',
     warmup: 'number',
@@ -70,15 +70,9 @@ try {
     retries: 'string',
     'no-autogroup': 'flag',
     help: 'flag',
-  });
-} catch (error) {
-  console.error(`${error.message}\n${usage}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(usage);
-  process.exit(0);
-}
+  },
+  usage,
+);
 
 const settings = {
   rounds: Math.round(opts.rounds ?? 3),

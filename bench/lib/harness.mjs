@@ -676,6 +676,25 @@ export function pairedRatios(report, baseline, metric = (run) => run.requestsPer
 // Command line helpers
 
 /** Parses `--name value` / `--name=value` / `--flag` into an object; numbers stay strings. */
+/**
+ * parseArgs for a benchmark's command line: a bad option prints it with `usage` and exits 2;
+ * `--help` (declare it as a flag) prints `usage` and exits 0.
+ */
+export function parseArgsOrExit(argv, known, usage) {
+  let opts;
+  try {
+    opts = parseArgs(argv, known);
+  } catch (error) {
+    console.error(`${error.message}\n${usage}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return opts;
+}
+
 export function parseArgs(argv, known) {
   const out = {};
   for (let i = 0; i < argv.length; i++) {

@@ -145,16 +145,10 @@ class BetterSqliteDatabase implements SampleDatabase {
     if (!statement.readonly || !statement.reader) throw new QueryRefusedError(readOnlyMessage);
     try {
       const columns = statement.columns().map((column) => column.name);
-      const rows: unknown[][] = [];
-      let isTruncated = false;
-      for (const row of statement.raw(true).iterate(...parameters) as IterableIterator<unknown[]>) {
-        if (rows.length === maxRows) {
-          isTruncated = true;
-          break;
-        }
-        rows.push(row.map(cell));
-      }
-      return { columns, rows, isTruncated };
+      return {
+        columns,
+        ...collectRows(statement.raw(true).iterate(...parameters) as IterableIterator<unknown[]>, maxRows),
+      };
     } catch (error) {
       return sqliteFailure(error);
     }
@@ -236,16 +230,7 @@ class NodeSqliteSampleDatabase implements SampleDatabase {
     if (columns.length === 0) throw new QueryRefusedError(readOnlyMessage);
     statement.setReturnArrays?.(true);
     try {
-      const rows: unknown[][] = [];
-      let isTruncated = false;
-      for (const row of statement.iterate(...parameters) as IterableIterator<unknown[]>) {
-        if (rows.length === maxRows) {
-          isTruncated = true;
-          break;
-        }
-        rows.push(row.map(cell));
-      }
-      return { columns, rows, isTruncated };
+      return { columns, ...collectRows(statement.iterate(...parameters) as IterableIterator<unknown[]>, maxRows) };
     } catch (error) {
       return nodeSqliteFailure(error);
     }
@@ -336,4 +321,17 @@ export function openSampleDatabase(dataDir: string, engine: SqliteEngine = engin
     return new BetterSqliteDatabase(new Database(path, { readonly: true, fileMustExist: true }));
   }
   return new NodeSqliteSampleDatabase(new (loadNodeSqlite()!.DatabaseSync)(path, { readOnly: true }));
+}
+
+/** At most `maxRows` rows of a result, cells made JSON-safe; `isTruncated` when more were left. */
+function collectRows(
+  iterator: IterableIterator<unknown[]>,
+  maxRows: number,
+): { rows: unknown[][]; isTruncated: boolean } {
+  const rows: unknown[][] = [];
+  for (const row of iterator) {
+    if (rows.length === maxRows) return { rows, isTruncated: true };
+    rows.push(row.map(cell));
+  }
+  return { rows, isTruncated: false };
 }

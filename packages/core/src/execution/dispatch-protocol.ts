@@ -24,7 +24,7 @@ import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
-export const protocolVersion = 3;
+export const protocolVersion = 4;
 
 /** Control words (Int32 indexes) at the start of a mailbox. */
 const enum Word {
@@ -311,6 +311,11 @@ export enum MessageType {
   SessionBind = 21,
   /** [type, key] — the session ended. */
   SessionUnbind = 22,
+  /**
+   * Both ways: [type, messages] — WebSocket traffic gathered over one turn of the sender's event
+   * loop, in order, so a burst costs one message instead of one per WebSocket message.
+   */
+  Batch = 23,
 }
 
 export type LogMessage = [MessageType.Log, LogLevel, string];
@@ -331,6 +336,7 @@ export type SessionResponseMessage = [
   string | Uint8Array | undefined,
 ];
 export type SessionBindMessage = [MessageType.SessionBind | MessageType.SessionUnbind, string];
+export type WorkerBatchMessage = [MessageType.Batch, WsSendMessage[]];
 export type WsSendMessage = [MessageType.WsSend, number, MessageKind, string | Uint8Array];
 export type WsCloseMessage = [MessageType.WsClose, number, number | undefined, string | undefined];
 export type WsEventMessage = [MessageType.WsEvent, number, WebSocketEvent, WebSocketMessage];
@@ -348,11 +354,13 @@ export type WorkerMessage =
   | WsSendMessage
   | WsCloseMessage
   | SessionResponseMessage
-  | SessionBindMessage;
+  | SessionBindMessage
+  | WorkerBatchMessage;
 export type StreamClosedMessage = [MessageType.StreamClosed, number];
 export type SessionRequestMessage = [MessageType.SessionRequest, number, RequestHead, Uint8Array | undefined];
 /** Messages from the IO thread to a worker. */
-export type IoMessage = StreamClosedMessage | WsEventMessage | SessionRequestMessage;
+export type IoBatchMessage = [MessageType.Batch, WsEventMessage[]];
+export type IoMessage = StreamClosedMessage | WsEventMessage | SessionRequestMessage | IoBatchMessage;
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerConfig {

@@ -21,6 +21,8 @@ import {
   type DispatchedRequest,
   type IoMessage,
   type WorkerConfig,
+  type WorkerMessage,
+  type WsSendMessage,
 } from './dispatch-protocol.js';
 import { runHandler } from './run-handler.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
@@ -40,8 +42,28 @@ const requestConfig: RequestConfig = { compression: config.compression };
 const mailbox = new Mailbox(config.mailbox);
 const { doorbell, port } = config;
 
+/** WebSocket sends of this turn of the event loop, to go to the IO thread as one message. */
+const outbox: WsSendMessage[] = [];
+
+function flushOutbox(): void {
+  if (outbox.length === 0) return;
+  const messages = outbox.splice(0);
+  parent.postMessage(messages.length === 1 ? messages[0] : [MessageType.Batch, messages]);
+}
+
+function queueSend(message: WsSendMessage): void {
+  outbox.push(message);
+  if (outbox.length === 1) queueMicrotask(flushOutbox);
+}
+
+/** Every other message to the IO thread: the sends queued before it go first. */
+function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
+  flushOutbox();
+  parent.postMessage(message, transfer);
+}
+
 function log(level: LogLevel, message: string): void {
-  if (logLevelRank[level] >= minLogRank) parent.postMessage([MessageType.Log, level, message]);
+  if (logLevelRank[level] >= minLogRank) post([MessageType.Log, level, message]);
 }
 
 /** Streams this worker opened that are still open, by request id. */
@@ -63,22 +85,22 @@ class WorkerStreamChannel implements StreamChannel {
 
   write(text: string): boolean {
     if (this.#closed) return false;
-    parent.postMessage([MessageType.StreamWrite, this.id, text]);
+    post([MessageType.StreamWrite, this.id, text]);
     return true;
   }
 
   close(): void {
     if (this.#closed) return;
-    parent.postMessage([MessageType.StreamEnd, this.id]);
+    post([MessageType.StreamEnd, this.id]);
     this.ended();
   }
 
   subscribe(topic: string): void {
-    if (!this.#closed) parent.postMessage([MessageType.Subscribe, this.id, topic]);
+    if (!this.#closed) post([MessageType.Subscribe, this.id, topic]);
   }
 
   unsubscribe(topic: string): void {
-    if (!this.#closed) parent.postMessage([MessageType.Unsubscribe, this.id, topic]);
+    if (!this.#closed) post([MessageType.Unsubscribe, this.id, topic]);
   }
 
   setOnClose(callback: () => void): void {
@@ -133,22 +155,22 @@ class WorkerWebSocketChannel implements WebSocketChannel {
 
   send(data: string | Uint8Array, kind: MessageKind): boolean {
     if (this.closed) return false;
-    parent.postMessage([MessageType.WsSend, this.id, kind, data]);
+    queueSend([MessageType.WsSend, this.id, kind, data]);
     return true;
   }
 
   close(code?: number, reason?: string): void {
     if (this.closed) return;
     this.#closing = true;
-    parent.postMessage([MessageType.WsClose, this.id, code, reason]);
+    post([MessageType.WsClose, this.id, code, reason]);
   }
 
   subscribe(topic: string): void {
-    if (!this.closed) parent.postMessage([MessageType.Subscribe, this.id, topic]);
+    if (!this.closed) post([MessageType.Subscribe, this.id, topic]);
   }
 
   unsubscribe(topic: string): void {
-    if (!this.closed) parent.postMessage([MessageType.Unsubscribe, this.id, topic]);
+    if (!this.closed) post([MessageType.Unsubscribe, this.id, topic]);
   }
 
   setOnClose(callback: () => void): void {
@@ -170,6 +192,9 @@ function onIoMessage(message: IoMessage): void {
     case MessageType.StreamClosed:
       openStreams.get(message[1])?.ended();
       openWebSockets.get(message[1])?.channel.ended();
+      break;
+    case MessageType.Batch:
+      for (const inner of message[1]) onIoMessage(inner);
       break;
     case MessageType.SessionRequest:
       handleSessionRequest(message[1], message[2], message[3]);
@@ -197,7 +222,7 @@ function onIoMessage(message: IoMessage): void {
 
 /** Asks the IO thread to complete a WebSocket handshake; the connection's events then run on this thread. */
 function upgradeHere(id: number, options: UpgradeOptions | undefined): WebSocketChannel {
-  parent.postMessage([MessageType.WsUpgrade, id, options?.protocol]);
+  post([MessageType.WsUpgrade, id, options?.protocol]);
   const channel = new WorkerWebSocketChannel(id);
   const handler = options?.handler ?? websocketHandler;
   const events =
@@ -215,19 +240,19 @@ function upgradeHere(id: number, options: UpgradeOptions | undefined): WebSocket
 }
 
 function openStreamHere(id: number, headers: string[]): StreamChannel {
-  parent.postMessage([MessageType.StreamOpen, id, headers]);
+  post([MessageType.StreamOpen, id, headers]);
   const channel = new WorkerStreamChannel(id);
   openStreams.set(id, channel);
   return channel;
 }
 
 function bindSessionHere(key: string): () => void {
-  parent.postMessage([MessageType.SessionBind, key]);
+  post([MessageType.SessionBind, key]);
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    parent.postMessage([MessageType.SessionUnbind, key]);
+    post([MessageType.SessionUnbind, key]);
   };
 }
 
@@ -242,7 +267,7 @@ class SessionSink implements ResponseSink {
   send(response: PreparedResponse): void {
     const body = response.body;
     const transfer = typeof body === 'string' ? undefined : transferableOf(body);
-    parent.postMessage(
+    post(
       [MessageType.SessionResponse, this.id, response.status, response.headers, body],
       transfer === undefined ? [] : [transfer],
     );
@@ -275,7 +300,7 @@ function handleSessionRequest(id: number, head: DispatchedRequest['head'], bytes
   const pending = runHandler(appHandler!, request, log);
   const settle = (): void => {
     eventsBusy.leave();
-    parent.postMessage([MessageType.Settled, id]);
+    post([MessageType.Settled, id]);
   };
   if (pending === undefined) settle();
   else void pending.then(settle);
@@ -328,7 +353,7 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
   sink.inSyncPart = false;
   if (pending === undefined) {
     if (sink.streamed) {
-      parent.postMessage([MessageType.Settled, job.id]);
+      post([MessageType.Settled, job.id]);
       return undefined;
     }
     // runHandler answers 500 itself when a handler did not respond, so `held` is set.
@@ -342,7 +367,7 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
   }
   return pending.then(() => {
     if (sink.streamed) {
-      parent.postMessage([MessageType.Settled, job.id]);
+      post([MessageType.Settled, job.id]);
       return;
     }
     mailbox.putSettled(job.id);
@@ -369,7 +394,7 @@ async function serve(handler: RequestHandler): Promise<void> {
 
 async function main(): Promise<void> {
   if (config.protocolVersion !== protocolVersion) {
-    parent.postMessage([
+    post([
       MessageType.LoadFailed,
       `dispatch protocol mismatch: IO thread ${config.protocolVersion}, worker ${protocolVersion}`,
     ]);
@@ -382,13 +407,13 @@ async function main(): Promise<void> {
     appHandler = handler;
     websocketHandler = app.websocketHandler;
   } catch (error) {
-    parent.postMessage([MessageType.LoadFailed, describeError(error)]);
+    post([MessageType.LoadFailed, describeError(error)]);
     return;
   }
   // This listener also keeps the worker alive: an Atomics.waitAsync alone does not hold the event loop open.
   parent.on('message', onIoMessage);
-  setWorkerPublish((topic, data) => parent.postMessage([MessageType.Publish, topic, data]));
-  parent.postMessage([MessageType.Ready]);
+  setWorkerPublish((topic, data) => post([MessageType.Publish, topic, data]));
+  post([MessageType.Ready]);
   await serve(handler);
 }
 

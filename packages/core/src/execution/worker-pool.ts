@@ -15,8 +15,10 @@ import {
   doorbellWaiting,
   heartbeatIntervalMs,
   protocolVersion,
+  type IoMessage,
   type WorkerConfig,
   type WorkerMessage,
+  type WsEventMessage,
 } from './dispatch-protocol.js';
 
 export interface PoolOptions {
@@ -81,6 +83,8 @@ interface Slot {
   waiting: Job[];
   /** Session keys bound to this worker. */
   sessions: number;
+  /** WebSocket events waiting for the end of this event-loop turn, to go as one message. */
+  outbox: WsEventMessage[];
 }
 
 const workerEntry = new URL('./worker-main.js', import.meta.url);
@@ -265,6 +269,7 @@ export class WorkerPool {
     job.body = undefined;
     const bytes = body === undefined ? undefined : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
     const transfer = transferableOf(bytes);
+    this.#flushOutbox(slot);
     slot.worker.postMessage(
       [MessageType.SessionRequest, job.id, job.head, bytes],
       transfer === undefined ? [] : [transfer],
@@ -282,6 +287,33 @@ export class WorkerPool {
       }, timeoutMs);
       job.timer.unref();
     }
+  }
+
+  /** A WebSocket event for a worker: sent with the others of this event-loop turn. */
+  #queueEvent(slot: Slot, message: WsEventMessage): void {
+    if (slot.outbox.length === 0) this.#outboxes.push(slot);
+    slot.outbox.push(message);
+    if (this.#outboxes.length === 1 && slot.outbox.length === 1) setImmediate(this.#flushOutboxes);
+  }
+
+  readonly #outboxes: Slot[] = [];
+  readonly #flushOutboxes = (): void => {
+    for (const slot of this.#outboxes.splice(0)) this.#flushOutbox(slot);
+  };
+
+  #flushOutbox(slot: Slot): void {
+    const messages = slot.outbox;
+    if (messages.length === 0) return;
+    slot.outbox = [];
+    if (!this.#slots.has(slot)) return;
+    if (messages.length === 1) slot.worker.postMessage(messages[0]);
+    else slot.worker.postMessage([MessageType.Batch, messages]);
+  }
+
+  /** Any other message to a worker: the events queued before it go first. */
+  #postNow(slot: Slot, message: IoMessage): void {
+    this.#flushOutbox(slot);
+    slot.worker.postMessage(message);
   }
 
   #endSessionJob(slot: Slot, id: number): void {
@@ -418,6 +450,7 @@ export class WorkerPool {
       sessionJobs: new Map(),
       waiting: [],
       sessions: 0,
+      outbox: [],
     };
     this.#slots.add(slot);
     this.#starting++;
@@ -475,7 +508,7 @@ export class WorkerPool {
         slot.streams++;
         channel.setOnClose(() => {
           if (this.#streams.delete(id)) slot.streams--;
-          if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.StreamClosed, id]);
+          if (this.#slots.has(slot)) this.#postNow(slot, [MessageType.StreamClosed, id]);
         });
         break;
       }
@@ -486,14 +519,14 @@ export class WorkerPool {
         const id = job.id;
         const notifyClosed = (): void => {
           if (this.#streams.delete(id)) slot.streams--;
-          if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.StreamClosed, id]);
+          if (this.#slots.has(slot)) this.#postNow(slot, [MessageType.StreamClosed, id]);
         };
         let channel: WebSocketChannel;
         try {
           // Events go back to the worker that upgraded, where the connection's state lives.
           const protocol = message[2];
           channel = job.sink.upgrade(protocol === undefined ? undefined : { protocol }, id, (event, payload) => {
-            if (this.#slots.has(slot)) slot.worker.postMessage([MessageType.WsEvent, id, event, payload]);
+            if (this.#slots.has(slot)) this.#queueEvent(slot, [MessageType.WsEvent, id, event, payload]);
           });
         } catch (error) {
           this.#options.log('debug', `websocket upgrade refused: ${String(error)}`);
@@ -531,6 +564,9 @@ export class WorkerPool {
         break;
       case MessageType.Publish:
         this.#options.publish(message[1], message[2]);
+        break;
+      case MessageType.Batch:
+        for (const inner of message[1]) this.#onMessage(slot, inner);
         break;
       case MessageType.Settled:
         if (slot.job?.id === message[1]) this.#finish(slot);

@@ -2,10 +2,10 @@
 // GET / → "Hello, World!" with Content-Type: text/plain and an explicit Content-Length,
 // PORT from the environment, bound to 127.0.0.1, prints `listening on http://127.0.0.1:PORT`.
 import { createServer } from 'node:http';
+import { serve } from './serve.mjs';
 
 const body = 'Hello, World!';
 const length = String(Buffer.byteLength(body));
-const port = Number(process.env['PORT'] ?? 8080);
 
 const server = createServer((req, res) => {
   if (req.url === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -17,14 +17,4 @@ const server = createServer((req, res) => {
   res.end('Not Found\n');
 });
 
-server.listen(port, '127.0.0.1', () => {
-  const address = server.address();
-  console.log(`listening on http://127.0.0.1:${address.port}`);
-});
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  });
-}
+serve(server);

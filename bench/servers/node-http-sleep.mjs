@@ -2,10 +2,10 @@
 // with setTimeout (the event loop stays free), then answers "abcdefghijklmnopqrstuvwxyz".
 // PORT from the environment, bound to 127.0.0.1, prints `listening on http://127.0.0.1:PORT`.
 import { createServer } from 'node:http';
+import { serve } from './serve.mjs';
 
 const body = 'abcdefghijklmnopqrstuvwxyz';
 const length = String(Buffer.byteLength(body));
-const port = Number(process.env['PORT'] ?? 8080);
 
 const server = createServer((req, res) => {
   if (req.url === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -19,13 +19,4 @@ const server = createServer((req, res) => {
   res.end('Not Found\n');
 });
 
-server.listen(port, '127.0.0.1', () => {
-  console.log(`listening on http://127.0.0.1:${server.address().port}`);
-});
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  });
-}
+serve(server);

@@ -4,8 +4,8 @@
 // `listening on http://127.0.0.1:PORT`.
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
+import { serve } from './serve.mjs';
 
-const port = Number(process.env['PORT'] ?? 8080);
 const server = createServer((_req, res) => {
   res.writeHead(404, { 'Content-Type': 'text/plain', 'Content-Length': '10' });
   res.end('Not Found\n');
@@ -24,14 +24,8 @@ server.on('upgrade', (req, socket, head) => {
   });
 });
 
-server.listen(port, '127.0.0.1', () => {
-  console.log(`listening on http://127.0.0.1:${server.address().port}`);
-});
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
+serve(server, {
+  beforeClose: () => {
     for (const ws of wss.clients) ws.terminate();
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  });
-}
+  },
+});

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Agent } from 'node:http';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Server } from '@mummyx/core';
@@ -112,5 +113,33 @@ test(
     await waitFor('no workers left', () => poolOf(server).workers === 0, 5_000);
     const again = await send(port, '/where');
     assert.equal(again.status, 200, 'a new worker starts on demand');
+  },
+);
+
+test(
+  'an elastic pool under steady load from N connections grows to N workers, not past them',
+  { timeout: 30_000 },
+  async (t) => {
+    const lanes = 8;
+    const { server, port } = await startThreaded(t, { threads: { min: 1, max: 32, idleTimeoutMs: 30_000 } });
+    const agent = new Agent({ keepAlive: true, maxSockets: lanes });
+    t.after(() => agent.destroy());
+    // Each lane sends its next request as soon as the previous one is answered, for 2 s.
+    const until = performance.now() + 2_000;
+    let served = 0;
+    const load = Promise.all(
+      Array.from({ length: lanes }, async () => {
+        while (performance.now() < until) {
+          const reply = await send(port, '/block?ms=5', { agent });
+          assert.equal(reply.status, 200);
+          served++;
+        }
+      }),
+    );
+    const { peakWorkers } = await sampled(server, load);
+    assert.ok(served > lanes * 20, `${served} requests served`);
+    assert.ok(peakWorkers >= 2, `the pool grew (${peakWorkers})`);
+    assert.ok(peakWorkers <= lanes, `${peakWorkers} workers for ${lanes} connections: the pool overshot`);
+    assert.ok(poolOf(server).workers <= lanes);
   },
 );

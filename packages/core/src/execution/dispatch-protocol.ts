@@ -2,8 +2,8 @@
  * The IO thread ↔ worker dispatch protocol.
  *
  * Requests and responses travel through a per-worker mailbox in shared
- * memory, not through postMessage: a worker waiting for work sleeps in
- * `Atomics.wait` and is woken by one `Atomics.notify`, and it rings one
+ * memory, not through postMessage: a worker waiting for work is woken by one
+ * `Atomics.notify` on its signal word, and it rings one
  * pool-wide doorbell that the IO thread awaits with `Atomics.waitAsync`, so a
  * burst of responses costs one wake-up of the IO thread. Measured here on one
  * core, this costs about half the CPU per round trip of structured-clone
@@ -24,7 +24,7 @@ import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
-export const protocolVersion = 4;
+export const protocolVersion = 5;
 
 /** Control words (Int32 indexes) at the start of a mailbox. */
 const enum Word {
@@ -46,12 +46,18 @@ const enum Word {
   EventsBusy = 14,
   /** Bumped by a timer on the worker's event loop: it stops moving when the thread is stuck. */
   Heartbeat = 15,
+  /** Bumped with every request and every message to the worker; the word a worker waits on. */
+  Signal = 16,
+  /** Counts messages posted to the worker on its parentPort. */
+  MessageSeq = 17,
+  /** 1 while the worker waits for a request without running its event loop. */
+  SyncWaiting = 18,
 }
 
 /** How often a worker bumps its heartbeat word. */
 export const heartbeatIntervalMs = 100;
 
-const controlBytes = 64;
+const controlBytes = 128;
 /** Bytes for one request (head + body) or one response in shared memory. */
 export const regionBytes = 64 * 1024;
 const requestOffset = controlBytes;
@@ -99,6 +105,7 @@ export class Mailbox {
   readonly #bytes: Buffer;
   /** The last sequence numbers this side has consumed. */
   #requestSeen = 0;
+  #messagesSeen = 0;
   #responseSeen = 0;
   #settledSeen = 0;
 
@@ -130,11 +137,23 @@ export class Mailbox {
       c[Word.RequestViaPort] = 1;
     }
     Atomics.add(c, Word.RequestSeq, 1);
+    Atomics.add(c, Word.Signal, 1);
   }
 
   /** Wakes the worker if it sleeps waiting for a request. */
   wake(): void {
-    Atomics.notify(this.#control, Word.RequestSeq);
+    Atomics.notify(this.#control, Word.Signal);
+  }
+
+  /**
+   * Called after posting a message to the worker: a worker waiting for its
+   * next request without running its event loop returns to the loop to read it.
+   */
+  messagePosted(): void {
+    const c = this.#control;
+    Atomics.add(c, Word.MessageSeq, 1);
+    Atomics.add(c, Word.Signal, 1);
+    if (Atomics.load(c, Word.SyncWaiting) === 1) Atomics.notify(c, Word.Signal);
   }
 
   /** The response written since the last call, if any. */
@@ -189,18 +208,42 @@ export class Mailbox {
     Atomics.store(this.#control, Word.EventsBusy, busy ? 1 : 0);
   }
 
-  /** Blocks the calling thread until a request arrives, then returns it. */
-  waitForRequest(port: MessagePort): DispatchedRequest {
+  /**
+   * Waits up to `ms` for a request without running the event loop: a futex
+   * wake-up is much cheaper than waking an event loop, and under load the next
+   * request usually comes within that time. Returns undefined when the time is
+   * up or a message was posted to the worker since `markMessagesSeen()` (its
+   * event loop must read it).
+   */
+  waitForRequestFor(ms: number, port: MessagePort): DispatchedRequest | undefined {
     const c = this.#control;
-    while (Atomics.load(c, Word.RequestSeq) === this.#requestSeen) Atomics.wait(c, Word.RequestSeq, this.#requestSeen);
-    return this.#readRequest(port);
+    Atomics.store(c, Word.SyncWaiting, 1);
+    const signal = Atomics.load(c, Word.Signal);
+    if (
+      Atomics.load(c, Word.RequestSeq) === this.#requestSeen &&
+      Atomics.load(c, Word.MessageSeq) === this.#messagesSeen
+    ) {
+      Atomics.wait(c, Word.Signal, signal, ms);
+    }
+    Atomics.store(c, Word.SyncWaiting, 0);
+    return Atomics.load(c, Word.RequestSeq) === this.#requestSeen ? undefined : this.#readRequest(port);
+  }
+
+  /**
+   * Called before a turn of the event loop: the messages posted so far are
+   * queued on the worker's port, so that turn reads them.
+   */
+  markMessagesSeen(): void {
+    this.#messagesSeen = Atomics.load(this.#control, Word.MessageSeq);
   }
 
   /** Resolves when a request arrives, leaving the event loop free meanwhile. */
   async nextRequest(port: MessagePort): Promise<DispatchedRequest> {
     const c = this.#control;
-    while (Atomics.load(c, Word.RequestSeq) === this.#requestSeen) {
-      const wait = Atomics.waitAsync(c, Word.RequestSeq, this.#requestSeen);
+    for (;;) {
+      const signal = Atomics.load(c, Word.Signal);
+      if (Atomics.load(c, Word.RequestSeq) !== this.#requestSeen) break;
+      const wait = Atomics.waitAsync(c, Word.Signal, signal);
       if (wait.async) await wait.value;
     }
     return this.#readRequest(port);
@@ -368,6 +411,8 @@ export interface WorkerConfig {
   appUrl: string;
   compression: { thresholdBytes: number; encodings: Array<'gzip' | 'br' | 'deflate'> } | undefined;
   logLevel: LogLevel;
+  /** The worker thread's nice value (Linux). */
+  nice: number;
   mailbox: SharedArrayBuffer;
   doorbell: Int32Array;
   /** The worker's end of the channel for oversized requests and responses. */

@@ -28,6 +28,7 @@ export interface PoolOptions {
   idleTimeoutMs: number;
   maxQueuedRequests: number;
   handlerTimeoutMs: number;
+  workerNice: number;
   compression: WorkerConfig['compression'];
   logLevel: LogLevel;
   log: (level: LogLevel, message: string) => void;
@@ -41,6 +42,8 @@ export interface PoolOptions {
 export interface PoolSink extends ResponseSink {
   openStream(headers: string[], id?: number): StreamChannel;
   upgrade(options?: UpgradeOptions, id?: number, delivery?: EventDelivery): WebSocketChannel;
+  /** True once the client has closed its connection: a queued request for it is dropped. */
+  clientGone(): boolean;
 }
 
 export interface PoolStats {
@@ -133,10 +136,7 @@ export class WorkerPool {
 
   readonly #onDoorbell = (): void => {
     this.#listening = false;
-    this.#doorbellSeen = Atomics.load(this.#doorbell, 0);
-    for (const slot of this.#slots) {
-      if (slot.job !== undefined) this.#collect(slot);
-    }
+    this.#collectAll();
     if (this.#queue.length > 0) this.#dispatchQueued();
     if (this.#busyCount() > 0 || this.#queue.length > 0) this.#listen();
   };
@@ -161,6 +161,14 @@ export class WorkerPool {
     let busy = 0;
     for (const slot of this.#slots) if (slot.job !== undefined) busy++;
     return busy;
+  }
+
+  /** Takes every response and settlement written since the doorbell last rang. */
+  #collectAll(): void {
+    this.#doorbellSeen = Atomics.load(this.#doorbell, 0);
+    for (const slot of this.#slots) {
+      if (slot.job !== undefined) this.#collect(slot);
+    }
   }
 
   /** Takes what a worker wrote to its mailbox: a response, a settled handler, or both. */
@@ -190,7 +198,13 @@ export class WorkerPool {
 
   dispatch(head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
     const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false };
-    const slot = this.#freeSlot();
+    let slot = this.#freeSlot();
+    if (slot === undefined && Atomics.load(this.#doorbell, 0) !== this.#doorbellSeen) {
+      // Workers that answered since the IO thread last looked are free: collecting now keeps
+      // this request out of the queue, and keeps an elastic pool from growing for it.
+      this.#collectAll();
+      slot = this.#freeSlot();
+    }
     if (slot !== undefined) {
       this.#run(slot, job);
       return;
@@ -203,9 +217,11 @@ export class WorkerPool {
     this.#queue.push(job);
     Atomics.store(this.#doorbell, doorbellWaiting, 1);
     this.#listen();
-    // #slots already holds the workers that are still starting.
+    // An elastic pool starts a worker for each waiting request no starting worker is meant for
+    // (#slots already holds the ones still starting); requests whose client left do not count.
     if (this.#slots.size < this.#options.max && this.#starting < this.#queue.length) {
-      this.#spawn().catch((error: unknown) => this.#onSpawnError(error));
+      this.#dropAbandoned();
+      if (this.#starting < this.#queue.length) this.#spawn().catch((error: unknown) => this.#onSpawnError(error));
     }
   }
 
@@ -274,6 +290,7 @@ export class WorkerPool {
       [MessageType.SessionRequest, job.id, job.head, bytes],
       transfer === undefined ? [] : [transfer],
     );
+    slot.mailbox.messagePosted();
     const timeoutMs = this.#options.handlerTimeoutMs;
     if (timeoutMs > 0) {
       job.timer = setTimeout(() => {
@@ -308,12 +325,14 @@ export class WorkerPool {
     if (!this.#slots.has(slot)) return;
     if (messages.length === 1) slot.worker.postMessage(messages[0]);
     else slot.worker.postMessage([MessageType.Batch, messages]);
+    slot.mailbox.messagePosted();
   }
 
   /** Any other message to a worker: the events queued before it go first. */
   #postNow(slot: Slot, message: IoMessage): void {
     this.#flushOutbox(slot);
     slot.worker.postMessage(message);
+    slot.mailbox.messagePosted();
   }
 
   #endSessionJob(slot: Slot, id: number): void {
@@ -374,9 +393,26 @@ export class WorkerPool {
     while (this.#queue.length > 0) {
       const slot = this.#freeSlot();
       if (slot === undefined) break;
-      this.#run(slot, this.#queue.shift()!);
+      const job = this.#takeQueued();
+      if (job === undefined) break;
+      this.#run(slot, job);
     }
     if (this.#queue.length === 0) Atomics.store(this.#doorbell, doorbellWaiting, 0);
+  }
+
+  /** The oldest queued request whose client is still there; the others are dropped unrun. */
+  #takeQueued(): Job | undefined {
+    for (;;) {
+      const job = this.#queue.shift();
+      if (job === undefined || !job.sink.clientGone()) return job;
+    }
+  }
+
+  /** Drops queued requests whose client closed its connection: nobody would read their answer. */
+  #dropAbandoned(): void {
+    let kept = 0;
+    for (const job of this.#queue) if (!job.sink.clientGone()) this.#queue[kept++] = job;
+    this.#queue.length = kept;
   }
 
   stats(): PoolStats {
@@ -432,6 +468,7 @@ export class WorkerPool {
       appUrl: this.#options.appUrl,
       compression: this.#options.compression,
       logLevel: this.#options.logLevel,
+      nice: this.#options.workerNice,
       mailbox: memory,
       doorbell: this.#doorbell,
       port: channel.port2,
@@ -636,9 +673,9 @@ export class WorkerPool {
   /** Gives a free worker the oldest queued request, or starts its idle clock. */
   #next(slot: Slot): void {
     if (slot.retiring || !slot.ready) return;
-    const job = this.#queue.shift();
+    const job = this.#takeQueued();
+    if (this.#queue.length === 0) Atomics.store(this.#doorbell, doorbellWaiting, 0);
     if (job !== undefined) {
-      if (this.#queue.length === 0) Atomics.store(this.#doorbell, doorbellWaiting, 0);
       this.#run(slot, job);
       return;
     }

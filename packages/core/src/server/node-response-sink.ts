@@ -42,6 +42,12 @@ export class NodeResponseSink implements ResponseSink {
     return this.#context.sessions.bind(key);
   }
 
+  /** The client closed its connection before an answer. */
+  clientGone(): boolean {
+    const socket = this.#res.socket;
+    return this.#res.destroyed || socket === null || socket.destroyed;
+  }
+
   sendStream(status: number, headers: string[], body: Readable | undefined): void {
     const res = this.#res;
     this.#pending?.delete(res);

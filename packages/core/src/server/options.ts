@@ -56,6 +56,15 @@ export interface ServerOptions {
    * cure for an endless loop. 0 disables. Default 60 000.
    */
   handlerTimeoutMs?: number;
+  /**
+   * Threaded mode, Linux: the nice value of worker threads (0–19; the IO
+   * thread keeps the process's own). Above 0, the thread that owns the
+   * sockets is scheduled ahead of busy handlers, so it keeps reading requests
+   * and writing responses while every worker runs; handlers still get all the
+   * CPU nobody else wants. 0 gives workers the IO thread's priority. Ignored
+   * on other systems. Default 10.
+   */
+  workerNice?: number;
   /** Request line plus header fields; over it → 431. Default 16 384. */
   maxHeaderBytes?: number;
   /** Request target length; over it → 414. Default 8 192. */
@@ -101,6 +110,7 @@ export interface ResolvedOptions {
   threads: ResolvedThreads | undefined;
   maxQueuedRequests: number;
   handlerTimeoutMs: number;
+  workerNice: number;
   maxHeaderBytes: number;
   maxUriBytes: number;
   maxBodyBytes: number;
@@ -131,6 +141,13 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
       'MX_ERR_OPTION_INVALID',
       `${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(value)}`,
     );
+  }
+  return value;
+}
+
+function niceValue(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0 || value > 19) {
+    throw new MxError('MX_ERR_OPTION_INVALID', `workerNice must be an integer from 0 to 19, got ${String(value)}`);
   }
   return value;
 }
@@ -167,6 +184,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     threads: resolveThreads(options.threads),
     maxQueuedRequests: positiveInteger('maxQueuedRequests', options.maxQueuedRequests, 1_024, true),
     handlerTimeoutMs: positiveInteger('handlerTimeoutMs', options.handlerTimeoutMs, 60_000, true),
+    workerNice: niceValue(options.workerNice ?? 10),
     maxHeaderBytes: positiveInteger('maxHeaderBytes', options.maxHeaderBytes, 16_384),
     maxUriBytes: positiveInteger('maxUriBytes', options.maxUriBytes, 8_192),
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, 1_048_576, true),

@@ -230,6 +230,7 @@ export class Server {
       idleTimeoutMs: threads.idleTimeoutMs,
       maxQueuedRequests: this.#options.maxQueuedRequests,
       handlerTimeoutMs: this.#options.handlerTimeoutMs,
+      workerNice: this.#options.workerNice,
       compression: this.#options.compression,
       logLevel: this.#options.logLevel,
       log: this.#log,

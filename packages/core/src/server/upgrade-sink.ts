@@ -56,6 +56,11 @@ export class UpgradeSink implements ResponseSink {
     writeRawResponse(this.#socket, response);
   }
 
+  /** The client closed its connection before an answer. */
+  clientGone(): boolean {
+    return this.#socket.destroyed;
+  }
+
   openStream(): StreamChannel {
     this.send(plainResponse(400, 'Bad Request: an upgrade request cannot be answered with an event stream'));
     throw new MxError('MX_ERR_UPGRADE_INVALID', 'respondSSE() on an upgrade request', { status: 400 });

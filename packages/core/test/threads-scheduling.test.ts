@@ -1,0 +1,95 @@
+// How worker threads are scheduled: their priority against the IO thread, and the event-loop
+// turns a worker takes while it serves requests back to back.
+import assert from 'node:assert/strict';
+import { Agent } from 'node:http';
+import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
+import { createServer, MxError } from '@mummyx/core';
+import { appUrl, poolOf, runLanes, send, startThreaded, waitFor } from './threads-helpers.js';
+
+const linux = process.platform === 'linux';
+
+test('worker threads run at nice 10 by default; the IO thread keeps its own', { skip: !linux }, async (t) => {
+  const { port } = await startThreaded(t, { threads: 2 });
+  const ioNice = (await send(port, '/nice-inline')).body.toString();
+  const replies = await Promise.all([send(port, '/nice'), send(port, '/nice')]);
+  // A process already nicer than 10 keeps its own value: a thread's priority is only ever lowered.
+  const expected = String(Math.max(10, niceOfProcess()));
+  for (const reply of replies) {
+    assert.equal(reply.headers['x-main-thread'], 'false');
+    assert.equal(reply.body.toString(), expected, 'a worker thread runs at nice 10');
+  }
+  assert.equal(ioNice, String(niceOfProcess()), 'the IO thread is not lowered');
+});
+
+test('workerNice: 0 leaves worker threads at the IO thread priority', { skip: !linux }, async (t) => {
+  const { port } = await startThreaded(t, { threads: 1, workerNice: 0 });
+  const reply = await send(port, '/nice');
+  assert.equal(reply.headers['x-main-thread'], 'false');
+  assert.equal(reply.body.toString(), String(niceOfProcess()));
+});
+
+test('workerNice outside 0–19 or not an integer is refused', () => {
+  for (const workerNice of [-1, 20, 2.5, Number.NaN]) {
+    assert.throws(
+      () => createServer({ app: appUrl, threads: 1, workerNice }),
+      (error: unknown) =>
+        error instanceof MxError && error.code === 'MX_ERR_OPTION_INVALID' && /workerNice/.test(error.message),
+      `workerNice ${workerNice}`,
+    );
+  }
+});
+
+test(
+  'timers a handler leaves behind run while its worker serves requests back to back',
+  { timeout: 30_000 },
+  async (t) => {
+    const { server, port } = await startThreaded(t, { threads: 1 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    t.after(() => agent.destroy());
+    const total = 400;
+    await runLanes(4, total, async () => {
+      const reply = await send(port, '/later', { agent });
+      assert.equal(reply.status, 200);
+    });
+    // Asked at once, on the same busy worker: only the last few timers may still be due.
+    const count = Number((await send(port, '/later-count', { agent })).body.toString());
+    assert.ok(count >= total - 20, `${count} of ${total} timers had run while requests kept coming`);
+    await delay(50);
+    const settled = Number((await send(port, '/later-count', { agent })).body.toString());
+    assert.equal(settled, total, 'every timer ran');
+    assert.equal(poolOf(server).workers, 1);
+  },
+);
+
+/** The nice value of this process's main thread. */
+function niceOfProcess(): number {
+  return Number(readStatField('/proc/self/stat', 16));
+}
+
+function readStatField(path: string, index: number): string {
+  const stat = readFileSync(path, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[index]!;
+}
+
+test('a queued request whose client disconnected is dropped without running', { timeout: 30_000 }, async (t) => {
+  const { server, port } = await startThreaded(t, { threads: 1 });
+  const blocker = send(port, '/block?ms=800');
+  await waitFor('the worker to be busy', () => poolOf(server).busyWorkers === 1);
+  // Five requests wait in the queue; their clients give up before the worker is free.
+  const abandoned = Array.from({ length: 5 }, () =>
+    send(port, '/tally', { timeoutMs: 150 }).then(
+      () => 'answered',
+      () => 'gave up',
+    ),
+  );
+  const kept = send(port, '/tally');
+  assert.deepEqual(await Promise.all(abandoned), Array(5).fill('gave up'));
+  assert.equal((await blocker).status, 200);
+  const reply = await kept;
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body.toString(), '1', 'only the request whose client stayed ran');
+  assert.equal((await send(port, '/tally-count')).body.toString(), '1');
+  assert.equal(poolOf(server).queuedRequests, 0);
+});

@@ -69,18 +69,47 @@ export function createMailboxMemory(): SharedArrayBuffer {
 
 /**
  * The pool's doorbell: word 0 counts rings; word 1 is non-zero while requests
- * wait for a worker, so a worker leaving a WebSocket event handler rings too.
+ * wait for a worker, so a worker leaving a WebSocket event handler rings too;
+ * the words after it are one bit per worker index, set by a worker that wrote
+ * to its mailbox, so the IO thread reads only the mailboxes that changed.
  */
-export function createDoorbell(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(8));
+export function createDoorbell(workerIndexes: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * (readyWords + Math.ceil(workerIndexes / 32))));
 }
 
 export const doorbellWaiting = 1;
+const readyWords = 2;
 
-/** Wakes the IO thread: called by a worker after it wrote to its mailbox. */
-export function ringDoorbell(doorbell: Int32Array): void {
+/** Worker indexes a doorbell has bits for. */
+export function doorbellIndexes(doorbell: Int32Array): number {
+  return (doorbell.length - readyWords) * 32;
+}
+
+/**
+ * Wakes the IO thread: called by a worker after it wrote to its mailbox
+ * (with its index), or to say it can take a request again (without).
+ */
+export function ringDoorbell(doorbell: Int32Array, index?: number): void {
+  if (index !== undefined && index >= 0) Atomics.or(doorbell, readyWords + (index >> 5), 1 << (index & 31));
   Atomics.add(doorbell, 0, 1);
   Atomics.notify(doorbell, 0);
+}
+
+/**
+ * Calls `visit` with the index of every worker that rang since the last call,
+ * clearing their bits.
+ */
+export function takeRung(doorbell: Int32Array, visit: (index: number) => void): void {
+  for (let word = readyWords; word < doorbell.length; word++) {
+    if (Atomics.load(doorbell, word) === 0) continue;
+    let bits = Atomics.exchange(doorbell, word, 0);
+    const base = (word - readyWords) * 32;
+    while (bits !== 0) {
+      const bit = 31 - Math.clz32(bits);
+      bits &= ~(1 << bit);
+      visit(base + bit);
+    }
+  }
 }
 
 export interface DispatchedRequest {
@@ -413,6 +442,8 @@ export interface WorkerConfig {
   logLevel: LogLevel;
   /** The worker thread's nice value (Linux). */
   nice: number;
+  /** This worker's bit in the doorbell; -1 when it has none (the IO thread then always looks). */
+  index: number;
   mailbox: SharedArrayBuffer;
   doorbell: Int32Array;
   /** The worker's end of the channel for oversized requests and responses. */

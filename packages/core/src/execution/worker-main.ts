@@ -41,7 +41,7 @@ const config = workerData as WorkerConfig;
 const minLogRank = logLevelRank[config.logLevel];
 const requestConfig: RequestConfig = { compression: config.compression };
 const mailbox = new Mailbox(config.mailbox);
-const { doorbell, port } = config;
+const { doorbell, port, index } = config;
 
 /** WebSocket sends of this turn of the event loop, to go to the IO thread as one message. */
 const outbox: WsSendMessage[] = [];
@@ -342,7 +342,7 @@ class WorkerSink implements ResponseSink {
       return;
     }
     mailbox.putResponse(this.id, response, false, port);
-    ringDoorbell(doorbell);
+    ringDoorbell(doorbell, index);
   }
 }
 
@@ -359,12 +359,12 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
     }
     // runHandler answers 500 itself when a handler did not respond, so `held` is set.
     mailbox.putResponse(job.id, sink.held!, true, port);
-    ringDoorbell(doorbell);
+    ringDoorbell(doorbell, index);
     return undefined;
   }
   if (sink.held !== undefined) {
     mailbox.putResponse(job.id, sink.held, false, port);
-    ringDoorbell(doorbell);
+    ringDoorbell(doorbell, index);
   }
   return pending.then(() => {
     if (sink.streamed) {
@@ -372,7 +372,7 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
       return;
     }
     mailbox.putSettled(job.id);
-    ringDoorbell(doorbell);
+    ringDoorbell(doorbell, index);
   });
 }
 

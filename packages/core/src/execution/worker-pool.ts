@@ -12,7 +12,9 @@ import {
   MessageType,
   createDoorbell,
   createMailboxMemory,
+  doorbellIndexes,
   doorbellWaiting,
+  takeRung,
   heartbeatIntervalMs,
   protocolVersion,
   type IoMessage,
@@ -69,6 +71,8 @@ type OpenStream =
 
 interface Slot {
   worker: Worker;
+  /** The worker's bit in the doorbell, or -1 (then every doorbell looks at its mailbox). */
+  index: number;
   mailbox: Mailbox;
   /** The IO thread's end of the worker's channel for oversized messages. */
   port: MessagePort;
@@ -114,12 +118,19 @@ export class WorkerPool {
   #loadError: string | undefined;
   #drained: (() => void) | undefined;
   /** Rung by workers after they write a response; awaited with Atomics.waitAsync. */
-  readonly #doorbell = createDoorbell();
+  readonly #doorbell: Int32Array;
   #doorbellSeen = 0;
+  /** Workers by doorbell index; an index is free again once its worker's thread has exited. */
+  readonly #byIndex: Array<Slot | undefined> = [];
+  readonly #freeIndexes: number[] = [];
+  /** Workers without a doorbell index (more threads alive at once than it has bits for). */
+  readonly #unindexed = new Set<Slot>();
   #listening = false;
 
   constructor(options: PoolOptions) {
     this.#options = options;
+    // Retiring workers keep their index until their thread is gone: room for some of them too.
+    this.#doorbell = createDoorbell(options.max + 32);
   }
 
   /**
@@ -166,9 +177,31 @@ export class WorkerPool {
   /** Takes every response and settlement written since the doorbell last rang. */
   #collectAll(): void {
     this.#doorbellSeen = Atomics.load(this.#doorbell, 0);
-    for (const slot of this.#slots) {
-      if (slot.job !== undefined) this.#collect(slot);
+    takeRung(this.#doorbell, this.#collectIndex);
+    for (const slot of this.#unindexed) if (slot.job !== undefined) this.#collect(slot);
+  }
+
+  readonly #collectIndex = (index: number): void => {
+    const slot = this.#byIndex[index];
+    if (slot !== undefined && slot.job !== undefined && this.#slots.has(slot)) this.#collect(slot);
+  };
+
+  #takeIndex(slot: Slot): number {
+    let index = this.#freeIndexes.pop();
+    if (index === undefined && this.#byIndex.length < doorbellIndexes(this.#doorbell)) index = this.#byIndex.length;
+    if (index === undefined) {
+      this.#unindexed.add(slot);
+      return -1;
     }
+    this.#byIndex[index] = slot;
+    return index;
+  }
+
+  #releaseIndex(slot: Slot): void {
+    this.#unindexed.delete(slot);
+    if (slot.index < 0 || this.#byIndex[slot.index] !== slot) return;
+    this.#byIndex[slot.index] = undefined;
+    this.#freeIndexes.push(slot.index);
   }
 
   /** Takes what a worker wrote to its mailbox: a response, a settled handler, or both. */
@@ -469,13 +502,14 @@ export class WorkerPool {
       compression: this.#options.compression,
       logLevel: this.#options.logLevel,
       nice: this.#options.workerNice,
+      index: -1,
       mailbox: memory,
       doorbell: this.#doorbell,
       port: channel.port2,
     };
-    const worker = new Worker(workerEntry, { workerData: config, transferList: [channel.port2] });
     const slot: Slot = {
-      worker,
+      worker: undefined as unknown as Worker,
+      index: -1,
       mailbox: new Mailbox(memory),
       port: channel.port1,
       ready: false,
@@ -489,6 +523,16 @@ export class WorkerPool {
       sessions: 0,
       outbox: [],
     };
+    slot.index = this.#takeIndex(slot);
+    config.index = slot.index;
+    let worker: Worker;
+    try {
+      worker = new Worker(workerEntry, { workerData: config, transferList: [channel.port2] });
+    } catch (error) {
+      this.#releaseIndex(slot);
+      throw error;
+    }
+    slot.worker = worker;
     this.#slots.add(slot);
     this.#starting++;
     const ready = new Promise<void>((resolve, reject) => {
@@ -524,6 +568,8 @@ export class WorkerPool {
       });
       worker.on('exit', (code) => {
         settle(new MxError('MX_ERR_WORKER_EXITED', `exit code ${code} before it was ready`));
+        // The thread is gone: nothing can set its doorbell bit any more.
+        this.#releaseIndex(slot);
         this.#onExit(slot, code);
       });
     });

@@ -74,6 +74,7 @@ export async function copyBody(
         }
         if (hash !== undefined) for (const piece of chunks) hash.update(piece);
         await writeAll(file, chunks, position + written, size);
+        for (const piece of chunks) release(piece);
         written += size;
         onWritten(written);
         if (overflow) return { written, overflow: true, error: undefined };
@@ -92,6 +93,22 @@ export async function copyBody(
     source.off('error', onError);
     source.off('close', onClose);
   }
+}
+
+const transfer = (ArrayBuffer.prototype as { transfer?: (length?: number) => ArrayBuffer }).transfer;
+
+/**
+ * Frees a chunk that is on disk now, where the runtime can (Node 22+:
+ * `ArrayBuffer.prototype.transfer` detaches it and drops its memory at once).
+ * Otherwise each body chunk stays allocated until a garbage collection, which
+ * V8 starts only after tens of megabytes of them. Only a chunk that owns all
+ * of its ArrayBuffer is freed: nothing else can be looking at its bytes.
+ */
+function release(chunk: Buffer): void {
+  const buffer = chunk.buffer;
+  if (transfer === undefined || !(buffer instanceof ArrayBuffer)) return;
+  if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength) return;
+  transfer.call(buffer, 0);
 }
 
 function trim(chunks: Buffer[], keep: number): void {

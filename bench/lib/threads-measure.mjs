@@ -86,16 +86,22 @@ export async function measureRun(config, { warmupS = 2, durationS = 10, connecti
   try {
     const url = new URL(config.path ?? '/', server.url).href;
     // Warm-up: `warmupS` (or the config's own), then — for a growing (elastic) pool, when the
-    // config sets `growUntilStableS` — more 2 s chunks while the thread count still rises, up to
-    // that many seconds in all, so the measured window sees the grown pool.
+    // config sets `growUntilStableS` — more 2 s chunks while the thread count still rises or the
+    // last chunk served over 5 % more than the one before (new workers exist as threads before
+    // they have loaded the app: on one core that takes seconds), up to that many seconds in all,
+    // so the measured window sees the grown, ready pool.
     let warm = config.warmupS ?? warmupS;
     let warmup;
     const growth = [readThreadCount(server.pid)];
+    const rates = [];
     if (warm > 0) warmup = await runWrk({ url, durationS: warm, connections, threads, core: cores.client });
     growth.push(readThreadCount(server.pid));
     const maxWarm = config.growUntilStableS ?? 0;
-    while (warm > 0 && warm + 2 <= maxWarm && growth.at(-1) > growth.at(-2)) {
+    const stillGrowing = () =>
+      growth.at(-1) > growth.at(-2) || rates.length < 2 || rates.at(-1) > 1.05 * rates.at(-2);
+    while (warm > 0 && warm + 2 <= maxWarm && stillGrowing()) {
       warmup = await runWrk({ url, durationS: 2, connections, threads, core: cores.client });
+      rates.push(warmup.requests_per_s);
       warm += 2;
       growth.push(readThreadCount(server.pid));
     }

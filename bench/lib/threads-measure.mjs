@@ -97,8 +97,7 @@ export async function measureRun(config, { warmupS = 2, durationS = 10, connecti
     if (warm > 0) warmup = await runWrk({ url, durationS: warm, connections, threads, core: cores.client });
     growth.push(readThreadCount(server.pid));
     const maxWarm = config.growUntilStableS ?? 0;
-    const stillGrowing = () =>
-      growth.at(-1) > growth.at(-2) || rates.length < 2 || rates.at(-1) > 1.05 * rates.at(-2);
+    const stillGrowing = () => growth.at(-1) > growth.at(-2) || rates.length < 2 || rates.at(-1) > 1.05 * rates.at(-2);
     while (warm > 0 && warm + 2 <= maxWarm && stillGrowing()) {
       warmup = await runWrk({ url, durationS: 2, connections, threads, core: cores.client });
       rates.push(warmup.requests_per_s);

@@ -242,7 +242,8 @@ export class Mailbox {
    * wake-up is much cheaper than waking an event loop, and under load the next
    * request usually comes within that time. Returns undefined when the time is
    * up or a message was posted to the worker since `markMessagesSeen()` (its
-   * event loop must read it).
+   * event loop must read it first; a request that came meanwhile stays in the
+   * mailbox for `nextRequest()`).
    */
   waitForRequestFor(ms: number, port: MessagePort): DispatchedRequest | undefined {
     const c = this.#control;
@@ -255,6 +256,8 @@ export class Mailbox {
       Atomics.wait(c, Word.Signal, signal, ms);
     }
     Atomics.store(c, Word.SyncWaiting, 0);
+    // Messages first: the event loop reads them, and the request waits for it.
+    if (Atomics.load(c, Word.MessageSeq) !== this.#messagesSeen) return undefined;
     return Atomics.load(c, Word.RequestSeq) === this.#requestSeen ? undefined : this.#readRequest(port);
   }
 

@@ -1,8 +1,9 @@
 /**
  * Worker thread entry: loads the app module, then runs one request at a time
  * (Mummy's model: a handler may block its thread; the pool never hands a busy
- * worker a second request). Between requests the worker's event loop keeps
- * running, so timers, streams and promises a handler left behind go on.
+ * worker a second request). The worker's event loop turns whenever it idles,
+ * whenever a message arrives for it, and at least every few requests served
+ * back to back, so timers, streams and promises a handler left behind go on.
  */
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';

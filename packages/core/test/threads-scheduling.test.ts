@@ -1,7 +1,9 @@
 // How worker threads are scheduled: their priority against the IO thread, and the event-loop
 // turns a worker takes while it serves requests back to back.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Agent } from 'node:http';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
@@ -92,4 +94,24 @@ test('a queued request whose client disconnected is dropped without running', { 
   assert.equal(reply.body.toString(), '1', 'only the request whose client stayed ran');
   assert.equal((await send(port, '/tally-count')).body.toString(), '1');
   assert.equal(poolOf(server).queuedRequests, 0);
+});
+
+test('a pipelined request that waits in the queue is answered, in order', { timeout: 30_000 }, async (t) => {
+  const { port } = await startThreaded(t, { threads: 1 });
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.on('error', () => {});
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => (received += chunk));
+  await once(socket, 'connect');
+  // The second request waits for the only worker, which the first holds for 300 ms; its response
+  // has no socket of its own until the first response is written.
+  socket.write('GET /block?ms=300 HTTP/1.1\r\nHost: x\r\n\r\nGET /tally HTTP/1.1\r\nHost: x\r\n\r\n');
+  const deadline = performance.now() + 5_000;
+  while (!/\r\n\r\n\d+$/.test(received) && performance.now() < deadline) await delay(10);
+  const responses = received.split(/(?=HTTP\/1\.1 )/);
+  assert.equal(responses.length, 2, `two responses: ${JSON.stringify(received)}`);
+  assert.match(responses[0]!, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nblocked 300 ms$/);
+  assert.match(responses[1]!, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n\d+$/);
 });

@@ -44,8 +44,9 @@ export class NodeResponseSink implements ResponseSink {
 
   /** The client closed its connection before an answer. */
   clientGone(): boolean {
-    const socket = this.#res.socket;
-    return this.#res.destroyed || socket === null || socket.destroyed;
+    // The request's socket, not the response's: a pipelined response gets its socket only when
+    // the responses before it are written.
+    return this.#res.destroyed || this.#res.req.socket.destroyed;
   }
 
   sendStream(status: number, headers: string[], body: Readable | undefined): void {

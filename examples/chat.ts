@@ -11,7 +11,7 @@
 // starts the server runs on the main thread only. `publish()` works on any thread: on a worker
 // it is one message to the IO thread, which fans it out to every subscriber.
 import { isMainThread } from 'node:worker_threads';
-import { createServer, publish, Router, type Request, type ServerOptions } from '@mummyx/core';
+import { createServer, parseThreads, publish, Router, type Request, type ServerOptions } from '@mummyx/core';
 
 type WebSocketHandler = NonNullable<ServerOptions['websocketHandler']>;
 type WebSocket = ReturnType<Request['upgradeToWebSocket']>;
@@ -126,12 +126,6 @@ const page = `<!doctype html>
 </body>
 </html>
 `;
-
-function parseThreads(text: string): ServerOptions['threads'] {
-  const range = /^(\d+)-(\d+)$/.exec(text);
-  if (range !== null) return { min: Number(range[1]), max: Number(range[2]) };
-  return Number(text);
-}
 
 // Not awaited at the top level: the server imports this module too, and a
 // module cannot finish importing itself while its own top-level await waits.

@@ -10,7 +10,7 @@
 // One file is both the app module (imported by every worker) and the main program: the part
 // that starts the server runs on the main thread only.
 import { isMainThread } from 'node:worker_threads';
-import { createServer, publish, Router, type ServerOptions } from '@mummyx/core';
+import { createServer, parseThreads, publish, Router } from '@mummyx/core';
 
 const page = `<!doctype html>
 <meta charset="utf-8">
@@ -65,12 +65,6 @@ router.post('/publish', (request) => {
   publish('news', { event: 'news', data: text });
   request.respond(202, { 'Content-Type': 'text/plain; charset=utf-8' }, 'published\n');
 });
-
-function parseThreads(text: string): ServerOptions['threads'] {
-  const range = /^(\d+)-(\d+)$/.exec(text);
-  if (range !== null) return { min: Number(range[1]), max: Number(range[2]) };
-  return Number(text);
-}
 
 // Not awaited at the top level: the server imports this module too, and a
 // module cannot finish importing itself while its own top-level await waits.

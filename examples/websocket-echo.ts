@@ -6,7 +6,7 @@
 // that starts the server runs on the main thread only. In threaded mode the connection belongs
 // to the worker whose handler upgraded it, and its events run there, one at a time.
 import { isMainThread } from 'node:worker_threads';
-import { createServer, Router, type ServerOptions } from '@mummyx/core';
+import { createServer, parseThreads, Router, type ServerOptions } from '@mummyx/core';
 
 type WebSocketHandler = NonNullable<ServerOptions['websocketHandler']>;
 
@@ -23,12 +23,6 @@ export const websocketHandler: WebSocketHandler = (websocket, event, message) =>
   if (event !== 'message' || message === undefined) return;
   if (message.kind === 'text' || message.kind === 'binary') websocket.send(message.data);
 };
-
-function parseThreads(text: string): ServerOptions['threads'] {
-  const range = /^(\d+)-(\d+)$/.exec(text);
-  if (range !== null) return { min: Number(range[1]), max: Number(range[2]) };
-  return Number(text);
-}
 
 // Not awaited at the top level: the server imports this module too, and a
 // module cannot finish importing itself while its own top-level await waits.

@@ -2,18 +2,10 @@
 // with THREADS=0 (inline, on the IO thread), THREADS=N (fixed pool of N workers) or
 // THREADS=MIN-MAX (elastic pool). Compression off, as in examples/hello.ts.
 // PORT from the environment, bound to 127.0.0.1, prints `listening on http://127.0.0.1:PORT`.
-import { createServer } from '@mummyx/core';
+import { createServer, parseThreads } from '@mummyx/core';
 import { router } from './mummyx-hello-app.mjs';
 
 const appUrl = new URL('./mummyx-hello-app.mjs', import.meta.url);
-
-function parseThreads(text) {
-  const range = /^(\d+)-(\d+)$/.exec(text);
-  if (range !== null) return { min: Number(range[1]), max: Number(range[2]) };
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`THREADS must be N or MIN-MAX, not ${JSON.stringify(text)}`);
-  return n;
-}
 
 const threads = parseThreads(process.env['THREADS'] ?? '0');
 const server =

@@ -4,13 +4,16 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
+import { getPriority } from 'node:os';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { readFileSync } from 'node:fs';
 import { createServer, MxError } from '@mummyx/core';
 import { appUrl, poolOf, runLanes, send, startThreaded, waitFor } from './threads-helpers.js';
 
 const linux = process.platform === 'linux';
+
+/** The nice value of this test's main thread, which is also the server's IO thread. */
+const niceOfProcess = (): number => getPriority();
 
 test('worker threads run at nice 10 by default; the IO thread keeps its own', { skip: !linux }, async (t) => {
   const { port } = await startThreaded(t, { threads: 2 });
@@ -64,16 +67,6 @@ test(
     assert.equal(poolOf(server).workers, 1);
   },
 );
-
-/** The nice value of this process's main thread. */
-function niceOfProcess(): number {
-  return Number(readStatField('/proc/self/stat', 16));
-}
-
-function readStatField(path: string, index: number): string {
-  const stat = readFileSync(path, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[index]!;
-}
 
 test('a queued request whose client disconnected is dropped without running', { timeout: 30_000 }, async (t) => {
   const { server, port } = await startThreaded(t, { threads: 1 });

@@ -387,16 +387,19 @@ const syncWaitMs = 5;
 /** A worker serving requests back to back turns its event loop after this many. */
 const requestsPerTurn = 8;
 
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** One turn of the event loop: timers, messages and promises a handler left behind run in it. */
+function turnEventLoop(): Promise<void> {
+  // Every message posted so far is queued on the worker's port by now, so this turn reads it.
+  mailbox.markMessagesSeen();
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 async function serve(handler: RequestHandler): Promise<void> {
   let job: DispatchedRequest | undefined;
   let sinceTurn = 0;
   for (;;) {
     if (job === undefined) {
-      // Timers, messages and promises a handler left behind run in this turn.
-      mailbox.markMessagesSeen();
-      await nextTurn();
+      await turnEventLoop();
       job = await mailbox.nextRequest(port);
       sinceTurn = 0;
     }
@@ -413,8 +416,7 @@ async function serve(handler: RequestHandler): Promise<void> {
       }
       sinceTurn = 0;
     } else if (++sinceTurn >= requestsPerTurn) {
-      mailbox.markMessagesSeen();
-      await nextTurn();
+      await turnEventLoop();
       sinceTurn = 0;
     }
     job = mailbox.waitForRequestFor(syncWaitMs, port);

@@ -186,17 +186,21 @@ export class WorkerPool {
     if (slot !== undefined && slot.job !== undefined && this.#slots.has(slot)) this.#collect(slot);
   };
 
-  #takeIndex(slot: Slot): number {
-    let index = this.#freeIndexes.pop();
-    if (index === undefined && this.#byIndex.length < doorbellIndexes(this.#doorbell)) index = this.#byIndex.length;
-    if (index === undefined) {
-      this.#unindexed.add(slot);
-      return -1;
-    }
-    this.#byIndex[index] = slot;
-    return index;
+  /** A free doorbell index, or -1 when every bit is taken. */
+  #takeIndex(): number {
+    const index = this.#freeIndexes.pop();
+    if (index !== undefined) return index;
+    if (this.#byIndex.length >= doorbellIndexes(this.#doorbell)) return -1;
+    this.#byIndex.push(undefined);
+    return this.#byIndex.length - 1;
   }
 
+  #registerIndex(slot: Slot): void {
+    if (slot.index < 0) this.#unindexed.add(slot);
+    else this.#byIndex[slot.index] = slot;
+  }
+
+  /** Called once the slot's thread has exited: nothing can set its bit any more. */
   #releaseIndex(slot: Slot): void {
     this.#unindexed.delete(slot);
     if (slot.index < 0 || this.#byIndex[slot.index] !== slot) return;
@@ -318,12 +322,11 @@ export class WorkerPool {
     job.body = undefined;
     const bytes = body === undefined ? undefined : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
     const transfer = transferableOf(bytes);
-    this.#flushOutbox(slot);
-    slot.worker.postMessage(
+    this.#postNow(
+      slot,
       [MessageType.SessionRequest, job.id, job.head, bytes],
       transfer === undefined ? [] : [transfer],
     );
-    slot.mailbox.messagePosted();
     const timeoutMs = this.#options.handlerTimeoutMs;
     if (timeoutMs > 0) {
       job.timer = setTimeout(() => {
@@ -362,9 +365,9 @@ export class WorkerPool {
   }
 
   /** Any other message to a worker: the events queued before it go first. */
-  #postNow(slot: Slot, message: IoMessage): void {
+  #postNow(slot: Slot, message: IoMessage, transfer: ArrayBuffer[] = []): void {
     this.#flushOutbox(slot);
-    slot.worker.postMessage(message);
+    slot.worker.postMessage(message, transfer);
     slot.mailbox.messagePosted();
   }
 
@@ -496,20 +499,28 @@ export class WorkerPool {
   #spawnSlot(): { slot: Slot; ready: Promise<void> } {
     const memory = createMailboxMemory();
     const channel = new MessageChannel();
+    const index = this.#takeIndex();
     const config: WorkerConfig = {
       protocolVersion,
       appUrl: this.#options.appUrl,
       compression: this.#options.compression,
       logLevel: this.#options.logLevel,
       nice: this.#options.workerNice,
-      index: -1,
+      index,
       mailbox: memory,
       doorbell: this.#doorbell,
       port: channel.port2,
     };
+    let worker: Worker;
+    try {
+      worker = new Worker(workerEntry, { workerData: config, transferList: [channel.port2] });
+    } catch (error) {
+      if (index >= 0) this.#freeIndexes.push(index);
+      throw error;
+    }
     const slot: Slot = {
-      worker: undefined as unknown as Worker,
-      index: -1,
+      worker,
+      index,
       mailbox: new Mailbox(memory),
       port: channel.port1,
       ready: false,
@@ -523,16 +534,7 @@ export class WorkerPool {
       sessions: 0,
       outbox: [],
     };
-    slot.index = this.#takeIndex(slot);
-    config.index = slot.index;
-    let worker: Worker;
-    try {
-      worker = new Worker(workerEntry, { workerData: config, transferList: [channel.port2] });
-    } catch (error) {
-      this.#releaseIndex(slot);
-      throw error;
-    }
-    slot.worker = worker;
+    this.#registerIndex(slot);
     this.#slots.add(slot);
     this.#starting++;
     const ready = new Promise<void>((resolve, reject) => {
@@ -568,7 +570,6 @@ export class WorkerPool {
       });
       worker.on('exit', (code) => {
         settle(new MxError('MX_ERR_WORKER_EXITED', `exit code ${code} before it was ready`));
-        // The thread is gone: nothing can set its doorbell bit any more.
         this.#releaseIndex(slot);
         this.#onExit(slot, code);
       });

@@ -1,6 +1,7 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { transferableOf } from '../execution/dispatch-protocol.js';
 
 export interface CopyResult {
   /** Bytes written to the file. */
@@ -105,10 +106,8 @@ const transfer = (ArrayBuffer.prototype as { transfer?: (length?: number) => Arr
  * of its ArrayBuffer is freed: nothing else can be looking at its bytes.
  */
 function release(chunk: Buffer): void {
-  const buffer = chunk.buffer;
-  if (transfer === undefined || !(buffer instanceof ArrayBuffer)) return;
-  if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength) return;
-  transfer.call(buffer, 0);
+  const buffer = transferableOf(chunk);
+  if (transfer !== undefined && buffer !== undefined) transfer.call(buffer, 0);
 }
 
 function trim(chunks: Buffer[], keep: number): void {

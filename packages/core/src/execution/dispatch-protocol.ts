@@ -3,17 +3,21 @@
  *
  * Requests and responses travel through a per-worker mailbox in shared
  * memory, not through postMessage: a worker waiting for work is woken by one
- * `Atomics.notify` on its signal word, and it rings one
- * pool-wide doorbell that the IO thread awaits with `Atomics.waitAsync`, so a
- * burst of responses costs one wake-up of the IO thread. Measured here on one
- * core, this costs about half the CPU per round trip of structured-clone
- * messages. A request or response too big for its region goes through the
- * worker's MessagePort instead (bodies transferred, not copied) and the
- * mailbox only says so; the reader takes it with `receiveMessageOnPort`.
+ * `Atomics.notify` on its signal word, and it rings one pool-wide doorbell
+ * that the IO thread awaits with `Atomics.waitAsync`, so a burst of responses
+ * costs one wake-up of the IO thread. A request or response too big for its
+ * region goes through the worker's MessagePort instead (bodies transferred,
+ * not copied) and the mailbox only says so; the reader takes it with
+ * `receiveMessageOnPort`.
  *
- * A mailbox holds one request and one response: the pool never gives a
- * worker a second request before its handler has settled (Mummy's model), so
- * neither side can overwrite what the other has not read yet.
+ * A mailbox is two rings of `ringDepth` entries: requests (IO → worker) and
+ * responses (worker → IO). A worker still runs one request at a time, in the
+ * order they were posted (Mummy's model); the ring lets the IO thread hand a
+ * worker that is answering fast requests its next few at once, so one
+ * wake-up serves several requests. A request the worker has not taken yet
+ * can be taken back by the IO thread (`revoke`), for a worker that is free
+ * sooner: each request entry has a state word both sides change with
+ * compare-and-swap, so exactly one of them wins.
  *
  * Log lines, readiness and load failures use ordinary messages on the
  * worker's parentPort. Bump `protocolVersion` on any change to this file.
@@ -24,47 +28,86 @@ import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
-export const protocolVersion = 5;
+export const protocolVersion = 6;
+
+/** Requests a worker may hold at once (one running, the others next in line), and responses in flight. */
+export const ringDepth = 4;
 
 /** Control words (Int32 indexes) at the start of a mailbox. */
 const enum Word {
-  RequestSeq = 0,
-  RequestId = 1,
-  RequestHeadBytes = 2,
-  RequestBodyBytes = 3,
-  RequestViaPort = 4,
-  ResponseSeq = 5,
-  ResponseId = 6,
-  ResponseStatus = 7,
-  ResponseHeadBytes = 8,
-  ResponseBodyBytes = 9,
-  ResponseViaPort = 10,
-  ResponseSettled = 11,
-  SettledSeq = 12,
-  SettledId = 13,
+  /** Requests posted so far (IO thread). */
+  RequestPosted = 0,
+  /** Responses written so far (worker). */
+  ResponseWritten = 1,
+  /** Responses read so far (IO thread). */
+  ResponseRead = 2,
+  /** 1 while the worker waits for room in the response ring. */
+  ResponseWaiting = 3,
   /** 1 while the worker's thread runs a WebSocket event handler (it may block). */
-  EventsBusy = 14,
+  EventsBusy = 4,
   /** Bumped by a timer on the worker's event loop: it stops moving when the thread is stuck. */
-  Heartbeat = 15,
+  Heartbeat = 5,
   /** Bumped with every request and every message to the worker; the word a worker waits on. */
-  Signal = 16,
+  Signal = 6,
   /** Counts messages posted to the worker on its parentPort. */
-  MessageSeq = 17,
+  MessageSeq = 7,
   /** 1 while the worker waits for a request without running its event loop. */
-  SyncWaiting = 18,
+  SyncWaiting = 8,
+  /** First word of the request entries, then the response entries; `entryWords` each. */
+  Entries = 16,
+}
+
+const entryWords = 8;
+
+/** Words of a request entry. */
+const enum RequestWord {
+  State = 0,
+  Id = 1,
+  HeadBytes = 2,
+  BodyBytes = 3,
+  ViaPort = 4,
+}
+
+/** The states of a request entry. */
+const EntryState = {
+  /** Free for the IO thread to write. */
+  Empty: 0,
+  /** Written, not taken yet. */
+  Ready: 1,
+  /** Taken by the worker (it copies it out, then marks it Empty). */
+  Taken: 2,
+  /** Taken back by the IO thread; the worker skips it, then marks it Empty. */
+  Revoked: 3,
+} as const;
+
+/** Words of a response entry. */
+const enum ResponseWord {
+  Id = 0,
+  /** 1: only says the handler settled (after its response); 0: a response. */
+  SettledOnly = 1,
+  /** The handler had settled when this response was written. */
+  Settled = 2,
+  Status = 3,
+  HeadBytes = 4,
+  BodyBytes = 5,
+  ViaPort = 6,
 }
 
 /** How often a worker bumps its heartbeat word. */
 export const heartbeatIntervalMs = 100;
 
-const controlBytes = 128;
+const controlBytes = 4 * (Word.Entries + 2 * ringDepth * entryWords);
 /** Bytes for one request (head + body) or one response in shared memory. */
 export const regionBytes = 64 * 1024;
-const requestOffset = controlBytes;
-const responseOffset = controlBytes + regionBytes;
+
+const requestWord = (seq: number, word: RequestWord): number => Word.Entries + (seq % ringDepth) * entryWords + word;
+const responseWord = (seq: number, word: ResponseWord): number =>
+  Word.Entries + (ringDepth + (seq % ringDepth)) * entryWords + word;
+const requestOffset = (seq: number): number => controlBytes + (seq % ringDepth) * regionBytes;
+const responseOffset = (seq: number): number => controlBytes + (ringDepth + (seq % ringDepth)) * regionBytes;
 
 export function createMailboxMemory(): SharedArrayBuffer {
-  return new SharedArrayBuffer(controlBytes + 2 * regionBytes);
+  return new SharedArrayBuffer(controlBytes + 2 * ringDepth * regionBytes);
 }
 
 /**
@@ -120,8 +163,9 @@ export interface DispatchedRequest {
 
 export interface ReceivedResponse {
   id: number;
-  response: PreparedResponse;
-  /** The handler had settled when this response was written. */
+  /** Undefined when the entry only says the handler settled. */
+  response: PreparedResponse | undefined;
+  /** The handler has settled. */
   settled: boolean;
 }
 
@@ -132,41 +176,80 @@ type PortResponse = [id: number, status: number, headers: string[], body: string
 export class Mailbox {
   readonly #control: Int32Array;
   readonly #bytes: Buffer;
-  /** The last sequence numbers this side has consumed. */
-  #requestSeen = 0;
+  /** IO thread: requests posted. Worker: the next request entry to look at. */
+  #requestSeq = 0;
+  /** IO thread: responses read. Worker: responses written. */
+  #responseSeq = 0;
   #messagesSeen = 0;
-  #responseSeen = 0;
-  #settledSeen = 0;
+  /** Worker: called after skipping requests the IO thread took back (their entries are free again). */
+  readonly #onSkipped: (() => void) | undefined;
 
-  constructor(memory: SharedArrayBuffer) {
+  constructor(memory: SharedArrayBuffer, onSkipped?: () => void) {
     this.#control = new Int32Array(memory, 0, controlBytes / 4);
     this.#bytes = Buffer.from(memory);
+    this.#onSkipped = onSkipped;
   }
 
   // ── IO thread side ──────────────────────────────────────────────────────
 
-  /** Writes a request; `wake()` then wakes the worker. */
-  postRequest(request: DispatchedRequest, port: MessagePort): void {
+  /** True when the next request entry is free (the worker has moved past what was there). */
+  canPost(): boolean {
+    return Atomics.load(this.#control, requestWord(this.#requestSeq, RequestWord.State)) === EntryState.Empty;
+  }
+
+  /**
+   * Writes a request into the next entry (`canPost()` must be true) and returns
+   * its sequence number; `wake()` then wakes the worker. A request that does
+   * not fit goes through `port`: such a request must not be revoked.
+   */
+  postRequest(request: DispatchedRequest, port: MessagePort): number {
     const c = this.#control;
+    const seq = this.#requestSeq++;
     const head = encodeHead(request.head);
     const headBytes = Buffer.byteLength(head);
     const body = request.body;
     const bodyBytes = body === undefined ? -1 : body.byteLength;
-    c[Word.RequestId] = request.id;
+    c[requestWord(seq, RequestWord.Id)] = request.id;
     if (headBytes + Math.max(bodyBytes, 0) <= regionBytes) {
-      this.#bytes.write(head, requestOffset, 'utf8');
-      if (body !== undefined) body.copy(this.#bytes, requestOffset + headBytes);
-      c[Word.RequestHeadBytes] = headBytes;
-      c[Word.RequestBodyBytes] = bodyBytes;
-      c[Word.RequestViaPort] = 0;
+      const offset = requestOffset(seq);
+      this.#bytes.write(head, offset, 'utf8');
+      if (body !== undefined) body.copy(this.#bytes, offset + headBytes);
+      c[requestWord(seq, RequestWord.HeadBytes)] = headBytes;
+      c[requestWord(seq, RequestWord.BodyBytes)] = bodyBytes;
+      c[requestWord(seq, RequestWord.ViaPort)] = 0;
     } else {
       const transfer = transferableOf(body);
       const message: PortRequest = [request.id, head, body];
       port.postMessage(message, transfer === undefined ? [] : [transfer]);
-      c[Word.RequestViaPort] = 1;
+      c[requestWord(seq, RequestWord.ViaPort)] = 1;
     }
-    Atomics.add(c, Word.RequestSeq, 1);
+    Atomics.store(c, requestWord(seq, RequestWord.State), EntryState.Ready);
+    Atomics.store(c, Word.RequestPosted, this.#requestSeq);
     Atomics.add(c, Word.Signal, 1);
+    return seq;
+  }
+
+  /** True when a request of this size is written into the mailbox itself (and can be revoked). */
+  static fits(head: RequestHead, body: Buffer | undefined): boolean {
+    // A cheap upper bound: UTF-8 needs at most 3 bytes per UTF-16 unit.
+    let units =
+      head.method.length + head.uri.length + head.remoteAddress.length + head.path.length + head.search.length + 16;
+    for (const field of head.rawHeaders) units += field.length + 1;
+    return 3 * units + (body?.byteLength ?? 0) <= regionBytes;
+  }
+
+  /**
+   * Takes back request `seq` if the worker has not taken it yet. A request
+   * that went through the port cannot be revoked.
+   */
+  revoke(seq: number): boolean {
+    const state = requestWord(seq, RequestWord.State);
+    return Atomics.compareExchange(this.#control, state, EntryState.Ready, EntryState.Revoked) === EntryState.Ready;
+  }
+
+  /** True once the worker has taken request `seq` (or moved past it). */
+  taken(seq: number): boolean {
+    return Atomics.load(this.#control, requestWord(seq, RequestWord.State)) !== EntryState.Ready;
   }
 
   /** Wakes the worker if it sleeps waiting for a request. */
@@ -185,36 +268,35 @@ export class Mailbox {
     if (Atomics.load(c, Word.SyncWaiting) === 1) Atomics.notify(c, Word.Signal);
   }
 
-  /** The response written since the last call, if any. */
+  /** The oldest response (or settlement) not read yet, if any. */
   takeResponse(port: MessagePort): ReceivedResponse | undefined {
     const c = this.#control;
-    const seq = Atomics.load(c, Word.ResponseSeq);
-    if (seq === this.#responseSeen) return undefined;
-    this.#responseSeen = seq;
-    const settled = c[Word.ResponseSettled] === 1;
-    if (c[Word.ResponseViaPort] === 1) {
-      const [id, status, headers, body] = receiveMessageOnPort(port)!.message as PortResponse;
-      return { id, settled, response: { status, headers, body } };
+    const seq = this.#responseSeq;
+    if (Atomics.load(c, Word.ResponseWritten) === seq) return undefined;
+    const id = c[responseWord(seq, ResponseWord.Id)]!;
+    const settled = c[responseWord(seq, ResponseWord.Settled)] === 1;
+    let response: PreparedResponse | undefined;
+    if (c[responseWord(seq, ResponseWord.SettledOnly)] === 1) {
+      response = undefined;
+    } else if (c[responseWord(seq, ResponseWord.ViaPort)] === 1) {
+      const [, status, headers, body] = receiveMessageOnPort(port)!.message as PortResponse;
+      response = { status, headers, body };
+    } else {
+      const offset = responseOffset(seq);
+      const headBytes = c[responseWord(seq, ResponseWord.HeadBytes)]!;
+      const bodyBytes = c[responseWord(seq, ResponseWord.BodyBytes)]!;
+      const headers = headBytes === 0 ? [] : this.#bytes.toString('utf8', offset, offset + headBytes).split('\0');
+      let body: Buffer | undefined;
+      if (bodyBytes >= 0) {
+        body = Buffer.allocUnsafe(bodyBytes);
+        this.#bytes.copy(body, 0, offset + headBytes, offset + headBytes + bodyBytes);
+      }
+      response = { status: c[responseWord(seq, ResponseWord.Status)]!, headers, body };
     }
-    const headBytes = c[Word.ResponseHeadBytes]!;
-    const bodyBytes = c[Word.ResponseBodyBytes]!;
-    const headers =
-      headBytes === 0 ? [] : this.#bytes.toString('utf8', responseOffset, responseOffset + headBytes).split('\0');
-    let body: Buffer | undefined;
-    if (bodyBytes >= 0) {
-      body = Buffer.allocUnsafe(bodyBytes);
-      this.#bytes.copy(body, 0, responseOffset + headBytes, responseOffset + headBytes + bodyBytes);
-    }
-    return { id: c[Word.ResponseId]!, settled, response: { status: c[Word.ResponseStatus]!, headers, body } };
-  }
-
-  /** The id of a handler that settled after its response, if one did since the last call. */
-  takeSettled(): number | undefined {
-    const c = this.#control;
-    const seq = Atomics.load(c, Word.SettledSeq);
-    if (seq === this.#settledSeen) return undefined;
-    this.#settledSeen = seq;
-    return c[Word.SettledId];
+    this.#responseSeq = seq + 1;
+    Atomics.store(c, Word.ResponseRead, seq + 1);
+    if (Atomics.load(c, Word.ResponseWaiting) === 1) Atomics.notify(c, Word.ResponseRead);
+    return { id, response, settled };
   }
 
   /** True while the worker's thread runs a WebSocket event handler. */
@@ -237,6 +319,28 @@ export class Mailbox {
     Atomics.store(this.#control, Word.EventsBusy, busy ? 1 : 0);
   }
 
+  /** The next request posted to this worker and not revoked, if one is there now. */
+  takeRequest(port: MessagePort): DispatchedRequest | undefined {
+    const c = this.#control;
+    let skipped = false;
+    let request: DispatchedRequest | undefined;
+    while (this.#requestSeq !== Atomics.load(c, Word.RequestPosted)) {
+      const seq = this.#requestSeq++;
+      const state = requestWord(seq, RequestWord.State);
+      if (Atomics.compareExchange(c, state, EntryState.Ready, EntryState.Taken) !== EntryState.Ready) {
+        // Revoked: the IO thread gave it to another worker.
+        Atomics.store(c, state, EntryState.Empty);
+        skipped = true;
+        continue;
+      }
+      request = this.#readRequest(seq, port);
+      Atomics.store(c, state, EntryState.Empty);
+      break;
+    }
+    if (skipped) this.#onSkipped?.();
+    return request;
+  }
+
   /**
    * Waits up to `ms` for a request without running the event loop: a futex
    * wake-up is much cheaper than waking an event loop, and under load the next
@@ -250,7 +354,7 @@ export class Mailbox {
     Atomics.store(c, Word.SyncWaiting, 1);
     const signal = Atomics.load(c, Word.Signal);
     if (
-      Atomics.load(c, Word.RequestSeq) === this.#requestSeen &&
+      Atomics.load(c, Word.RequestPosted) === this.#requestSeq &&
       Atomics.load(c, Word.MessageSeq) === this.#messagesSeen
     ) {
       Atomics.wait(c, Word.Signal, signal, ms);
@@ -258,7 +362,7 @@ export class Mailbox {
     Atomics.store(c, Word.SyncWaiting, 0);
     // Messages first: the event loop reads them, and the request waits for it.
     if (Atomics.load(c, Word.MessageSeq) !== this.#messagesSeen) return undefined;
-    return Atomics.load(c, Word.RequestSeq) === this.#requestSeen ? undefined : this.#readRequest(port);
+    return this.takeRequest(port);
   }
 
   /**
@@ -274,17 +378,16 @@ export class Mailbox {
     const c = this.#control;
     for (;;) {
       const signal = Atomics.load(c, Word.Signal);
-      if (Atomics.load(c, Word.RequestSeq) !== this.#requestSeen) break;
+      const request = this.takeRequest(port);
+      if (request !== undefined) return request;
       const wait = Atomics.waitAsync(c, Word.Signal, signal);
       if (wait.async) await wait.value;
     }
-    return this.#readRequest(port);
   }
 
-  #readRequest(port: MessagePort): DispatchedRequest {
+  #readRequest(seq: number, port: MessagePort): DispatchedRequest {
     const c = this.#control;
-    this.#requestSeen = Atomics.load(c, Word.RequestSeq);
-    if (c[Word.RequestViaPort] === 1) {
+    if (c[requestWord(seq, RequestWord.ViaPort)] === 1) {
       const [id, head, body] = receiveMessageOnPort(port)!.message as PortRequest;
       return {
         id,
@@ -292,48 +395,78 @@ export class Mailbox {
         body: body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
       };
     }
-    const headBytes = c[Word.RequestHeadBytes]!;
-    const bodyBytes = c[Word.RequestBodyBytes]!;
-    const head = decodeHead(this.#bytes.toString('utf8', requestOffset, requestOffset + headBytes));
+    const offset = requestOffset(seq);
+    const headBytes = c[requestWord(seq, RequestWord.HeadBytes)]!;
+    const bodyBytes = c[requestWord(seq, RequestWord.BodyBytes)]!;
+    const head = decodeHead(this.#bytes.toString('utf8', offset, offset + headBytes));
     let body: Buffer | undefined;
     if (bodyBytes >= 0) {
       body = Buffer.allocUnsafeSlow(bodyBytes);
-      this.#bytes.copy(body, 0, requestOffset + headBytes, requestOffset + headBytes + bodyBytes);
+      this.#bytes.copy(body, 0, offset + headBytes, offset + headBytes + bodyBytes);
     }
-    return { id: c[Word.RequestId]!, head, body };
+    return { id: c[requestWord(seq, RequestWord.Id)]!, head, body };
+  }
+
+  /**
+   * The next response entry, once the IO thread has read the one `ringDepth`
+   * back: waits for it (a thread answering faster than the IO thread writes
+   * responses out waits here, with its requests still in order).
+   */
+  #nextResponseEntry(): number {
+    const c = this.#control;
+    const seq = this.#responseSeq;
+    for (;;) {
+      const read = Atomics.load(c, Word.ResponseRead);
+      if (seq - read < ringDepth) break;
+      Atomics.store(c, Word.ResponseWaiting, 1);
+      if (Atomics.load(c, Word.ResponseRead) === read) Atomics.wait(c, Word.ResponseRead, read, 50);
+      Atomics.store(c, Word.ResponseWaiting, 0);
+    }
+    return seq;
+  }
+
+  #publishResponse(seq: number): void {
+    this.#responseSeq = seq + 1;
+    Atomics.store(this.#control, Word.ResponseWritten, seq + 1);
   }
 
   /** Writes a response; the caller rings the doorbell. */
   putResponse(id: number, response: PreparedResponse, settled: boolean, port: MessagePort): void {
     const c = this.#control;
+    const seq = this.#nextResponseEntry();
     const head = response.headers.join('\0');
     const headBytes = Buffer.byteLength(head);
     const body = response.body;
     const bodyBytes = body === undefined ? -1 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    c[Word.ResponseId] = id;
-    c[Word.ResponseSettled] = settled ? 1 : 0;
+    c[responseWord(seq, ResponseWord.Id)] = id;
+    c[responseWord(seq, ResponseWord.SettledOnly)] = 0;
+    c[responseWord(seq, ResponseWord.Settled)] = settled ? 1 : 0;
     if (headBytes + Math.max(bodyBytes, 0) <= regionBytes) {
-      this.#bytes.write(head, responseOffset, 'utf8');
-      if (typeof body === 'string') this.#bytes.write(body, responseOffset + headBytes, 'utf8');
-      else if (body !== undefined) this.#bytes.set(body, responseOffset + headBytes);
-      c[Word.ResponseStatus] = response.status;
-      c[Word.ResponseHeadBytes] = headBytes;
-      c[Word.ResponseBodyBytes] = bodyBytes;
-      c[Word.ResponseViaPort] = 0;
+      const offset = responseOffset(seq);
+      this.#bytes.write(head, offset, 'utf8');
+      if (typeof body === 'string') this.#bytes.write(body, offset + headBytes, 'utf8');
+      else if (body !== undefined) this.#bytes.set(body, offset + headBytes);
+      c[responseWord(seq, ResponseWord.Status)] = response.status;
+      c[responseWord(seq, ResponseWord.HeadBytes)] = headBytes;
+      c[responseWord(seq, ResponseWord.BodyBytes)] = bodyBytes;
+      c[responseWord(seq, ResponseWord.ViaPort)] = 0;
     } else {
       const transfer = transferableOf(body);
       const message: PortResponse = [id, response.status, response.headers, body];
       port.postMessage(message, transfer === undefined ? [] : [transfer]);
-      c[Word.ResponseViaPort] = 1;
+      c[responseWord(seq, ResponseWord.ViaPort)] = 1;
     }
-    Atomics.add(c, Word.ResponseSeq, 1);
+    this.#publishResponse(seq);
   }
 
   /** Records that the handler of `id` settled after its response; the caller rings the doorbell. */
   putSettled(id: number): void {
     const c = this.#control;
-    c[Word.SettledId] = id;
-    Atomics.add(c, Word.SettledSeq, 1);
+    const seq = this.#nextResponseEntry();
+    c[responseWord(seq, ResponseWord.Id)] = id;
+    c[responseWord(seq, ResponseWord.SettledOnly)] = 1;
+    c[responseWord(seq, ResponseWord.Settled)] = 1;
+    this.#publishResponse(seq);
   }
 }
 

@@ -41,8 +41,8 @@ const parent = parentPort!;
 const config = workerData as WorkerConfig;
 const minLogRank = logLevelRank[config.logLevel];
 const requestConfig: RequestConfig = { compression: config.compression };
-const mailbox = new Mailbox(config.mailbox);
 const { doorbell, port, index } = config;
+const mailbox = new Mailbox(config.mailbox, () => ringDoorbell(doorbell, index));
 
 /** WebSocket sends of this turn of the event loop, to go to the IO thread as one message. */
 const outbox: WsSendMessage[] = [];

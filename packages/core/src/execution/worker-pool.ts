@@ -16,6 +16,7 @@ import {
   doorbellWaiting,
   takeRung,
   heartbeatIntervalMs,
+  ringDepth,
   protocolVersion,
   type IoMessage,
   type WorkerConfig,
@@ -62,6 +63,8 @@ interface Job {
   body: Buffer | undefined;
   sink: PoolSink;
   responded: boolean;
+  /** Its entry in the worker's request ring, once posted there. */
+  seq: number;
   /** Session requests only: the handler-timeout timer. */
   timer?: NodeJS.Timeout | undefined;
 }
@@ -77,7 +80,21 @@ interface Slot {
   /** The IO thread's end of the worker's channel for oversized messages. */
   port: MessagePort;
   ready: boolean;
-  job: Job | undefined;
+  /**
+   * Requests posted to the worker and not finished, in order: the first runs
+   * (or is about to), the others are next in line and may still be revoked.
+   */
+  jobs: Job[];
+  /** When the first of `jobs` started, as far as the IO thread knows (performance.now()). */
+  frontSince: number;
+  /** How long the worker's last request took, as far as the IO thread could tell (ms). */
+  lastServiceMs: number;
+  /**
+   * Requests the worker has moved past whose stream messages may still be on
+   * their way (a streamed request settles on parentPort, which the mailbox may outrun).
+   */
+  lingering: Map<number, Job>;
+  /** The handler-timeout timer of the first of `jobs`. */
   timer: NodeJS.Timeout | undefined;
   idleTimer: NodeJS.Timeout | undefined;
   /** Set once the pool has decided this worker goes away. */
@@ -97,12 +114,23 @@ interface Slot {
 const workerEntry = new URL('./worker-main.js', import.meta.url);
 
 /**
+ * A worker whose requests finish within this time may be handed its next few
+ * requests while it still runs one, so a single wake-up serves several.
+ */
+const quickServiceMs = 1;
+/** Requests next in line behind a request running this long are taken back and go to the next free worker. */
+const revokeAfterMs = 2;
+
+/**
  * Mummy's thread pool on worker_threads. Each worker runs one request at a
  * time, so a handler may block its thread without delaying requests on other
  * workers. Requests wait in one bounded FIFO queue on the IO thread; the first
- * free worker takes the oldest. An elastic pool (`max > min`) starts a worker
- * whenever a request waits and every worker is busy, and retires workers above
- * `min` after `idleTimeoutMs` without work.
+ * free worker takes the oldest. A worker that answers quickly is also given
+ * its next few requests in advance (up to `ringDepth` in all): under load it
+ * then goes from one to the next without a wake-up in between. Those are
+ * taken back if the request ahead of them turns out slow. An elastic pool
+ * (`max > min`) starts a worker whenever a request waits and every worker is
+ * busy, and retires workers above `min` after `idleTimeoutMs` without work.
  */
 export class WorkerPool {
   readonly #options: PoolOptions;
@@ -126,6 +154,9 @@ export class WorkerPool {
   /** Workers without a doorbell index (more threads alive at once than it has bits for). */
   readonly #unindexed = new Set<Slot>();
   #listening = false;
+  /** Requests posted to a worker behind another one (not known to have started). */
+  #prefetched = 0;
+  #revokeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: PoolOptions) {
     this.#options = options;
@@ -158,6 +189,7 @@ export class WorkerPool {
    * CPU mid-batch, and each request then costs two context switches.
    */
   #wakeLater(slot: Slot): void {
+    if (this.#toWake.includes(slot)) return;
     this.#toWake.push(slot);
     if (this.#toWake.length === 1) setImmediate(this.#wakeAll);
   }
@@ -170,7 +202,7 @@ export class WorkerPool {
 
   #busyCount(): number {
     let busy = 0;
-    for (const slot of this.#slots) if (slot.job !== undefined) busy++;
+    for (const slot of this.#slots) if (slot.jobs.length > 0) busy++;
     return busy;
   }
 
@@ -178,12 +210,16 @@ export class WorkerPool {
   #collectAll(): void {
     this.#doorbellSeen = Atomics.load(this.#doorbell, 0);
     takeRung(this.#doorbell, this.#collectIndex);
-    for (const slot of this.#unindexed) if (slot.job !== undefined) this.#collect(slot);
+    for (const slot of this.#unindexed) if (slot.jobs.length > 0) this.#collect(slot);
   }
 
   readonly #collectIndex = (index: number): void => {
     const slot = this.#byIndex[index];
-    if (slot !== undefined && slot.job !== undefined && this.#slots.has(slot)) this.#collect(slot);
+    if (slot !== undefined && this.#slots.has(slot)) {
+      if (slot.jobs.length > 0) this.#collect(slot);
+      // Also rung by a worker that skipped requests taken back from it: room again in its ring.
+      else if (this.#queue.length > 0) this.#next(slot);
+    }
   };
 
   /** A free doorbell index, or -1 when every bit is taken. */
@@ -208,22 +244,28 @@ export class WorkerPool {
     this.#freeIndexes.push(slot.index);
   }
 
-  /** Takes what a worker wrote to its mailbox: a response, a settled handler, or both. */
+  /**
+   * Takes what a worker wrote to its mailbox: responses and settled handlers,
+   * in the order its requests ran; then tops up its requests from the queue.
+   */
   #collect(slot: Slot): void {
-    const received = slot.mailbox.takeResponse(slot.port);
-    const job = slot.job;
-    if (received !== undefined && job !== undefined && received.id === job.id) {
-      if (!job.responded) {
+    const before = slot.jobs.length;
+    for (;;) {
+      const received = slot.mailbox.takeResponse(slot.port);
+      if (received === undefined) break;
+      const at = slot.jobs.findIndex((job) => job.id === received.id);
+      if (at < 0) continue;
+      // The worker runs its requests in order: those before this one have settled, and they
+      // answered with a stream (whose messages travel on parentPort, maybe still on the way).
+      for (let i = 0; i < at; i++) slot.lingering.set(slot.jobs[0]!.id, this.#finishFront(slot));
+      const job = slot.jobs[0]!;
+      if (received.response !== undefined && !job.responded) {
         job.responded = true;
         job.sink.send(received.response);
       }
-      if (received.settled) {
-        this.#finish(slot);
-        return;
-      }
+      if (received.settled) this.#finishFront(slot);
     }
-    const settled = slot.mailbox.takeSettled();
-    if (settled !== undefined && slot.job !== undefined && settled === slot.job.id) this.#finish(slot);
+    if (slot.jobs.length < before) this.#next(slot);
   }
 
   /** Starts `min` workers and resolves once each has loaded the app module. */
@@ -234,7 +276,7 @@ export class WorkerPool {
   }
 
   dispatch(head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
-    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false };
+    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false, seq: -1 };
     let slot = this.#freeSlot();
     if (slot === undefined && Atomics.load(this.#doorbell, 0) !== this.#doorbellSeen) {
       // Workers that answered since the IO thread last looked are free: collecting now keeps
@@ -243,7 +285,14 @@ export class WorkerPool {
       slot = this.#freeSlot();
     }
     if (slot !== undefined) {
-      this.#run(slot, job);
+      this.#post(slot, job);
+      return;
+    }
+    // Older requests wait in the queue: this one goes behind them.
+    slot = this.#queue.length === 0 ? this.#quickSlot(job) : undefined;
+    if (slot !== undefined) {
+      this.#post(slot, job);
+      this.#grow();
       return;
     }
     if (this.#queue.length >= this.#options.maxQueuedRequests) {
@@ -254,12 +303,51 @@ export class WorkerPool {
     this.#queue.push(job);
     Atomics.store(this.#doorbell, doorbellWaiting, 1);
     this.#listen();
-    // An elastic pool starts a worker for each waiting request no starting worker is meant for
-    // (#slots already holds the ones still starting); requests whose client left do not count.
-    if (this.#slots.size < this.#options.max && this.#starting < this.#queue.length) {
-      this.#dropAbandoned();
-      if (this.#starting < this.#queue.length) this.#spawn().catch((error: unknown) => this.#onSpawnError(error));
+    this.#grow();
+  }
+
+  /**
+   * An elastic pool starts a worker for each waiting request no starting
+   * worker is meant for (#slots already holds the ones still starting);
+   * requests whose client left do not count.
+   */
+  #grow(): void {
+    if (this.#slots.size >= this.#options.max || this.#starting >= this.#queue.length + this.#prefetched) return;
+    this.#dropAbandoned();
+    if (this.#starting < this.#queue.length + this.#prefetched) {
+      this.#spawn().catch((error: unknown) => this.#onSpawnError(error));
     }
+  }
+
+  /**
+   * A busy worker that can take `job` next in line: one that has been
+   * answering quickly, whose current request started just now, with room in
+   * its ring; the one with the fewest requests first.
+   */
+  #quickSlot(job: Job): Slot | undefined {
+    if (!Mailbox.fits(job.head, job.body)) return undefined;
+    let best: Slot | undefined;
+    let now = -1;
+    for (const slot of this.#slots) {
+      if (slot.jobs.length === 0 || slot.jobs.length >= ringDepth || slot.lastServiceMs >= quickServiceMs) continue;
+      if (best !== undefined && slot.jobs.length >= best.jobs.length) continue;
+      if (now < 0) now = performance.now();
+      if (this.#canTakeNext(slot, now)) best = slot;
+    }
+    return best;
+  }
+
+  /** True when `slot` may be given a request to run after its current ones. */
+  #canTakeNext(slot: Slot, now: number): boolean {
+    return (
+      slot.ready &&
+      !slot.retiring &&
+      slot.jobs.length < ringDepth &&
+      slot.lastServiceMs < quickServiceMs &&
+      now - slot.frontSince < quickServiceMs &&
+      !slot.mailbox.eventsBusy &&
+      slot.mailbox.canPost()
+    );
   }
 
   /**
@@ -269,7 +357,7 @@ export class WorkerPool {
    * not through the mailbox, so a worker can hold several at once.
    */
   dispatchSession(key: string | undefined, head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
-    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false };
+    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false, seq: -1 };
     let slot = key === undefined ? undefined : this.#sessionOwners.get(key);
     if (slot === undefined || slot.retiring || !this.#slots.has(slot)) slot = this.#sessionSlot();
     if (slot === undefined) {
@@ -299,7 +387,7 @@ export class WorkerPool {
       if (slot.retiring) continue;
       const load =
         slot.sessions * 1_000_000 +
-        (slot.job === undefined ? 0 : 1_000) +
+        (slot.jobs.length === 0 ? 0 : 1_000) +
         slot.sessionJobs.size * 1_000 +
         slot.waiting.length * 1_000 +
         slot.streams;
@@ -381,7 +469,8 @@ export class WorkerPool {
 
   /** The request a worker's message is about: its mailbox request or one of its session requests. */
   #jobOf(slot: Slot, id: number): Job | undefined {
-    return slot.job?.id === id ? slot.job : slot.sessionJobs.get(id);
+    for (const job of slot.jobs) if (job.id === id) return job;
+    return slot.lingering.get(id) ?? slot.sessionJobs.get(id);
   }
 
   /** Bound session keys, on every worker. */
@@ -417,7 +506,8 @@ export class WorkerPool {
   #freeSlot(): Slot | undefined {
     let best: Slot | undefined;
     for (const slot of this.#slots) {
-      if (!slot.ready || slot.job !== undefined || slot.retiring || slot.mailbox.eventsBusy) continue;
+      if (!slot.ready || slot.jobs.length > 0 || slot.retiring || slot.mailbox.eventsBusy) continue;
+      if (!slot.mailbox.canPost()) continue;
       if (best === undefined || slot.streams + slot.sessions < best.streams + best.sessions) best = slot;
       if (best.streams + best.sessions === 0) break;
     }
@@ -429,9 +519,8 @@ export class WorkerPool {
     while (this.#queue.length > 0) {
       const slot = this.#freeSlot();
       if (slot === undefined) break;
-      const job = this.#takeQueued();
-      if (job === undefined) break;
-      this.#run(slot, job);
+      this.#next(slot);
+      if (slot.jobs.length === 0) break;
     }
     if (this.#queue.length === 0) Atomics.store(this.#doorbell, doorbellWaiting, 0);
   }
@@ -457,7 +546,7 @@ export class WorkerPool {
       workers: this.#slots.size,
       busyWorkers: busy,
       idleWorkers: this.#slots.size - busy,
-      queuedRequests: this.#queue.length,
+      queuedRequests: this.#queue.length + this.#prefetched,
       workerRestarts: this.#restarts,
     };
   }
@@ -486,7 +575,7 @@ export class WorkerPool {
   #isIdle(): boolean {
     if (this.#queue.length > 0) return false;
     for (const slot of this.#slots) {
-      if (slot.job !== undefined || slot.sessionJobs.size > 0 || slot.waiting.length > 0) return false;
+      if (slot.jobs.length > 0 || slot.sessionJobs.size > 0 || slot.waiting.length > 0) return false;
     }
     return true;
   }
@@ -524,7 +613,10 @@ export class WorkerPool {
       mailbox: new Mailbox(memory),
       port: channel.port1,
       ready: false,
-      job: undefined,
+      jobs: [],
+      frontSince: 0,
+      lastServiceMs: Infinity,
+      lingering: new Map(),
       timer: undefined,
       idleTimer: undefined,
       retiring: false,
@@ -652,10 +744,20 @@ export class WorkerPool {
       case MessageType.Batch:
         for (const inner of message[1]) this.#onMessage(slot, inner);
         break;
-      case MessageType.Settled:
-        if (slot.job?.id === message[1]) this.#finish(slot);
-        else this.#endSessionJob(slot, message[1]);
+      case MessageType.Settled: {
+        const id = message[1];
+        // Requests before it on this worker settled first, through the mailbox: read them.
+        if (slot.jobs[0] !== undefined && slot.jobs[0].id !== id && slot.jobs.some((job) => job.id === id)) {
+          this.#collect(slot);
+        }
+        if (slot.jobs[0]?.id === id) {
+          this.#finishFront(slot);
+          this.#next(slot);
+        } else if (!slot.lingering.delete(id)) {
+          this.#endSessionJob(slot, id);
+        }
         break;
+      }
       case MessageType.SessionResponse: {
         const job = slot.sessionJobs.get(message[1]);
         if (job === undefined || job.responded) break;
@@ -696,49 +798,124 @@ export class WorkerPool {
     }
   }
 
-  #run(slot: Slot, job: Job): void {
+  /** Posts a request to a worker's ring: it runs once the requests before it there have settled. */
+  #post(slot: Slot, job: Job): void {
     if (slot.idleTimer !== undefined) {
       clearTimeout(slot.idleTimer);
       slot.idleTimer = undefined;
     }
-    slot.job = job;
-    slot.mailbox.postRequest({ id: job.id, head: job.head, body: job.body }, slot.port);
-    job.body = undefined;
+    job.seq = slot.mailbox.postRequest({ id: job.id, head: job.head, body: job.body }, slot.port);
+    slot.jobs.push(job);
+    if (slot.jobs.length === 1) this.#started(slot, performance.now());
+    else {
+      this.#prefetched++;
+      if (this.#revokeTimer === undefined) {
+        this.#revokeTimer = setTimeout(this.#revokeStale, revokeAfterMs);
+        this.#revokeTimer.unref();
+      }
+    }
     this.#wakeLater(slot);
     this.#listen();
+  }
+
+  /** The first of the slot's requests runs from now on (as far as the IO thread can tell). */
+  #started(slot: Slot, now: number): void {
+    slot.frontSince = now;
+    const job = slot.jobs[0]!;
+    // Kept until now in case the request was revoked and had to be posted again.
+    job.body = undefined;
     const timeoutMs = this.#options.handlerTimeoutMs;
     if (timeoutMs > 0) slot.timer = setTimeout(() => this.#onTimeout(slot, job), timeoutMs);
   }
 
-  #finish(slot: Slot): void {
+  /** The slot's first request settled: the next one (if any) runs now. Returns the finished one. */
+  #finishFront(slot: Slot): Job {
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     slot.timer = undefined;
-    slot.job = undefined;
-    this.#next(slot);
+    const job = slot.jobs.shift()!;
+    const now = performance.now();
+    slot.lastServiceMs = now - slot.frontSince;
+    if (slot.jobs.length > 0) {
+      this.#prefetched--;
+      this.#started(slot, now);
+    }
+    return job;
   }
 
-  /** Gives a free worker the oldest queued request, or starts its idle clock. */
+  /**
+   * Tops a worker up from the queue: an idle one gets the oldest request, and
+   * a quick one its next few too; an idle worker with nothing to do starts its
+   * idle clock.
+   */
   #next(slot: Slot): void {
     if (slot.retiring || !slot.ready) return;
-    const job = this.#takeQueued();
-    if (this.#queue.length === 0) Atomics.store(this.#doorbell, doorbellWaiting, 0);
-    if (job !== undefined) {
-      this.#run(slot, job);
-      return;
+    let now = -1;
+    while (this.#queue.length > 0 && slot.mailbox.canPost()) {
+      if (slot.jobs.length > 0) {
+        if (now < 0) now = performance.now();
+        if (!this.#canTakeNext(slot, now) || !Mailbox.fits(this.#queue[0]!.head, this.#queue[0]!.body)) break;
+      }
+      const job = this.#takeQueued();
+      if (job === undefined) break;
+      this.#post(slot, job);
     }
+    if (this.#queue.length === 0) Atomics.store(this.#doorbell, doorbellWaiting, 0);
+    if (slot.jobs.length > 0) return;
     if (this.#drained !== undefined && this.#isIdle()) {
       this.#drained();
       return;
     }
-    if (this.#slots.size > this.#options.min && !this.#closing) {
+    if (this.#slots.size > this.#options.min && !this.#closing && slot.idleTimer === undefined) {
       slot.idleTimer = setTimeout(() => {
+        slot.idleTimer = undefined;
         // A worker whose streams are still open keeps serving them.
-        if (slot.job === undefined && this.#slots.size > this.#options.min && !this.#ownsStreams(slot)) {
+        if (slot.jobs.length === 0 && this.#slots.size > this.#options.min && !this.#ownsStreams(slot)) {
           void this.#retire(slot);
         }
       }, this.#options.idleTimeoutMs);
       slot.idleTimer.unref();
     }
+  }
+
+  /**
+   * Takes back the requests waiting behind one that has run for
+   * `revokeAfterMs` (those the worker has not started), and hands them to
+   * free workers, or queues them first in line.
+   */
+  readonly #revokeStale = (): void => {
+    this.#revokeTimer = undefined;
+    const now = performance.now();
+    const revoked: Job[] = [];
+    for (const slot of this.#slots) {
+      if (slot.jobs.length > 1 && now - slot.frontSince >= revokeAfterMs) this.#revokeWaiting(slot, revoked);
+    }
+    if (revoked.length > 0) this.#requeue(revoked);
+    if (this.#prefetched > 0) {
+      this.#revokeTimer = setTimeout(this.#revokeStale, revokeAfterMs);
+      this.#revokeTimer.unref();
+    }
+  };
+
+  /** Revokes the slot's requests the worker has not taken yet, newest first, into `into`. */
+  #revokeWaiting(slot: Slot, into: Job[]): void {
+    // The worker takes requests in order: the ones not taken yet are the last ones.
+    while (slot.jobs.length > 1) {
+      const job = slot.jobs[slot.jobs.length - 1]!;
+      if (!slot.mailbox.revoke(job.seq)) break;
+      slot.jobs.pop();
+      this.#prefetched--;
+      into.push(job);
+    }
+  }
+
+  /** Puts revoked requests back first in line, oldest first, and hands them out. */
+  #requeue(jobs: Job[]): void {
+    jobs.sort((a, b) => a.id - b.id);
+    this.#queue.unshift(...jobs);
+    Atomics.store(this.#doorbell, doorbellWaiting, 1);
+    this.#dispatchQueued();
+    this.#listen();
+    this.#grow();
   }
 
   /**
@@ -749,7 +926,7 @@ export class WorkerPool {
    * call), the worker is terminated and replaced.
    */
   #onTimeout(slot: Slot, job: Job): void {
-    if (slot.job !== job) return;
+    if (slot.jobs[0] !== job) return;
     const { method, uri } = job.head;
     if (!job.responded) {
       job.responded = true;
@@ -761,7 +938,7 @@ export class WorkerPool {
     }
     const before = slot.mailbox.heartbeat;
     slot.timer = setTimeout(() => {
-      if (slot.job !== job) return;
+      if (slot.jobs[0] !== job) return;
       if (slot.mailbox.heartbeat !== before) {
         this.#options.log('info', `handler still pending after ${this.#options.handlerTimeoutMs} ms: ${method} ${uri}`);
         slot.timer = setTimeout(() => this.#onTimeout(slot, job), this.#options.handlerTimeoutMs);
@@ -771,31 +948,52 @@ export class WorkerPool {
         'error',
         `handler unsettled after ${this.#options.handlerTimeoutMs} ms and its thread is stuck: ${method} ${uri}; replacing its worker`,
       );
-      slot.job = undefined;
+      const revoked: Job[] = [];
+      this.#revokeWaiting(slot, revoked);
+      this.#dropJobs(slot, 500);
       this.#restarts++;
       void this.#retire(slot);
+      if (revoked.length > 0) this.#requeue(revoked);
       this.#replace();
     }, 3 * heartbeatIntervalMs);
   }
 
+  /** Forgets the slot's requests; those not answered yet get `status`. */
+  #dropJobs(slot: Slot, status: number): void {
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    this.#prefetched -= Math.max(0, slot.jobs.length - 1);
+    for (const job of slot.jobs.splice(0)) {
+      if (job.responded) continue;
+      job.responded = true;
+      job.sink.send(
+        status === 503
+          ? plainResponse(503, 'Service Unavailable: server is shutting down')
+          : plainResponse(500, 'Internal Server Error'),
+      );
+    }
+    slot.lingering.clear();
+  }
+
   #onExit(slot: Slot, code: number): void {
+    // A retired worker's requests were settled by #retire.
     if (!this.#slots.delete(slot)) return;
+    slot.retiring = true;
+    // Responses written before the thread ended still go out; requests it never started run elsewhere.
+    this.#collect(slot);
+    const revoked: Job[] = [];
+    this.#revokeWaiting(slot, revoked);
     slot.port.close();
     this.#closeStreamsOf(slot);
     this.#dropSessionsOf(slot, this.#closing ? 'closing' : 'exited');
-    if (slot.timer !== undefined) clearTimeout(slot.timer);
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
-    if (slot.retiring) return;
-    const job = slot.job;
+    const job = slot.jobs[0];
     this.#options.log(
       'error',
       `worker thread exited (code ${code})${job === undefined ? '' : ` while handling ${job.head.method} ${job.head.uri}`}; replacing it`,
     );
-    if (job !== undefined && !job.responded) {
-      job.responded = true;
-      job.sink.send(plainResponse(500, 'Internal Server Error'));
-    }
-    slot.job = undefined;
+    this.#dropJobs(slot, 500);
+    if (revoked.length > 0) this.#requeue(revoked);
     this.#restarts++;
     this.#replace();
   }
@@ -824,11 +1022,23 @@ export class WorkerPool {
   async #retire(slot: Slot): Promise<void> {
     slot.retiring = true;
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
-    if (slot.timer !== undefined) clearTimeout(slot.timer);
     this.#slots.delete(slot);
+    // Requests it has not started run on other workers (or, when closing, are refused).
+    const revoked: Job[] = [];
+    this.#revokeWaiting(slot, revoked);
+    this.#dropJobs(slot, this.#closing ? 503 : 500);
     slot.port.close();
     this.#closeStreamsOf(slot);
     this.#dropSessionsOf(slot, this.#closing ? 'closing' : 'exited');
+    if (revoked.length > 0) {
+      if (this.#closing) {
+        for (const job of revoked) {
+          job.sink.send(plainResponse(503, 'Service Unavailable: server is shutting down', ['Connection', 'close']));
+        }
+      } else {
+        this.#requeue(revoked);
+      }
+    }
     await slot.worker.terminate();
   }
 }

@@ -13,7 +13,7 @@
  * A mailbox is two rings of `ringDepth` entries: requests (IO → worker) and
  * responses (worker → IO). A worker still runs one request at a time, in the
  * order they were posted (Mummy's model); the ring lets the IO thread hand a
- * worker that is answering fast requests its next few at once, so one
+ * worker whose handlers have been finishing quickly its next few at once, so one
  * wake-up serves several requests. A request the worker has not taken yet
  * can be taken back by the IO thread (`revoke`), for a worker that is free
  * sooner: each request entry has a state word both sides change with
@@ -91,6 +91,8 @@ const enum ResponseWord {
   HeadBytes = 4,
   BodyBytes = 5,
   ViaPort = 6,
+  /** How long the settled handler ran on the worker, in µs (-1: not known). */
+  ServiceMicros = 7,
 }
 
 /** How often a worker bumps its heartbeat word. */
@@ -167,6 +169,8 @@ export interface ReceivedResponse {
   response: PreparedResponse | undefined;
   /** The handler has settled. */
   settled: boolean;
+  /** When settled: how long the handler ran on the worker, in ms (-1: not known). */
+  serviceMs: number;
 }
 
 type PortRequest = [id: number, head: string, body: Uint8Array | undefined];
@@ -275,6 +279,8 @@ export class Mailbox {
     if (Atomics.load(c, Word.ResponseWritten) === seq) return undefined;
     const id = c[responseWord(seq, ResponseWord.Id)]!;
     const settled = c[responseWord(seq, ResponseWord.Settled)] === 1;
+    const micros = c[responseWord(seq, ResponseWord.ServiceMicros)]!;
+    const serviceMs = settled && micros >= 0 ? micros / 1_000 : -1;
     let response: PreparedResponse | undefined;
     if (c[responseWord(seq, ResponseWord.SettledOnly)] === 1) {
       response = undefined;
@@ -296,7 +302,7 @@ export class Mailbox {
     this.#responseSeq = seq + 1;
     Atomics.store(c, Word.ResponseRead, seq + 1);
     if (Atomics.load(c, Word.ResponseWaiting) === 1) Atomics.notify(c, Word.ResponseRead);
-    return { id, response, settled };
+    return { id, response, settled, serviceMs };
   }
 
   /** True while the worker's thread runs a WebSocket event handler. */
@@ -430,8 +436,11 @@ export class Mailbox {
     Atomics.store(this.#control, Word.ResponseWritten, seq + 1);
   }
 
-  /** Writes a response; the caller rings the doorbell. */
-  putResponse(id: number, response: PreparedResponse, settled: boolean, port: MessagePort): void {
+  /**
+   * Writes a response; the caller rings the doorbell. `serviceMs`: how long
+   * the handler ran, when it has settled.
+   */
+  putResponse(id: number, response: PreparedResponse, settled: boolean, port: MessagePort, serviceMs = -1): void {
     const c = this.#control;
     const seq = this.#nextResponseEntry();
     const head = response.headers.join('\0');
@@ -441,6 +450,7 @@ export class Mailbox {
     c[responseWord(seq, ResponseWord.Id)] = id;
     c[responseWord(seq, ResponseWord.SettledOnly)] = 0;
     c[responseWord(seq, ResponseWord.Settled)] = settled ? 1 : 0;
+    c[responseWord(seq, ResponseWord.ServiceMicros)] = micros(serviceMs);
     if (headBytes + Math.max(bodyBytes, 0) <= regionBytes) {
       const offset = responseOffset(seq);
       this.#bytes.write(head, offset, 'utf8');
@@ -460,14 +470,20 @@ export class Mailbox {
   }
 
   /** Records that the handler of `id` settled after its response; the caller rings the doorbell. */
-  putSettled(id: number): void {
+  putSettled(id: number, serviceMs: number): void {
     const c = this.#control;
     const seq = this.#nextResponseEntry();
     c[responseWord(seq, ResponseWord.Id)] = id;
     c[responseWord(seq, ResponseWord.SettledOnly)] = 1;
     c[responseWord(seq, ResponseWord.Settled)] = 1;
+    c[responseWord(seq, ResponseWord.ServiceMicros)] = micros(serviceMs);
     this.#publishResponse(seq);
   }
+}
+
+/** Milliseconds as whole microseconds in an Int32 word; -1 stays -1. */
+function micros(ms: number): number {
+  return ms < 0 ? -1 : Math.min(Math.round(ms * 1_000), 0x7fffffff);
 }
 
 // ── parentPort messages (worker → IO) ─────────────────────────────────────

@@ -351,6 +351,7 @@ class WorkerSink implements ResponseSink {
 function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> | undefined {
   const sink = new WorkerSink(job.id);
   const request = new Request(job.head, job.body, sink, requestConfig);
+  const started = performance.now();
   const pending = runHandler(handler, request, log);
   sink.inSyncPart = false;
   if (pending === undefined) {
@@ -359,7 +360,7 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
       return undefined;
     }
     // runHandler answers 500 itself when a handler did not respond, so `held` is set.
-    mailbox.putResponse(job.id, sink.held!, true, port);
+    mailbox.putResponse(job.id, sink.held!, true, port, performance.now() - started);
     ringDoorbell(doorbell, index);
     return undefined;
   }
@@ -372,7 +373,7 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
       post([MessageType.Settled, job.id]);
       return;
     }
-    mailbox.putSettled(job.id);
+    mailbox.putSettled(job.id, performance.now() - started);
     ringDoorbell(doorbell, index);
   });
 }

@@ -87,7 +87,7 @@ interface Slot {
   jobs: Job[];
   /** When the first of `jobs` started, as far as the IO thread knows (performance.now()). */
   frontSince: number;
-  /** How long the worker's last request took, as far as the IO thread could tell (ms). */
+  /** How long the handler of the worker's last request ran (ms). */
   lastServiceMs: number;
   /**
    * Requests the worker has moved past whose stream messages may still be on
@@ -263,7 +263,7 @@ export class WorkerPool {
         job.responded = true;
         job.sink.send(received.response);
       }
-      if (received.settled) this.#finishFront(slot);
+      if (received.settled) this.#finishFront(slot, received.serviceMs);
     }
     if (slot.jobs.length < before) this.#next(slot);
   }
@@ -828,13 +828,18 @@ export class WorkerPool {
     if (timeoutMs > 0) slot.timer = setTimeout(() => this.#onTimeout(slot, job), timeoutMs);
   }
 
-  /** The slot's first request settled: the next one (if any) runs now. Returns the finished one. */
-  #finishFront(slot: Slot): Job {
+  /**
+   * The slot's first request settled: the next one (if any) runs now. Returns
+   * the finished one. `serviceMs`: how long its handler ran, as the worker
+   * measured it (-1: not known; the time the IO thread saw is used then, which
+   * also counts the wait for a CPU).
+   */
+  #finishFront(slot: Slot, serviceMs = -1): Job {
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     slot.timer = undefined;
     const job = slot.jobs.shift()!;
     const now = performance.now();
-    slot.lastServiceMs = now - slot.frontSince;
+    slot.lastServiceMs = serviceMs >= 0 ? serviceMs : now - slot.frontSince;
     if (slot.jobs.length > 0) {
       this.#prefetched--;
       this.#started(slot, now);

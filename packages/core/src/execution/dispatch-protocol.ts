@@ -31,7 +31,7 @@ import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket
 export const protocolVersion = 6;
 
 /** Requests a worker may hold at once (one running, the others next in line), and responses in flight. */
-export const ringDepth = 4;
+export const ringDepth = 16;
 
 /** Control words (Int32 indexes) at the start of a mailbox. */
 const enum Word {
@@ -100,7 +100,7 @@ export const heartbeatIntervalMs = 100;
 
 const controlBytes = 4 * (Word.Entries + 2 * ringDepth * entryWords);
 /** Bytes for one request (head + body) or one response in shared memory. */
-export const regionBytes = 64 * 1024;
+export const regionBytes = 32 * 1024;
 
 const requestWord = (seq: number, word: RequestWord): number => Word.Entries + (seq % ringDepth) * entryWords + word;
 const responseWord = (seq: number, word: ResponseWord): number =>
@@ -135,9 +135,18 @@ export function doorbellIndexes(doorbell: Int32Array): number {
  * (with its index), or to say it can take a request again (without).
  */
 export function ringDoorbell(doorbell: Int32Array, index?: number): void {
+  markDoorbell(doorbell, index);
+  Atomics.notify(doorbell, 0);
+}
+
+/**
+ * Rings without waking the IO thread: it sees the ring the next time it looks
+ * (it also looks on a timer while requests wait behind others), or when a
+ * later `ringDoorbell` wakes it.
+ */
+export function markDoorbell(doorbell: Int32Array, index?: number): void {
   if (index !== undefined && index >= 0) Atomics.or(doorbell, readyWords + (index >> 5), 1 << (index & 31));
   Atomics.add(doorbell, 0, 1);
-  Atomics.notify(doorbell, 0);
 }
 
 /**
@@ -323,6 +332,11 @@ export class Mailbox {
 
   setEventsBusy(busy: boolean): void {
     Atomics.store(this.#control, Word.EventsBusy, busy ? 1 : 0);
+  }
+
+  /** True when a request has been posted that this worker has not looked at yet. */
+  hasRequest(): boolean {
+    return Atomics.load(this.#control, Word.RequestPosted) !== this.#requestSeq;
   }
 
   /** The next request posted to this worker and not revoked, if one is there now. */

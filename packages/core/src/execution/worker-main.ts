@@ -18,6 +18,7 @@ import {
   doorbellWaiting,
   heartbeatIntervalMs,
   protocolVersion,
+  markDoorbell,
   ringDoorbell,
   transferableOf,
   type DispatchedRequest,
@@ -42,7 +43,39 @@ const config = workerData as WorkerConfig;
 const minLogRank = logLevelRank[config.logLevel];
 const requestConfig: RequestConfig = { compression: config.compression };
 const { doorbell, port, index } = config;
-const mailbox = new Mailbox(config.mailbox, () => ringDoorbell(doorbell, index));
+const mailbox = new Mailbox(config.mailbox, () => ring());
+
+/**
+ * Responses written without waking the IO thread yet, and since when: a worker
+ * with its next request already posted runs it first, so the IO thread wakes
+ * once for several responses instead of once each (on a shared core, each
+ * wake-up would also take the CPU from this thread mid-batch).
+ */
+let owed = false;
+let owedSince = 0;
+/** The longest a response waits for such a batch to end. */
+const maxOwedMs = 0.2;
+
+/** Tells the IO thread this worker wrote to its mailbox, now. */
+function ring(): void {
+  owed = false;
+  ringDoorbell(doorbell, index);
+}
+
+/** Tells the IO thread a request settled: at once, or after this worker's next request if one is posted. */
+function ringOrOwe(now: number): void {
+  if (!mailbox.hasRequest()) {
+    ring();
+    return;
+  }
+  markDoorbell(doorbell, index);
+  if (!owed) {
+    owed = true;
+    owedSince = now;
+  } else if (now - owedSince >= maxOwedMs) {
+    ring();
+  }
+}
 
 /** WebSocket sends of this turn of the event loop, to go to the IO thread as one message. */
 const outbox: WsSendMessage[] = [];
@@ -343,7 +376,7 @@ class WorkerSink implements ResponseSink {
       return;
     }
     mailbox.putResponse(this.id, response, false, port);
-    ringDoorbell(doorbell, index);
+    ring();
   }
 }
 
@@ -360,13 +393,14 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
       return undefined;
     }
     // runHandler answers 500 itself when a handler did not respond, so `held` is set.
-    mailbox.putResponse(job.id, sink.held!, true, port, performance.now() - started);
-    ringDoorbell(doorbell, index);
+    const now = performance.now();
+    mailbox.putResponse(job.id, sink.held!, true, port, now - started);
+    ringOrOwe(now);
     return undefined;
   }
   if (sink.held !== undefined) {
     mailbox.putResponse(job.id, sink.held, false, port);
-    ringDoorbell(doorbell, index);
+    ring();
   }
   return pending.then(() => {
     if (sink.streamed) {
@@ -374,7 +408,7 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
       return;
     }
     mailbox.putSettled(job.id, performance.now() - started);
-    ringDoorbell(doorbell, index);
+    ring();
   });
 }
 
@@ -390,6 +424,7 @@ const requestsPerTurn = 8;
 
 /** One turn of the event loop: timers, messages and promises a handler left behind run in it. */
 function turnEventLoop(): Promise<void> {
+  if (owed) ring();
   // Every message posted so far is queued on the worker's port by now, so this turn reads it.
   mailbox.markMessagesSeen();
   return new Promise((resolve) => setImmediate(resolve));
@@ -420,6 +455,7 @@ async function serve(handler: RequestHandler): Promise<void> {
       await turnEventLoop();
       sinceTurn = 0;
     }
+    if (owed && !mailbox.hasRequest()) ring();
     job = mailbox.waitForRequestFor(syncWaitMs, port);
   }
 }

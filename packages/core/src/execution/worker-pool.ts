@@ -889,6 +889,8 @@ export class WorkerPool {
    */
   readonly #revokeStale = (): void => {
     this.#revokeTimer = undefined;
+    // Workers ring without waking this thread while their next request is posted: look first.
+    if (Atomics.load(this.#doorbell, 0) !== this.#doorbellSeen) this.#collectAll();
     const now = performance.now();
     const revoked: Job[] = [];
     for (const slot of this.#slots) {

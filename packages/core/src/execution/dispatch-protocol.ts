@@ -57,7 +57,16 @@ const enum Word {
   Entries = 16,
 }
 
-const entryWords = 8;
+const entryWords = 10;
+/**
+ * After the entries: which request entry each posted request is in, then which
+ * response entry each written response is in, by sequence number modulo
+ * `ringDepth`. Each side writes into the lowest free entry, so a worker that
+ * holds one request at a time keeps using the same memory (with 100 workers,
+ * spreading over every entry would cost cache and TLB misses on each request).
+ */
+const requestOrderWord = Word.Entries + 2 * ringDepth * entryWords;
+const responseOrderWord = requestOrderWord + ringDepth;
 
 /** Words of a request entry. */
 const enum RequestWord {
@@ -91,22 +100,22 @@ const enum ResponseWord {
   HeadBytes = 4,
   BodyBytes = 5,
   ViaPort = 6,
-  /** How long the settled handler ran on the worker, in µs (-1: not known). */
-  ServiceMicros = 7,
+  /** 1 from when the worker wrote the entry until the IO thread has read it. */
+  Full = 7,
 }
 
 /** How often a worker bumps its heartbeat word. */
 export const heartbeatIntervalMs = 100;
 
-const controlBytes = 4 * (Word.Entries + 2 * ringDepth * entryWords);
+const controlBytes = 4 * (responseOrderWord + ringDepth);
 /** Bytes for one request (head + body) or one response in shared memory. */
 export const regionBytes = 32 * 1024;
 
-const requestWord = (seq: number, word: RequestWord): number => Word.Entries + (seq % ringDepth) * entryWords + word;
-const responseWord = (seq: number, word: ResponseWord): number =>
-  Word.Entries + (ringDepth + (seq % ringDepth)) * entryWords + word;
-const requestOffset = (seq: number): number => controlBytes + (seq % ringDepth) * regionBytes;
-const responseOffset = (seq: number): number => controlBytes + (ringDepth + (seq % ringDepth)) * regionBytes;
+const requestWord = (entry: number, word: RequestWord): number => Word.Entries + entry * entryWords + word;
+const responseWord = (entry: number, word: ResponseWord): number =>
+  Word.Entries + (ringDepth + entry) * entryWords + word;
+const requestOffset = (entry: number): number => controlBytes + entry * regionBytes;
+const responseOffset = (entry: number): number => controlBytes + (ringDepth + entry) * regionBytes;
 
 export function createMailboxMemory(): SharedArrayBuffer {
   return new SharedArrayBuffer(controlBytes + 2 * ringDepth * regionBytes);
@@ -178,8 +187,6 @@ export interface ReceivedResponse {
   response: PreparedResponse | undefined;
   /** The handler has settled. */
   settled: boolean;
-  /** When settled: how long the handler ran on the worker, in ms (-1: not known). */
-  serviceMs: number;
 }
 
 type PortRequest = [id: number, head: string, body: Uint8Array | undefined];
@@ -205,41 +212,51 @@ export class Mailbox {
 
   // ── IO thread side ──────────────────────────────────────────────────────
 
-  /** True when the next request entry is free (the worker has moved past what was there). */
+  /** True when a request entry is free (the worker has moved past what was there). */
   canPost(): boolean {
-    return Atomics.load(this.#control, requestWord(this.#requestSeq, RequestWord.State)) === EntryState.Empty;
+    return this.#freeRequestEntry() >= 0;
+  }
+
+  /** The lowest request entry the worker is done with, or -1. */
+  #freeRequestEntry(): number {
+    for (let entry = 0; entry < ringDepth; entry++) {
+      if (Atomics.load(this.#control, requestWord(entry, RequestWord.State)) === EntryState.Empty) return entry;
+    }
+    return -1;
   }
 
   /**
-   * Writes a request into the next entry (`canPost()` must be true) and returns
-   * its sequence number; `wake()` then wakes the worker. A request that does
-   * not fit goes through `port`: such a request must not be revoked.
+   * Writes a request into a free entry (`canPost()` must be true) and returns
+   * the entry; `wake()` then wakes the worker. A request that does not fit
+   * goes through `port`: such a request must not be revoked.
    */
   postRequest(request: DispatchedRequest, port: MessagePort): number {
     const c = this.#control;
     const seq = this.#requestSeq++;
+    const entry = this.#freeRequestEntry();
     const head = encodeHead(request.head);
     const headBytes = Buffer.byteLength(head);
     const body = request.body;
     const bodyBytes = body === undefined ? -1 : body.byteLength;
-    c[requestWord(seq, RequestWord.Id)] = request.id;
+    c[requestWord(entry, RequestWord.Id)] = request.id;
     if (headBytes + Math.max(bodyBytes, 0) <= regionBytes) {
-      const offset = requestOffset(seq);
+      const offset = requestOffset(entry);
       this.#bytes.write(head, offset, 'utf8');
       if (body !== undefined) body.copy(this.#bytes, offset + headBytes);
-      c[requestWord(seq, RequestWord.HeadBytes)] = headBytes;
-      c[requestWord(seq, RequestWord.BodyBytes)] = bodyBytes;
-      c[requestWord(seq, RequestWord.ViaPort)] = 0;
+      c[requestWord(entry, RequestWord.HeadBytes)] = headBytes;
+      c[requestWord(entry, RequestWord.BodyBytes)] = bodyBytes;
+      c[requestWord(entry, RequestWord.ViaPort)] = 0;
     } else {
       const transfer = transferableOf(body);
       const message: PortRequest = [request.id, head, body];
       port.postMessage(message, transfer === undefined ? [] : [transfer]);
-      c[requestWord(seq, RequestWord.ViaPort)] = 1;
+      c[requestWord(entry, RequestWord.ViaPort)] = 1;
     }
-    Atomics.store(c, requestWord(seq, RequestWord.State), EntryState.Ready);
+    Atomics.store(c, requestWord(entry, RequestWord.State), EntryState.Ready);
+    Atomics.store(c, requestOrderWord + (seq % ringDepth), entry);
     Atomics.store(c, Word.RequestPosted, this.#requestSeq);
     Atomics.add(c, Word.Signal, 1);
-    return seq;
+    return entry;
   }
 
   /** True when a request of this size is written into the mailbox itself (and can be revoked). */
@@ -252,17 +269,12 @@ export class Mailbox {
   }
 
   /**
-   * Takes back request `seq` if the worker has not taken it yet. A request
-   * that went through the port cannot be revoked.
+   * Takes back the request in `entry` if the worker has not taken it yet. A
+   * request that went through the port cannot be revoked.
    */
-  revoke(seq: number): boolean {
-    const state = requestWord(seq, RequestWord.State);
+  revoke(entry: number): boolean {
+    const state = requestWord(entry, RequestWord.State);
     return Atomics.compareExchange(this.#control, state, EntryState.Ready, EntryState.Revoked) === EntryState.Ready;
-  }
-
-  /** True once the worker has taken request `seq` (or moved past it). */
-  taken(seq: number): boolean {
-    return Atomics.load(this.#control, requestWord(seq, RequestWord.State)) !== EntryState.Ready;
   }
 
   /** Wakes the worker if it sleeps waiting for a request. */
@@ -286,32 +298,32 @@ export class Mailbox {
     const c = this.#control;
     const seq = this.#responseSeq;
     if (Atomics.load(c, Word.ResponseWritten) === seq) return undefined;
-    const id = c[responseWord(seq, ResponseWord.Id)]!;
-    const settled = c[responseWord(seq, ResponseWord.Settled)] === 1;
-    const micros = c[responseWord(seq, ResponseWord.ServiceMicros)]!;
-    const serviceMs = settled && micros >= 0 ? micros / 1_000 : -1;
+    const entry = Atomics.load(c, responseOrderWord + (seq % ringDepth));
+    const id = c[responseWord(entry, ResponseWord.Id)]!;
+    const settled = c[responseWord(entry, ResponseWord.Settled)] === 1;
     let response: PreparedResponse | undefined;
-    if (c[responseWord(seq, ResponseWord.SettledOnly)] === 1) {
+    if (c[responseWord(entry, ResponseWord.SettledOnly)] === 1) {
       response = undefined;
-    } else if (c[responseWord(seq, ResponseWord.ViaPort)] === 1) {
+    } else if (c[responseWord(entry, ResponseWord.ViaPort)] === 1) {
       const [, status, headers, body] = receiveMessageOnPort(port)!.message as PortResponse;
       response = { status, headers, body };
     } else {
-      const offset = responseOffset(seq);
-      const headBytes = c[responseWord(seq, ResponseWord.HeadBytes)]!;
-      const bodyBytes = c[responseWord(seq, ResponseWord.BodyBytes)]!;
+      const offset = responseOffset(entry);
+      const headBytes = c[responseWord(entry, ResponseWord.HeadBytes)]!;
+      const bodyBytes = c[responseWord(entry, ResponseWord.BodyBytes)]!;
       const headers = headBytes === 0 ? [] : this.#bytes.toString('utf8', offset, offset + headBytes).split('\0');
       let body: Buffer | undefined;
       if (bodyBytes >= 0) {
         body = Buffer.allocUnsafe(bodyBytes);
         this.#bytes.copy(body, 0, offset + headBytes, offset + headBytes + bodyBytes);
       }
-      response = { status: c[responseWord(seq, ResponseWord.Status)]!, headers, body };
+      response = { status: c[responseWord(entry, ResponseWord.Status)]!, headers, body };
     }
     this.#responseSeq = seq + 1;
+    Atomics.store(c, responseWord(entry, ResponseWord.Full), 0);
     Atomics.store(c, Word.ResponseRead, seq + 1);
     if (Atomics.load(c, Word.ResponseWaiting) === 1) Atomics.notify(c, Word.ResponseRead);
-    return { id, response, settled, serviceMs };
+    return { id, response, settled };
   }
 
   /** True while the worker's thread runs a WebSocket event handler. */
@@ -346,14 +358,15 @@ export class Mailbox {
     let request: DispatchedRequest | undefined;
     while (this.#requestSeq !== Atomics.load(c, Word.RequestPosted)) {
       const seq = this.#requestSeq++;
-      const state = requestWord(seq, RequestWord.State);
+      const entry = Atomics.load(c, requestOrderWord + (seq % ringDepth));
+      const state = requestWord(entry, RequestWord.State);
       if (Atomics.compareExchange(c, state, EntryState.Ready, EntryState.Taken) !== EntryState.Ready) {
         // Revoked: the IO thread gave it to another worker.
         Atomics.store(c, state, EntryState.Empty);
         skipped = true;
         continue;
       }
-      request = this.#readRequest(seq, port);
+      request = this.#readRequest(entry, port);
       Atomics.store(c, state, EntryState.Empty);
       break;
     }
@@ -405,9 +418,9 @@ export class Mailbox {
     }
   }
 
-  #readRequest(seq: number, port: MessagePort): DispatchedRequest {
+  #readRequest(entry: number, port: MessagePort): DispatchedRequest {
     const c = this.#control;
-    if (c[requestWord(seq, RequestWord.ViaPort)] === 1) {
+    if (c[requestWord(entry, RequestWord.ViaPort)] === 1) {
       const [id, head, body] = receiveMessageOnPort(port)!.message as PortRequest;
       return {
         id,
@@ -415,89 +428,83 @@ export class Mailbox {
         body: body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
       };
     }
-    const offset = requestOffset(seq);
-    const headBytes = c[requestWord(seq, RequestWord.HeadBytes)]!;
-    const bodyBytes = c[requestWord(seq, RequestWord.BodyBytes)]!;
+    const offset = requestOffset(entry);
+    const headBytes = c[requestWord(entry, RequestWord.HeadBytes)]!;
+    const bodyBytes = c[requestWord(entry, RequestWord.BodyBytes)]!;
     const head = decodeHead(this.#bytes.toString('utf8', offset, offset + headBytes));
     let body: Buffer | undefined;
     if (bodyBytes >= 0) {
       body = Buffer.allocUnsafeSlow(bodyBytes);
       this.#bytes.copy(body, 0, offset + headBytes, offset + headBytes + bodyBytes);
     }
-    return { id: c[requestWord(seq, RequestWord.Id)]!, head, body };
+    return { id: c[requestWord(entry, RequestWord.Id)]!, head, body };
   }
 
   /**
-   * The next response entry, once the IO thread has read the one `ringDepth`
-   * back: waits for it (a thread answering faster than the IO thread writes
-   * responses out waits here, with its requests still in order).
+   * A free response entry (the lowest): once the IO thread has read one, if
+   * all are full. A thread answering faster than the IO thread writes
+   * responses out waits here, with its requests still in order.
    */
-  #nextResponseEntry(): number {
+  #freeResponseEntry(): number {
     const c = this.#control;
-    const seq = this.#responseSeq;
     for (;;) {
       const read = Atomics.load(c, Word.ResponseRead);
-      if (seq - read < ringDepth) break;
+      for (let entry = 0; entry < ringDepth; entry++) {
+        if (Atomics.load(c, responseWord(entry, ResponseWord.Full)) === 0) return entry;
+      }
       Atomics.store(c, Word.ResponseWaiting, 1);
       if (Atomics.load(c, Word.ResponseRead) === read) Atomics.wait(c, Word.ResponseRead, read, 50);
       Atomics.store(c, Word.ResponseWaiting, 0);
     }
-    return seq;
   }
 
-  #publishResponse(seq: number): void {
-    this.#responseSeq = seq + 1;
-    Atomics.store(this.#control, Word.ResponseWritten, seq + 1);
-  }
-
-  /**
-   * Writes a response; the caller rings the doorbell. `serviceMs`: how long
-   * the handler ran, when it has settled.
-   */
-  putResponse(id: number, response: PreparedResponse, settled: boolean, port: MessagePort, serviceMs = -1): void {
+  /** Hands the response in `entry` to the IO thread, after those written before it. */
+  #publishResponse(entry: number): void {
     const c = this.#control;
-    const seq = this.#nextResponseEntry();
+    const seq = this.#responseSeq++;
+    Atomics.store(c, responseWord(entry, ResponseWord.Full), 1);
+    Atomics.store(c, responseOrderWord + (seq % ringDepth), entry);
+    Atomics.store(c, Word.ResponseWritten, seq + 1);
+  }
+
+  /** Writes a response; the caller rings the doorbell. */
+  putResponse(id: number, response: PreparedResponse, settled: boolean, port: MessagePort): void {
+    const c = this.#control;
+    const entry = this.#freeResponseEntry();
     const head = response.headers.join('\0');
     const headBytes = Buffer.byteLength(head);
     const body = response.body;
     const bodyBytes = body === undefined ? -1 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    c[responseWord(seq, ResponseWord.Id)] = id;
-    c[responseWord(seq, ResponseWord.SettledOnly)] = 0;
-    c[responseWord(seq, ResponseWord.Settled)] = settled ? 1 : 0;
-    c[responseWord(seq, ResponseWord.ServiceMicros)] = micros(serviceMs);
+    c[responseWord(entry, ResponseWord.Id)] = id;
+    c[responseWord(entry, ResponseWord.SettledOnly)] = 0;
+    c[responseWord(entry, ResponseWord.Settled)] = settled ? 1 : 0;
     if (headBytes + Math.max(bodyBytes, 0) <= regionBytes) {
-      const offset = responseOffset(seq);
+      const offset = responseOffset(entry);
       this.#bytes.write(head, offset, 'utf8');
       if (typeof body === 'string') this.#bytes.write(body, offset + headBytes, 'utf8');
       else if (body !== undefined) this.#bytes.set(body, offset + headBytes);
-      c[responseWord(seq, ResponseWord.Status)] = response.status;
-      c[responseWord(seq, ResponseWord.HeadBytes)] = headBytes;
-      c[responseWord(seq, ResponseWord.BodyBytes)] = bodyBytes;
-      c[responseWord(seq, ResponseWord.ViaPort)] = 0;
+      c[responseWord(entry, ResponseWord.Status)] = response.status;
+      c[responseWord(entry, ResponseWord.HeadBytes)] = headBytes;
+      c[responseWord(entry, ResponseWord.BodyBytes)] = bodyBytes;
+      c[responseWord(entry, ResponseWord.ViaPort)] = 0;
     } else {
       const transfer = transferableOf(body);
       const message: PortResponse = [id, response.status, response.headers, body];
       port.postMessage(message, transfer === undefined ? [] : [transfer]);
-      c[responseWord(seq, ResponseWord.ViaPort)] = 1;
+      c[responseWord(entry, ResponseWord.ViaPort)] = 1;
     }
-    this.#publishResponse(seq);
+    this.#publishResponse(entry);
   }
 
   /** Records that the handler of `id` settled after its response; the caller rings the doorbell. */
-  putSettled(id: number, serviceMs: number): void {
+  putSettled(id: number): void {
     const c = this.#control;
-    const seq = this.#nextResponseEntry();
-    c[responseWord(seq, ResponseWord.Id)] = id;
-    c[responseWord(seq, ResponseWord.SettledOnly)] = 1;
-    c[responseWord(seq, ResponseWord.Settled)] = 1;
-    c[responseWord(seq, ResponseWord.ServiceMicros)] = micros(serviceMs);
-    this.#publishResponse(seq);
+    const entry = this.#freeResponseEntry();
+    c[responseWord(entry, ResponseWord.Id)] = id;
+    c[responseWord(entry, ResponseWord.SettledOnly)] = 1;
+    c[responseWord(entry, ResponseWord.Settled)] = 1;
+    this.#publishResponse(entry);
   }
-}
-
-/** Milliseconds as whole microseconds in an Int32 word; -1 stays -1. */
-function micros(ms: number): number {
-  return ms < 0 ? -1 : Math.min(Math.round(ms * 1_000), 0x7fffffff);
 }
 
 // ── parentPort messages (worker → IO) ─────────────────────────────────────

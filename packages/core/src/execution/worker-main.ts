@@ -46,35 +46,30 @@ const { doorbell, port, index } = config;
 const mailbox = new Mailbox(config.mailbox, () => ring());
 
 /**
- * Responses written without waking the IO thread yet, and since when: a worker
- * with its next request already posted runs it first, so the IO thread wakes
- * once for several responses instead of once each (on a shared core, each
- * wake-up would also take the CPU from this thread mid-batch).
+ * Responses written without waking the IO thread yet: a worker with its next
+ * request already posted (it has been answering quickly) runs it first, so
+ * the IO thread wakes once for several responses instead of once each (on a
+ * shared core, each wake-up would also take the CPU from this thread
+ * mid-batch). No clock is read here: in a worker that serves a request now
+ * and then, performance.now() costs more than the rest of the round trip.
  */
-let owed = false;
-let owedSince = 0;
-/** The longest a response waits for such a batch to end. */
-const maxOwedMs = 0.2;
+let owed = 0;
+/** At most this many responses wait for a batch to end (the IO thread also looks every 2 ms). */
+const maxOwed = 4;
 
 /** Tells the IO thread this worker wrote to its mailbox, now. */
 function ring(): void {
-  owed = false;
+  owed = 0;
   ringDoorbell(doorbell, index);
 }
 
 /** Tells the IO thread a request settled: at once, or after this worker's next request if one is posted. */
-function ringOrOwe(now: number): void {
-  if (!mailbox.hasRequest()) {
+function ringOrOwe(): void {
+  if (!mailbox.hasRequest() || ++owed >= maxOwed) {
     ring();
     return;
   }
   markDoorbell(doorbell, index);
-  if (!owed) {
-    owed = true;
-    owedSince = now;
-  } else if (now - owedSince >= maxOwedMs) {
-    ring();
-  }
 }
 
 /** WebSocket sends of this turn of the event loop, to go to the IO thread as one message. */
@@ -384,7 +379,6 @@ class WorkerSink implements ResponseSink {
 function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> | undefined {
   const sink = new WorkerSink(job.id);
   const request = new Request(job.head, job.body, sink, requestConfig);
-  const started = performance.now();
   const pending = runHandler(handler, request, log);
   sink.inSyncPart = false;
   if (pending === undefined) {
@@ -393,9 +387,8 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
       return undefined;
     }
     // runHandler answers 500 itself when a handler did not respond, so `held` is set.
-    const now = performance.now();
-    mailbox.putResponse(job.id, sink.held!, true, port, now - started);
-    ringOrOwe(now);
+    mailbox.putResponse(job.id, sink.held!, true, port);
+    ringOrOwe();
     return undefined;
   }
   if (sink.held !== undefined) {
@@ -407,7 +400,7 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
       post([MessageType.Settled, job.id]);
       return;
     }
-    mailbox.putSettled(job.id, performance.now() - started);
+    mailbox.putSettled(job.id);
     ring();
   });
 }
@@ -424,7 +417,7 @@ const requestsPerTurn = 8;
 
 /** One turn of the event loop: timers, messages and promises a handler left behind run in it. */
 function turnEventLoop(): Promise<void> {
-  if (owed) ring();
+  if (owed > 0) ring();
   // Every message posted so far is queued on the worker's port by now, so this turn reads it.
   mailbox.markMessagesSeen();
   return new Promise((resolve) => setImmediate(resolve));
@@ -455,7 +448,7 @@ async function serve(handler: RequestHandler): Promise<void> {
       await turnEventLoop();
       sinceTurn = 0;
     }
-    if (owed && !mailbox.hasRequest()) ring();
+    if (owed > 0 && !mailbox.hasRequest()) ring();
     job = mailbox.waitForRequestFor(syncWaitMs, port);
   }
 }

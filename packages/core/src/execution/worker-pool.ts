@@ -63,8 +63,8 @@ interface Job {
   body: Buffer | undefined;
   sink: PoolSink;
   responded: boolean;
-  /** Its entry in the worker's request ring, once posted there. */
-  seq: number;
+  /** Its entry in the worker's mailbox, once posted there. */
+  entry: number;
   /** Session requests only: the handler-timeout timer. */
   timer?: NodeJS.Timeout | undefined;
 }
@@ -87,7 +87,10 @@ interface Slot {
   jobs: Job[];
   /** When the first of `jobs` started, as far as the IO thread knows (performance.now()). */
   frontSince: number;
-  /** How long the handler of the worker's last request ran (ms). */
+  /**
+   * How long the worker's last request took, as the IO thread saw it: from
+   * when it was posted (or the one before it settled) until it settled (ms).
+   */
   lastServiceMs: number;
   /**
    * Requests the worker has moved past whose stream messages may still be on
@@ -263,7 +266,7 @@ export class WorkerPool {
         job.responded = true;
         job.sink.send(received.response);
       }
-      if (received.settled) this.#finishFront(slot, received.serviceMs);
+      if (received.settled) this.#finishFront(slot);
     }
     if (slot.jobs.length < before) this.#next(slot);
   }
@@ -276,7 +279,7 @@ export class WorkerPool {
   }
 
   dispatch(head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
-    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false, seq: -1 };
+    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false, entry: -1 };
     let slot = this.#freeSlot();
     if (slot === undefined && Atomics.load(this.#doorbell, 0) !== this.#doorbellSeen) {
       // Workers that answered since the IO thread last looked are free: collecting now keeps
@@ -357,7 +360,7 @@ export class WorkerPool {
    * not through the mailbox, so a worker can hold several at once.
    */
   dispatchSession(key: string | undefined, head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
-    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false, seq: -1 };
+    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false, entry: -1 };
     let slot = key === undefined ? undefined : this.#sessionOwners.get(key);
     if (slot === undefined || slot.retiring || !this.#slots.has(slot)) slot = this.#sessionSlot();
     if (slot === undefined) {
@@ -804,7 +807,7 @@ export class WorkerPool {
       clearTimeout(slot.idleTimer);
       slot.idleTimer = undefined;
     }
-    job.seq = slot.mailbox.postRequest({ id: job.id, head: job.head, body: job.body }, slot.port);
+    job.entry = slot.mailbox.postRequest({ id: job.id, head: job.head, body: job.body }, slot.port);
     slot.jobs.push(job);
     if (slot.jobs.length === 1) this.#started(slot, performance.now());
     else {
@@ -830,16 +833,14 @@ export class WorkerPool {
 
   /**
    * The slot's first request settled: the next one (if any) runs now. Returns
-   * the finished one. `serviceMs`: how long its handler ran, as the worker
-   * measured it (-1: not known; the time the IO thread saw is used then, which
-   * also counts the wait for a CPU).
+   * the finished one.
    */
-  #finishFront(slot: Slot, serviceMs = -1): Job {
+  #finishFront(slot: Slot): Job {
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     slot.timer = undefined;
     const job = slot.jobs.shift()!;
     const now = performance.now();
-    slot.lastServiceMs = serviceMs >= 0 ? serviceMs : now - slot.frontSince;
+    slot.lastServiceMs = now - slot.frontSince;
     if (slot.jobs.length > 0) {
       this.#prefetched--;
       this.#started(slot, now);
@@ -908,7 +909,7 @@ export class WorkerPool {
     // The worker takes requests in order: the ones not taken yet are the last ones.
     while (slot.jobs.length > 1) {
       const job = slot.jobs[slot.jobs.length - 1]!;
-      if (!slot.mailbox.revoke(job.seq)) break;
+      if (!slot.mailbox.revoke(job.entry)) break;
       slot.jobs.pop();
       this.#prefetched--;
       into.push(job);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { getPriority } from 'node:os';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createServer, MxError } from '@mummyx/core';
 import { appUrl, poolOf, runLanes, send, startThreaded, waitFor } from './threads-helpers.js';
@@ -14,6 +14,26 @@ const linux = process.platform === 'linux';
 
 /** The nice value of this test's main thread, which is also the server's IO thread. */
 const niceOfProcess = (): number => getPriority();
+
+/**
+ * Sends GET requests for `paths` pipelined in one write on one connection and
+ * returns the responses once what came back matches `done` (within 10 s).
+ */
+async function pipelined(t: TestContext, port: number, paths: string[], done: RegExp): Promise<string[]> {
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.on('error', () => {});
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => (received += chunk));
+  await once(socket, 'connect');
+  socket.write(paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+  const deadline = performance.now() + 10_000;
+  while (!done.test(received) && performance.now() < deadline) await delay(10);
+  const responses = received.split(/(?=HTTP\/1\.1 )/);
+  assert.equal(responses.length, paths.length, `${paths.length} responses: ${JSON.stringify(received)}`);
+  return responses;
+}
 
 test('worker threads run at nice 10 by default; the IO thread keeps its own', { skip: !linux }, async (t) => {
   const { port } = await startThreaded(t, { threads: 2 });
@@ -91,20 +111,9 @@ test('a queued request whose client disconnected is dropped without running', { 
 
 test('a pipelined request that waits in the queue is answered, in order', { timeout: 30_000 }, async (t) => {
   const { port } = await startThreaded(t, { threads: 1 });
-  const socket = connect(port, '127.0.0.1');
-  t.after(() => socket.destroy());
-  socket.on('error', () => {});
-  let received = '';
-  socket.setEncoding('latin1');
-  socket.on('data', (chunk: string) => (received += chunk));
-  await once(socket, 'connect');
   // The second request waits for the only worker, which the first holds for 300 ms; its response
   // has no socket of its own until the first response is written.
-  socket.write('GET /block?ms=300 HTTP/1.1\r\nHost: x\r\n\r\nGET /tally HTTP/1.1\r\nHost: x\r\n\r\n');
-  const deadline = performance.now() + 5_000;
-  while (!/\r\n\r\n\d+$/.test(received) && performance.now() < deadline) await delay(10);
-  const responses = received.split(/(?=HTTP\/1\.1 )/);
-  assert.equal(responses.length, 2, `two responses: ${JSON.stringify(received)}`);
+  const responses = await pipelined(t, port, ['/block?ms=300', '/tally'], /\r\n\r\n\d+$/);
   assert.match(responses[0]!, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nblocked 300 ms$/);
   assert.match(responses[1]!, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n\d+$/);
 });
@@ -118,20 +127,8 @@ test(
     t.after(() => agent.destroy());
     // Quick answers make the only worker one that is handed its next requests in advance.
     for (let i = 0; i < 20; i++) assert.equal((await send(port, '/fast', { agent })).status, 200);
-    const socket = connect(port, '127.0.0.1');
-    t.after(() => socket.destroy());
-    socket.on('error', () => {});
-    let received = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (received += chunk));
-    await once(socket, 'connect');
     // Parsed in one read: /fast is posted to the busy worker right behind /block.
-    const sent = performance.now();
-    socket.write('GET /block?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
-    const deadline = sent + 10_000;
-    while (!/\r\n\r\nfast$/.test(received) && performance.now() < deadline) await delay(10);
-    const responses = received.split(/(?=HTTP\/1\.1 )/);
-    assert.equal(responses.length, 2, `two responses: ${JSON.stringify(received)}`);
+    const responses = await pipelined(t, port, ['/block?ms=1500', '/fast'], /\r\n\r\nfast$/);
     const threadOf = (response: string): string => /\r\nx-thread-id: (\d+)\r\n/i.exec(response)?.[1] ?? '?';
     assert.match(responses[0]!, /\r\n\r\nblocked 1500 ms$/);
     assert.match(responses[1]!, /\r\n\r\nfast$/);

@@ -146,6 +146,11 @@ export class WorkerPool {
   readonly #sessionOwners = new Map<string, Slot>();
   #restarts = 0;
   #closing = false;
+  /**
+   * Set once close() has answered the queue: requests taken back from a
+   * worker after that are refused, since no worker will take them.
+   */
+  #refusing = false;
   #loadError: string | undefined;
   #drained: (() => void) | undefined;
   /** Rung by workers after they write a response; awaited with Atomics.waitAsync. */
@@ -569,10 +574,15 @@ export class WorkerPool {
         };
       });
     }
-    for (const job of this.#queue.splice(0)) {
+    this.#refusing = true;
+    this.#refuse(this.#queue.splice(0));
+    await Promise.all([...this.#slots].map((slot) => this.#retire(slot)));
+  }
+
+  #refuse(jobs: Job[]): void {
+    for (const job of jobs) {
       job.sink.send(plainResponse(503, 'Service Unavailable: server is shutting down', ['Connection', 'close']));
     }
-    await Promise.all([...this.#slots].map((slot) => this.#retire(slot)));
   }
 
   #isIdle(): boolean {
@@ -918,6 +928,10 @@ export class WorkerPool {
 
   /** Puts revoked requests back first in line, oldest first, and hands them out. */
   #requeue(jobs: Job[]): void {
+    if (this.#refusing) {
+      this.#refuse(jobs);
+      return;
+    }
     jobs.sort((a, b) => a.id - b.id);
     this.#queue.unshift(...jobs);
     Atomics.store(this.#doorbell, doorbellWaiting, 1);
@@ -956,18 +970,25 @@ export class WorkerPool {
         'error',
         `handler unsettled after ${this.#options.handlerTimeoutMs} ms and its thread is stuck: ${method} ${uri}; replacing its worker`,
       );
-      const revoked: Job[] = [];
-      this.#revokeWaiting(slot, revoked);
-      this.#dropJobs(slot, 500);
       this.#restarts++;
       void this.#retire(slot);
-      if (revoked.length > 0) this.#requeue(revoked);
       this.#replace();
     }, 3 * heartbeatIntervalMs);
   }
 
+  /**
+   * A worker going away: the requests it has not started go back to the queue,
+   * the others not answered yet get `status`.
+   */
+  #releaseJobs(slot: Slot, status: 500 | 503): void {
+    const revoked: Job[] = [];
+    this.#revokeWaiting(slot, revoked);
+    this.#dropJobs(slot, status);
+    if (revoked.length > 0) this.#requeue(revoked);
+  }
+
   /** Forgets the slot's requests; those not answered yet get `status`. */
-  #dropJobs(slot: Slot, status: number): void {
+  #dropJobs(slot: Slot, status: 500 | 503): void {
     if (slot.timer !== undefined) clearTimeout(slot.timer);
     slot.timer = undefined;
     this.#prefetched -= Math.max(0, slot.jobs.length - 1);
@@ -989,8 +1010,6 @@ export class WorkerPool {
     slot.retiring = true;
     // Responses written before the thread ended still go out; requests it never started run elsewhere.
     this.#collect(slot);
-    const revoked: Job[] = [];
-    this.#revokeWaiting(slot, revoked);
     slot.port.close();
     this.#closeStreamsOf(slot);
     this.#dropSessionsOf(slot, this.#closing ? 'closing' : 'exited');
@@ -1000,8 +1019,7 @@ export class WorkerPool {
       'error',
       `worker thread exited (code ${code})${job === undefined ? '' : ` while handling ${job.head.method} ${job.head.uri}`}; replacing it`,
     );
-    this.#dropJobs(slot, 500);
-    if (revoked.length > 0) this.#requeue(revoked);
+    this.#releaseJobs(slot, 500);
     this.#restarts++;
     this.#replace();
   }
@@ -1031,22 +1049,10 @@ export class WorkerPool {
     slot.retiring = true;
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
     this.#slots.delete(slot);
-    // Requests it has not started run on other workers (or, when closing, are refused).
-    const revoked: Job[] = [];
-    this.#revokeWaiting(slot, revoked);
-    this.#dropJobs(slot, this.#closing ? 503 : 500);
+    this.#releaseJobs(slot, this.#closing ? 503 : 500);
     slot.port.close();
     this.#closeStreamsOf(slot);
     this.#dropSessionsOf(slot, this.#closing ? 'closing' : 'exited');
-    if (revoked.length > 0) {
-      if (this.#closing) {
-        for (const job of revoked) {
-          job.sink.send(plainResponse(503, 'Service Unavailable: server is shutting down', ['Connection', 'close']));
-        }
-      } else {
-        this.#requeue(revoked);
-      }
-    }
     await slot.worker.terminate();
   }
 }

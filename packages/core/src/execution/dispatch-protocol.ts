@@ -28,7 +28,7 @@ import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
-export const protocolVersion = 6;
+export const protocolVersion = 7;
 
 /** Requests a worker may hold at once (one running, the others next in line), and responses in flight. */
 export const ringDepth = 16;
@@ -111,11 +111,34 @@ const controlBytes = 4 * (responseOrderWord + ringDepth);
 /** Bytes for one request (head + body) or one response in shared memory. */
 export const regionBytes = 32 * 1024;
 
+/** First word of the response entries. */
+const responseEntries = Word.Entries + ringDepth * entryWords;
 const requestWord = (entry: number, word: RequestWord): number => Word.Entries + entry * entryWords + word;
-const responseWord = (entry: number, word: ResponseWord): number =>
-  Word.Entries + (ringDepth + entry) * entryWords + word;
+const responseWord = (entry: number, word: ResponseWord): number => responseEntries + entry * entryWords + word;
 const requestOffset = (entry: number): number => controlBytes + entry * regionBytes;
 const responseOffset = (entry: number): number => controlBytes + (ringDepth + entry) * regionBytes;
+
+/**
+ * Node's own string codecs on Buffer.prototype (`utf8Write`, `utf8Slice`),
+ * present in every supported version but undocumented: `write` and
+ * `toString` reach them through several layers of argument checks, which
+ * cost more than the copy in a worker that serves a request now and then
+ * (its code is cold on each request). The public calls stand in if they are
+ * ever missing.
+ */
+interface NodeCodecs {
+  utf8Write?: (text: string, offset: number, length: number) => number;
+  utf8Slice?: (start: number, end: number) => string;
+}
+const codecs = Buffer.prototype as NodeCodecs;
+const writeUtf8: (bytes: Buffer, text: string, offset: number) => number =
+  typeof codecs.utf8Write === 'function'
+    ? (bytes, text, offset) => (bytes as NodeCodecs).utf8Write!(text, offset, bytes.length - offset)
+    : (bytes, text, offset) => bytes.write(text, offset, 'utf8');
+const readUtf8: (bytes: Buffer, start: number, end: number) => string =
+  typeof codecs.utf8Slice === 'function'
+    ? (bytes, start, end) => (bytes as NodeCodecs).utf8Slice!(start, end)
+    : (bytes, start, end) => bytes.toString('utf8', start, end);
 
 export function createMailboxMemory(): SharedArrayBuffer {
   return new SharedArrayBuffer(controlBytes + 2 * ringDepth * regionBytes);
@@ -359,7 +382,7 @@ export class Mailbox {
     while (this.#requestSeq !== Atomics.load(c, Word.RequestPosted)) {
       const seq = this.#requestSeq++;
       const entry = Atomics.load(c, requestOrderWord + (seq % ringDepth));
-      const state = requestWord(entry, RequestWord.State);
+      const state = Word.Entries + entry * entryWords + RequestWord.State;
       if (Atomics.compareExchange(c, state, EntryState.Ready, EntryState.Taken) !== EntryState.Ready) {
         // Revoked: the IO thread gave it to another worker.
         Atomics.store(c, state, EntryState.Empty);
@@ -420,7 +443,9 @@ export class Mailbox {
 
   #readRequest(entry: number, port: MessagePort): DispatchedRequest {
     const c = this.#control;
-    if (c[requestWord(entry, RequestWord.ViaPort)] === 1) {
+    // Word indexes written out: in a worker this runs cold, where each small call counts.
+    const words = Word.Entries + entry * entryWords;
+    if (c[words + RequestWord.ViaPort] === 1) {
       const [id, head, body] = receiveMessageOnPort(port)!.message as PortRequest;
       return {
         id,
@@ -429,15 +454,15 @@ export class Mailbox {
       };
     }
     const offset = requestOffset(entry);
-    const headBytes = c[requestWord(entry, RequestWord.HeadBytes)]!;
-    const bodyBytes = c[requestWord(entry, RequestWord.BodyBytes)]!;
-    const head = decodeHead(this.#bytes.toString('utf8', offset, offset + headBytes));
+    const headBytes = c[words + RequestWord.HeadBytes]!;
+    const bodyBytes = c[words + RequestWord.BodyBytes]!;
+    const head = decodeHead(readUtf8(this.#bytes, offset, offset + headBytes));
     let body: Buffer | undefined;
     if (bodyBytes >= 0) {
       body = Buffer.allocUnsafeSlow(bodyBytes);
       this.#bytes.copy(body, 0, offset + headBytes, offset + headBytes + bodyBytes);
     }
-    return { id: c[requestWord(entry, RequestWord.Id)]!, head, body };
+    return { id: c[words + RequestWord.Id]!, head, body };
   }
 
   /**
@@ -450,7 +475,7 @@ export class Mailbox {
     for (;;) {
       const read = Atomics.load(c, Word.ResponseRead);
       for (let entry = 0; entry < ringDepth; entry++) {
-        if (Atomics.load(c, responseWord(entry, ResponseWord.Full)) === 0) return entry;
+        if (Atomics.load(c, responseEntries + entry * entryWords + ResponseWord.Full) === 0) return entry;
       }
       Atomics.store(c, Word.ResponseWaiting, 1);
       if (Atomics.load(c, Word.ResponseRead) === read) Atomics.wait(c, Word.ResponseRead, read, 50);
@@ -462,7 +487,7 @@ export class Mailbox {
   #publishResponse(entry: number): void {
     const c = this.#control;
     const seq = this.#responseSeq++;
-    Atomics.store(c, responseWord(entry, ResponseWord.Full), 1);
+    Atomics.store(c, responseEntries + entry * entryWords + ResponseWord.Full, 1);
     Atomics.store(c, responseOrderWord + (seq % ringDepth), entry);
     Atomics.store(c, Word.ResponseWritten, seq + 1);
   }
@@ -471,38 +496,52 @@ export class Mailbox {
   putResponse(id: number, response: PreparedResponse, settled: boolean, port: MessagePort): void {
     const c = this.#control;
     const entry = this.#freeResponseEntry();
+    const words = responseEntries + entry * entryWords;
     const head = response.headers.join('\0');
-    const headBytes = Buffer.byteLength(head);
     const body = response.body;
-    const bodyBytes = body === undefined ? -1 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    c[responseWord(entry, ResponseWord.Id)] = id;
-    c[responseWord(entry, ResponseWord.SettledOnly)] = 0;
-    c[responseWord(entry, ResponseWord.Settled)] = settled ? 1 : 0;
-    if (headBytes + Math.max(bodyBytes, 0) <= regionBytes) {
+    c[words + ResponseWord.Id] = id;
+    c[words + ResponseWord.SettledOnly] = 0;
+    c[words + ResponseWord.Settled] = settled ? 1 : 0;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: within that bound the sizes need not be
+    // counted first, the writes say them.
+    const bound =
+      3 * head.length + (body === undefined ? 0 : typeof body === 'string' ? 3 * body.length : body.byteLength);
+    if (bound <= regionBytes || this.#fitsExactly(head, body)) {
+      const bytes = this.#bytes;
       const offset = responseOffset(entry);
-      this.#bytes.write(head, offset, 'utf8');
-      if (typeof body === 'string') this.#bytes.write(body, offset + headBytes, 'utf8');
-      else if (body !== undefined) this.#bytes.set(body, offset + headBytes);
-      c[responseWord(entry, ResponseWord.Status)] = response.status;
-      c[responseWord(entry, ResponseWord.HeadBytes)] = headBytes;
-      c[responseWord(entry, ResponseWord.BodyBytes)] = bodyBytes;
-      c[responseWord(entry, ResponseWord.ViaPort)] = 0;
+      const headBytes = writeUtf8(bytes, head, offset);
+      let bodyBytes = -1;
+      if (typeof body === 'string') bodyBytes = writeUtf8(bytes, body, offset + headBytes);
+      else if (body !== undefined) {
+        bytes.set(body, offset + headBytes);
+        bodyBytes = body.byteLength;
+      }
+      c[words + ResponseWord.Status] = response.status;
+      c[words + ResponseWord.HeadBytes] = headBytes;
+      c[words + ResponseWord.BodyBytes] = bodyBytes;
+      c[words + ResponseWord.ViaPort] = 0;
     } else {
       const transfer = transferableOf(body);
       const message: PortResponse = [id, response.status, response.headers, body];
       port.postMessage(message, transfer === undefined ? [] : [transfer]);
-      c[responseWord(entry, ResponseWord.ViaPort)] = 1;
+      c[words + ResponseWord.ViaPort] = 1;
     }
     this.#publishResponse(entry);
+  }
+
+  #fitsExactly(head: string, body: string | Uint8Array | undefined): boolean {
+    const bodyBytes = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    return Buffer.byteLength(head) + bodyBytes <= regionBytes;
   }
 
   /** Records that the handler of `id` settled after its response; the caller rings the doorbell. */
   putSettled(id: number): void {
     const c = this.#control;
     const entry = this.#freeResponseEntry();
-    c[responseWord(entry, ResponseWord.Id)] = id;
-    c[responseWord(entry, ResponseWord.SettledOnly)] = 1;
-    c[responseWord(entry, ResponseWord.Settled)] = 1;
+    const words = responseEntries + entry * entryWords;
+    c[words + ResponseWord.Id] = id;
+    c[words + ResponseWord.SettledOnly] = 1;
+    c[words + ResponseWord.Settled] = 1;
     this.#publishResponse(entry);
   }
 }

@@ -406,14 +406,33 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
 }
 
 /**
- * How long a worker that finished a request waits for the next one without
- * running its event loop (a message for it ends the wait at once). Under load
- * the next request comes within this time, and a futex wake-up costs much less
- * than waking an event loop.
+ * How a worker that finished a request goes on, by what its event loop holds.
+ * It waits for the next request without running the loop (a message for it
+ * ends the wait at once): under load the next request comes within that
+ * time, and a futex wake-up costs much less than a turn of the loop (in a
+ * worker that serves a request every few milliseconds, a turn costs more than
+ * the rest of the request). Serving back to back, it turns the loop after
+ * some requests anyway.
+ *
+ * - Busy: a timer, an immediate, a socket or a file operation is pending
+ *   (a handler started it, or the app keeps a connection open), so the loop
+ *   turns often.
+ * - Quiet: nothing is pending but V8's own housekeeping and unreferenced
+ *   handles, so turns can be rare.
  */
-const syncWaitMs = 5;
-/** A worker serving requests back to back turns its event loop after this many. */
-const requestsPerTurn = 8;
+const busyLoop = { syncWaitMs: 5, requestsPerTurn: 8 } as const;
+const quietLoop = { syncWaitMs: 50, requestsPerTurn: 64 } as const;
+
+/**
+ * True when the event loop holds nothing of the app's: the only active
+ * resource is the parentPort listener this module adds. Node versions without
+ * `getActiveResourcesInfo` always count as busy.
+ */
+function loopIsQuiet(): boolean {
+  if (typeof process.getActiveResourcesInfo !== 'function') return false;
+  const resources = process.getActiveResourcesInfo();
+  return resources.length === 1 && resources[0] === 'MessagePort';
+}
 
 /** One turn of the event loop: timers, messages and promises a handler left behind run in it. */
 function turnEventLoop(): Promise<void> {
@@ -426,6 +445,7 @@ function turnEventLoop(): Promise<void> {
 async function serve(handler: RequestHandler): Promise<void> {
   let job: DispatchedRequest | undefined;
   let sinceTurn = 0;
+  let loop: typeof busyLoop | typeof quietLoop = busyLoop;
   for (;;) {
     if (job === undefined) {
       await turnEventLoop();
@@ -444,12 +464,21 @@ async function serve(handler: RequestHandler): Promise<void> {
         clearInterval(heartbeat);
       }
       sinceTurn = 0;
-    } else if (++sinceTurn >= requestsPerTurn) {
+      loop = loopIsQuiet() ? quietLoop : busyLoop;
+    } else if (++sinceTurn >= loop.requestsPerTurn) {
       await turnEventLoop();
       sinceTurn = 0;
+      loop = loopIsQuiet() ? quietLoop : busyLoop;
+    } else if (loop === quietLoop && !loopIsQuiet()) {
+      // The handler scheduled something: from now on the loop turns as often as when busy.
+      loop = busyLoop;
+      if (sinceTurn >= busyLoop.requestsPerTurn) {
+        await turnEventLoop();
+        sinceTurn = 0;
+      }
     }
     if (owed > 0 && !mailbox.hasRequest()) ring();
-    job = mailbox.waitForRequestFor(syncWaitMs, port);
+    job = mailbox.waitForRequestFor(loop.syncWaitMs, port);
   }
 }
 

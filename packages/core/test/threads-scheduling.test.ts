@@ -88,6 +88,29 @@ test(
   },
 );
 
+test(
+  'promises a handler leaves behind run while its worker serves requests back to back with a quiet event loop',
+  { timeout: 30_000 },
+  async (t) => {
+    const { server, port } = await startThreaded(t, { threads: 1 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    t.after(() => agent.destroy());
+    const total = 400;
+    await runLanes(4, total, async () => {
+      const reply = await send(port, '/promise-later', { agent });
+      assert.equal(reply.status, 200);
+    });
+    // Nothing but promises is pending, so the worker turns its loop every 64 requests.
+    const count = Number((await send(port, '/promise-count', { agent })).body.toString());
+    assert.ok(count >= total - 64, `${count} of ${total} promises had run while requests kept coming`);
+    // An idle worker turns its loop within 50 ms.
+    await delay(100);
+    const settled = Number((await send(port, '/promise-count', { agent })).body.toString());
+    assert.equal(settled, total, 'every promise ran');
+    assert.equal(poolOf(server).workers, 1);
+  },
+);
+
 test('a queued request whose client disconnected is dropped without running', { timeout: 30_000 }, async (t) => {
   const { server, port } = await startThreaded(t, { threads: 1 });
   const blocker = send(port, '/block?ms=800');

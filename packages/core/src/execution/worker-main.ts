@@ -420,8 +420,12 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
  * - Quiet: nothing is pending but V8's own housekeeping and unreferenced
  *   handles, so turns can be rare.
  */
-const busyLoop = { syncWaitMs: 5, requestsPerTurn: 8 } as const;
-const quietLoop = { syncWaitMs: 50, requestsPerTurn: 64 } as const;
+const busyWaitMs = 5;
+const quietWaitMs = 50;
+/** Serving back to back, a worker turns its loop every this many requests while it is busy… */
+const busyTurnEvery = 8;
+/** …and every this many while it is quiet (a multiple of `busyTurnEvery`). */
+const quietTurnEvery = 64;
 
 /**
  * True when the event loop holds nothing of the app's: the only active
@@ -445,7 +449,6 @@ function turnEventLoop(): Promise<void> {
 async function serve(handler: RequestHandler): Promise<void> {
   let job: DispatchedRequest | undefined;
   let sinceTurn = 0;
-  let loop: typeof busyLoop | typeof quietLoop = busyLoop;
   for (;;) {
     if (job === undefined) {
       await turnEventLoop();
@@ -464,21 +467,17 @@ async function serve(handler: RequestHandler): Promise<void> {
         clearInterval(heartbeat);
       }
       sinceTurn = 0;
-      loop = loopIsQuiet() ? quietLoop : busyLoop;
-    } else if (++sinceTurn >= loop.requestsPerTurn) {
+    } else if (++sinceTurn % busyTurnEvery === 0 && (sinceTurn >= quietTurnEvery || !loopIsQuiet())) {
+      // Whether the loop is quiet is asked where a busy one would turn: a timer a handler left
+      // behind waits no longer than it would have anyway.
       await turnEventLoop();
       sinceTurn = 0;
-      loop = loopIsQuiet() ? quietLoop : busyLoop;
-    } else if (loop === quietLoop && !loopIsQuiet()) {
-      // The handler scheduled something: from now on the loop turns as often as when busy.
-      loop = busyLoop;
-      if (sinceTurn >= busyLoop.requestsPerTurn) {
-        await turnEventLoop();
-        sinceTurn = 0;
-      }
     }
     if (owed > 0 && !mailbox.hasRequest()) ring();
-    job = mailbox.waitForRequestFor(loop.syncWaitMs, port);
+    // With the next request already posted the wait ends at once; otherwise the worker would sleep,
+    // and for how long depends on what its loop holds now.
+    const waitMs = mailbox.hasRequest() ? 0 : loopIsQuiet() ? quietWaitMs : busyWaitMs;
+    job = mailbox.waitForRequestFor(waitMs, port);
   }
 }
 

@@ -206,16 +206,14 @@ export class Request {
     }
     const raw = flattenHeaders(headers);
     validateHeaders(raw);
-    const compression = this.#config.compression;
-    // Accept-Encoding matters only for a body over the threshold (UTF-8 is at most 3 bytes per
-    // UTF-16 unit); reading it builds the request's Headers, which most handlers never need.
-    const acceptEncoding =
-      compression !== undefined &&
-      body !== undefined &&
-      (typeof body === 'string' ? 3 * body.length : body.byteLength) > compression.thresholdBytes
-        ? this.headers.get('accept-encoding')
-        : undefined;
-    const prepared = prepareResponse(this.method, acceptEncoding, compression, status, raw, body);
+    const prepared = prepareResponse(
+      this.method,
+      () => this.headers.get('accept-encoding'),
+      this.#config.compression,
+      status,
+      raw,
+      body,
+    );
     // Marked only once the response is built: a failure above leaves respond() callable (for the 500).
     this.#responded = true;
     this.#sink.send(prepared);

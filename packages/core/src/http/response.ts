@@ -72,12 +72,14 @@ function byteLength(body: ResponseBody | undefined): number {
  *   way as for GET, compression included, and the body is dropped;
  * - compression follows `Accept-Encoding` (see negotiateEncoding) for bodies
  *   over the threshold, compressible types and no Content-Encoding yet, and
- *   adds `Vary: Accept-Encoding` whenever the choice depended on it;
+ *   adds `Vary: Accept-Encoding` whenever the choice depended on it
+ *   (`acceptEncoding` is called only then: reading a request's headers
+ *   builds them, which most responses never need);
  * - a caller's Transfer-Encoding is dropped: the body is whole.
  */
 export function prepareResponse(
   method: string,
-  acceptEncoding: string | undefined,
+  acceptEncoding: () => string | undefined,
   compression: ResolvedCompression | undefined,
   status: number,
   headers: string[],
@@ -99,7 +101,7 @@ export function prepareResponse(
     isCompressibleType(valueOf(headers, 'content-type'))
   ) {
     addVary(headers, 'Accept-Encoding');
-    const encoding = negotiateEncoding(acceptEncoding, compression.encodings);
+    const encoding = negotiateEncoding(acceptEncoding(), compression.encodings);
     if (encoding !== undefined) {
       const input = typeof body === 'string' ? Buffer.from(body) : body!;
       const compressed = compress(input, encoding);

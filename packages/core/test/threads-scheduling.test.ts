@@ -17,9 +17,15 @@ const niceOfProcess = (): number => getPriority();
 
 /**
  * Sends GET requests for `paths` pipelined in one write on one connection and
- * returns the responses once what came back matches `done` (within 10 s).
+ * returns the responses once what came back matches `done` (within `timeoutMs`).
  */
-async function pipelined(t: TestContext, port: number, paths: string[], done: RegExp): Promise<string[]> {
+async function pipelined(
+  t: TestContext,
+  port: number,
+  paths: string[],
+  done: RegExp,
+  timeoutMs: number,
+): Promise<string[]> {
   const socket = connect(port, '127.0.0.1');
   t.after(() => socket.destroy());
   socket.on('error', () => {});
@@ -28,7 +34,7 @@ async function pipelined(t: TestContext, port: number, paths: string[], done: Re
   socket.on('data', (chunk: string) => (received += chunk));
   await once(socket, 'connect');
   socket.write(paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
-  const deadline = performance.now() + 10_000;
+  const deadline = performance.now() + timeoutMs;
   while (!done.test(received) && performance.now() < deadline) await delay(10);
   const responses = received.split(/(?=HTTP\/1\.1 )/);
   assert.equal(responses.length, paths.length, `${paths.length} responses: ${JSON.stringify(received)}`);
@@ -133,7 +139,7 @@ test('a pipelined request that waits in the queue is answered, in order', { time
   const { port } = await startThreaded(t, { threads: 1 });
   // The second request waits for the only worker, which the first holds for 300 ms; its response
   // has no socket of its own until the first response is written.
-  const responses = await pipelined(t, port, ['/block?ms=300', '/tally'], /\r\n\r\n\d+$/);
+  const responses = await pipelined(t, port, ['/block?ms=300', '/tally'], /\r\n\r\n\d+$/, 5_000);
   assert.match(responses[0]!, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nblocked 300 ms$/);
   assert.match(responses[1]!, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n\d+$/);
 });
@@ -148,7 +154,7 @@ test(
     // Quick answers make the only worker one that is handed its next requests in advance.
     for (let i = 0; i < 20; i++) assert.equal((await send(port, '/fast', { agent })).status, 200);
     // Parsed in one read: /fast is posted to the busy worker right behind /block.
-    const responses = await pipelined(t, port, ['/block?ms=1500', '/fast'], /\r\n\r\nfast$/);
+    const responses = await pipelined(t, port, ['/block?ms=1500', '/fast'], /\r\n\r\nfast$/, 10_000);
     const threadOf = (response: string): string => /\r\nx-thread-id: (\d+)\r\n/i.exec(response)?.[1] ?? '?';
     assert.match(responses[0]!, /\r\n\r\nblocked 1500 ms$/);
     assert.match(responses[1]!, /\r\n\r\nfast$/);

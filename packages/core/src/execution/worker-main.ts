@@ -473,10 +473,11 @@ async function serve(handler: RequestHandler): Promise<void> {
       await turnEventLoop();
       sinceTurn = 0;
     }
-    if (owed > 0 && !mailbox.hasRequest()) ring();
+    const posted = mailbox.hasRequest();
+    if (owed > 0 && !posted) ring();
     // With the next request already posted the wait ends at once; otherwise the worker would sleep,
     // and for how long depends on what its loop holds now.
-    const waitMs = mailbox.hasRequest() ? 0 : loopIsQuiet() ? quietWaitMs : busyWaitMs;
+    const waitMs = posted ? 0 : loopIsQuiet() ? quietWaitMs : busyWaitMs;
     job = mailbox.waitForRequestFor(waitMs, port);
   }
 }

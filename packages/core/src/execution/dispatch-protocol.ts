@@ -24,11 +24,11 @@
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RequestHead } from '../http/request.js';
-import type { PreparedResponse } from '../http/response.js';
+import type { PreparedResponse, ResponseBody } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
-export const protocolVersion = 7;
+export const protocolVersion = 8;
 
 /** Requests a worker may hold at once (one running, the others next in line), and responses in flight. */
 export const ringDepth = 16;
@@ -102,7 +102,16 @@ const enum ResponseWord {
   ViaPort = 6,
   /** 1 from when the worker wrote the entry until the IO thread has read it. */
   Full = 7,
+  /** 1: the body was a string of at most `textBodyBytes` bytes, read back as one. */
+  BodyIsText = 8,
 }
+
+/**
+ * String bodies up to this size cross back as strings: Node writes a string
+ * body and its head in one piece, a Buffer body as a second chunk of a
+ * vectored write, which costs the IO thread more than decoding a small body.
+ */
+const textBodyBytes = 8 * 1024;
 
 /** How often a worker bumps its heartbeat word. */
 export const heartbeatIntervalMs = 100;
@@ -147,15 +156,17 @@ export function createMailboxMemory(): SharedArrayBuffer {
 /**
  * The pool's doorbell: word 0 counts rings; word 1 is non-zero while requests
  * wait for a worker, so a worker leaving a WebSocket event handler rings too;
- * the words after it are one bit per worker index, set by a worker that wrote
- * to its mailbox, so the IO thread reads only the mailboxes that changed.
+ * word 2 is 1 while the IO thread sleeps on word 0 and nobody has woken it
+ * yet; the words after it are one bit per worker index, set by a worker that
+ * wrote to its mailbox, so the IO thread reads only the mailboxes that changed.
  */
 export function createDoorbell(workerIndexes: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * (readyWords + Math.ceil(workerIndexes / 32))));
 }
 
 export const doorbellWaiting = 1;
-const readyWords = 2;
+const doorbellArmed = 2;
+const readyWords = 3;
 
 /** Worker indexes a doorbell has bits for. */
 export function doorbellIndexes(doorbell: Int32Array): number {
@@ -163,12 +174,25 @@ export function doorbellIndexes(doorbell: Int32Array): number {
 }
 
 /**
+ * Called by the IO thread right before it waits on word 0 (with the count it
+ * has seen): the next ring wakes it, and the rings after that one, until it
+ * arms again, need not (it reads every ring when it wakes).
+ */
+export function armDoorbell(doorbell: Int32Array): void {
+  Atomics.store(doorbell, doorbellArmed, 1);
+}
+
+/**
  * Wakes the IO thread: called by a worker after it wrote to its mailbox
- * (with its index), or to say it can take a request again (without).
+ * (with its index), or to say it can take a request again (without). Only
+ * the first ring after the IO thread armed the doorbell calls
+ * `Atomics.notify`: every notify and wait in the process takes one lock,
+ * which 100 busy workers contend for.
  */
 export function ringDoorbell(doorbell: Int32Array, index?: number): void {
   markDoorbell(doorbell, index);
-  Atomics.notify(doorbell, 0);
+  // After the count: an IO thread arming from now on sees the new count and does not sleep.
+  if (Atomics.exchange(doorbell, doorbellArmed, 0) === 1) Atomics.notify(doorbell, 0);
 }
 
 /**
@@ -335,10 +359,13 @@ export class Mailbox {
       const headBytes = c[responseWord(entry, ResponseWord.HeadBytes)]!;
       const bodyBytes = c[responseWord(entry, ResponseWord.BodyBytes)]!;
       const headers = headBytes === 0 ? [] : this.#bytes.toString('utf8', offset, offset + headBytes).split('\0');
-      let body: Buffer | undefined;
-      if (bodyBytes >= 0) {
+      const bodyStart = offset + headBytes;
+      let body: ResponseBody | undefined;
+      if (c[responseWord(entry, ResponseWord.BodyIsText)] === 1) {
+        body = readUtf8(this.#bytes, bodyStart, bodyStart + bodyBytes);
+      } else if (bodyBytes >= 0) {
         body = Buffer.allocUnsafe(bodyBytes);
-        this.#bytes.copy(body, 0, offset + headBytes, offset + headBytes + bodyBytes);
+        this.#bytes.copy(body, 0, bodyStart, bodyStart + bodyBytes);
       }
       response = { status: c[responseWord(entry, ResponseWord.Status)]!, headers, body };
     }
@@ -511,11 +538,15 @@ export class Mailbox {
       const offset = responseOffset(entry);
       const headBytes = writeUtf8(bytes, head, offset);
       let bodyBytes = -1;
-      if (typeof body === 'string') bodyBytes = writeUtf8(bytes, body, offset + headBytes);
-      else if (body !== undefined) {
+      let text = 0;
+      if (typeof body === 'string') {
+        bodyBytes = writeUtf8(bytes, body, offset + headBytes);
+        if (bodyBytes <= textBodyBytes) text = 1;
+      } else if (body !== undefined) {
         bytes.set(body, offset + headBytes);
         bodyBytes = body.byteLength;
       }
+      c[words + ResponseWord.BodyIsText] = text;
       c[words + ResponseWord.Status] = response.status;
       c[words + ResponseWord.HeadBytes] = headBytes;
       c[words + ResponseWord.BodyBytes] = bodyBytes;

@@ -341,14 +341,18 @@ function handleSessionRequest(id: number, head: DispatchedRequest['head'], bytes
  * case (respond, then return) is one write and one doorbell.
  */
 class WorkerSink implements ResponseSink {
-  readonly id: number;
-  inSyncPart = true;
-  held: PreparedResponse | undefined;
+  // Declared, and created by the constructor only (see Request).
+  declare readonly id: number;
+  declare inSyncPart: boolean;
+  declare held: PreparedResponse | undefined;
   /** Set when the request was answered with a stream: its end then travels on parentPort too. */
-  streamed = false;
+  declare streamed: boolean;
 
   constructor(id: number) {
     this.id = id;
+    this.inSyncPart = true;
+    this.held = undefined;
+    this.streamed = false;
   }
 
   upgrade(options?: UpgradeOptions): WebSocketChannel {
@@ -475,10 +479,11 @@ async function serve(handler: RequestHandler): Promise<void> {
     }
     const posted = mailbox.hasRequest();
     if (owed > 0 && !posted) ring();
-    // With the next request already posted the wait ends at once; otherwise the worker would sleep,
-    // and for how long depends on what its loop holds now.
-    const waitMs = posted ? 0 : loopIsQuiet() ? quietWaitMs : busyWaitMs;
-    job = mailbox.waitForRequestFor(waitMs, port);
+    // With the next request already posted the wait ends at once. Otherwise the worker sleeps the
+    // busy wait, and only if no request came by then does it ask what its loop holds: a quiet loop
+    // sleeps on, up to the quiet wait in all (asking costs more than the rest of a fast request).
+    job = mailbox.waitForRequestFor(posted ? 0 : busyWaitMs, port);
+    if (job === undefined && !posted && loopIsQuiet()) job = mailbox.waitForRequestFor(quietWaitMs - busyWaitMs, port);
   }
 }
 

@@ -12,6 +12,7 @@ import {
   MessageType,
   createDoorbell,
   createMailboxMemory,
+  armDoorbell,
   doorbellIndexes,
   doorbellWaiting,
   takeRung,
@@ -179,6 +180,7 @@ export class WorkerPool {
   #listen(): void {
     if (this.#listening) return;
     this.#listening = true;
+    armDoorbell(this.#doorbell);
     const wait = Atomics.waitAsync(this.#doorbell, 0, this.#doorbellSeen);
     if (wait.async) void wait.value.then(this.#onDoorbell);
     else queueMicrotask(this.#onDoorbell);

@@ -89,15 +89,17 @@ function isToken(value: string): boolean {
  * worker threads: it never touches Node's `req`/`res`, only a sink.
  */
 export class Request {
-  readonly method: string;
-  readonly uri: string;
-  readonly httpVersion: '1.0' | '1.1';
-  readonly path: string;
-  readonly remoteAddress: string;
+  // Public fields are declared, not initialized: the constructor creates them, in this order.
+  // Initialized fields would each be defined once more before it runs, on every request.
+  declare readonly method: string;
+  declare readonly uri: string;
+  declare readonly httpVersion: '1.0' | '1.1';
+  declare readonly path: string;
+  declare readonly remoteAddress: string;
   /** The whole body for buffered routes; empty when there was none. */
-  readonly body: Buffer;
+  declare readonly body: Buffer;
   /** Parameters captured by the route (`/users/:id` → `pathParams.id`). */
-  pathParams: Record<string, string> = {};
+  declare pathParams: Record<string, string>;
 
   readonly #head: RequestHead;
   readonly #sink: ResponseSink;
@@ -120,6 +122,7 @@ export class Request {
     this.path = head.path;
     this.remoteAddress = head.remoteAddress;
     this.body = body ?? emptyBody;
+    this.pathParams = {};
     this.#head = head;
     this.#sink = sink;
     this.#config = config;

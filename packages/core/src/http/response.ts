@@ -59,11 +59,6 @@ function removeHeader(headers: string[], name: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (equalsIgnoreCase(headers[i]!, name)) headers.splice(i, 2);
 }
 
-function byteLength(body: ResponseBody | undefined): number {
-  if (body === undefined) return 0;
-  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-}
-
 /**
  * Applies the response rules that hold however the response is written:
  * - 1xx, 204 and 304 never carry a body; 1xx and 204 never a Content-Length;
@@ -90,9 +85,22 @@ export function prepareResponse(
     if (status !== 304) removeHeader(headers, 'content-length');
     return { status, headers, body: undefined };
   }
-  if (headers.length > 0) removeHeader(headers, 'transfer-encoding');
+  // One pass finds both names (in a worker this runs cold, where each call counts); the length
+  // check first spares most names the comparison.
+  let lengthAt = -1;
+  let hasTransferEncoding = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === 14) {
+      if (lengthAt === -1 && equalsIgnoreCase(name, 'content-length')) lengthAt = i;
+    } else if (name.length === 17 && equalsIgnoreCase(name, 'transfer-encoding')) hasTransferEncoding = true;
+  }
+  if (hasTransferEncoding) {
+    removeHeader(headers, 'transfer-encoding');
+    lengthAt = indexOfHeader(headers, 'content-length');
+  }
   const isHead = method === 'HEAD';
-  let length = byteLength(body);
+  let length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   if (
     compression !== undefined &&
     length > compression.thresholdBytes &&
@@ -112,7 +120,7 @@ export function prepareResponse(
       }
     }
   }
-  const lengthAt = indexOfHeader(headers, 'content-length');
+  // Headers added above (Vary, Content-Encoding) went to the end: lengthAt still holds.
   if (lengthAt === -1) headers.push('Content-Length', String(length));
   else if (!(isHead && length === 0)) {
     removeHeader(headers, 'content-length');

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { createServer } from '@mummyx/core';
-import { bigText, router } from './fixtures/threads-app.js';
+import { bigText, router, textOfBytes } from './fixtures/threads-app.js';
 import { rawRequest, statusOf } from './helpers.js';
 import { send, startThreaded } from './threads-helpers.js';
 
@@ -132,6 +132,22 @@ for (const mode of ['inline', 'threaded'] as const) {
     assert.equal(built.status, 200);
     assert.equal(built.body.length, 4_096);
     for (let i = 0; i < built.body.length; i++) assert.equal(built.body[i], (i * 7) & 0xff);
+  });
+
+  test(`${mode}: text bodies of every size arrive as their exact UTF-8 bytes`, async (t) => {
+    const { port } = await startMode(t, mode);
+    // Around the size up to which a worker's text body crosses back as text, and past the mailbox.
+    for (const size of [0, 1, 10, 8_191, 8_192, 8_193, 20_000, 40_000]) {
+      const expected = Buffer.from(textOfBytes(size));
+      assert.equal(expected.length, size);
+      const response = await send(port, `/text/${size}`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers['content-length'], String(size));
+      assert.ok(response.body.equals(expected), `the ${size}-byte body arrived unchanged`);
+    }
+    // A lone surrogate becomes U+FFFD, as Node encodes it inline.
+    const lone = await send(port, '/lone-surrogate');
+    assert.deepEqual([...lone.body], [0x61, 0xef, 0xbf, 0xbd, 0x62]);
   });
 
   test(`${mode}: a handler that throws, rejects or never responds gets 500`, async (t) => {

@@ -1,11 +1,11 @@
 // Mummy's wrk benchmark server: GET / blocks its thread ~10 ms, then answers
-// "abcdefghijklmnopqrstuvwxyz". GET /cpu?ms=N burns CPU for N ms.
+// "abcdefghijklmnopqrstuvwxyz". GET /cpu?ms=N burns CPU for N ms. GET /stats: server.stats() as JSON.
 // THREADS: 0 = inline (default 64), N = fixed pool, MIN-MAX = elastic pool. PORT (default 8080).
 //
 // One file is both the app module (imported by every worker) and the main
 // program: the part that starts the server runs on the main thread only.
 import { isMainThread } from 'node:worker_threads';
-import { createServer, parseThreads, Router } from '@mummyx/core';
+import { createServer, parseThreads, Router, type Server } from '@mummyx/core';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
@@ -26,18 +26,27 @@ router.get('/cpu', (request) => {
 
 router.get('/health', (request) => request.respond(200, { 'Content-Type': 'text/plain' }, 'ok\n'), { inline: true });
 
+/** The server's counters (pool included), from the IO thread: how far an elastic pool has grown and started. */
+let server: Server | undefined;
+router.get(
+  '/stats',
+  (request) => request.respond(200, { 'Content-Type': 'application/json' }, JSON.stringify(server?.stats() ?? {})),
+  { inline: true },
+);
+
 // Not awaited at the top level: the server imports this module too, and a
 // module cannot finish importing itself while its own top-level await waits.
 async function main(): Promise<void> {
   const threads = parseThreads(process.env['THREADS'] ?? '64');
-  const server =
+  const started =
     threads === 0
       ? createServer(router, { compression: false })
       : createServer({ app: new URL(import.meta.url), threads, compression: false });
-  const address = await server.listen(Number(process.env['PORT'] ?? 8080));
+  server = started;
+  const address = await started.listen(Number(process.env['PORT'] ?? 8080));
   console.log(`listening on ${address.url}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void server.close());
+    process.once(signal, () => void started.close());
   }
 }
 

@@ -107,9 +107,18 @@ test(
   async (t) => {
     const { server, port } = await startThreaded(t, { threads: { min: 0, max: 2, idleTimeoutMs: 200 } });
     assert.equal(poolOf(server).workers, 0);
-    const reply = await send(port, '/where');
+    const replying = send(port, '/where');
+    // While it loads the app, the new worker counts as starting, neither idle nor busy.
+    // (Loading takes a worker 100 ms or more; this looks every 10 ms.)
+    await waitFor('a starting worker', () => poolOf(server).startingWorkers === 1, 5_000);
+    const starting = poolOf(server);
+    assert.deepEqual([starting.startingWorkers, starting.idleWorkers, starting.busyWorkers], [1, 0, 0]);
+    const reply = await replying;
     assert.equal(reply.status, 200);
     assert.equal(jsonOf(reply).isMainThread, false);
+    const after = poolOf(server);
+    assert.equal(after.startingWorkers, 0, 'the worker that answered has started');
+    assert.equal(after.idleWorkers + after.busyWorkers, after.workers);
     await waitFor('no workers left', () => poolOf(server).workers === 0, 5_000);
     const again = await send(port, '/where');
     assert.equal(again.status, 200, 'a new worker starts on demand');

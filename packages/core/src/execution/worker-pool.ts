@@ -51,9 +51,13 @@ export interface PoolSink extends ResponseSink {
 }
 
 export interface PoolStats {
+  /** Every worker thread of the pool: busy + idle + starting. */
   workers: number;
   busyWorkers: number;
+  /** Ready and running nothing. */
   idleWorkers: number;
+  /** Started and still loading the app module: they take requests once it has loaded. */
+  startingWorkers: number;
   queuedRequests: number;
   workerRestarts: number;
 }
@@ -574,10 +578,13 @@ export class WorkerPool {
 
   stats(): PoolStats {
     const busy = this.#busyCount();
+    let starting = 0;
+    for (const slot of this.#slots) if (!slot.ready) starting++;
     return {
       workers: this.#slots.size,
       busyWorkers: busy,
-      idleWorkers: this.#slots.size - busy,
+      idleWorkers: this.#slots.size - busy - starting,
+      startingWorkers: starting,
       queuedRequests: this.#queue.length + this.#prefetched,
       workerRestarts: this.#restarts,
     };

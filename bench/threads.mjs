@@ -1,9 +1,10 @@
 // Worker-pool benchmark: what the thread pool of @mummyx/core buys and costs, side by side in one run.
 //   1. blocking — the 10 ms blocking handler (examples/dist/blocking.js, GET / waits 10 ms in
 //      Atomics.wait): ours with a fixed pool of 100 workers (THREADS=100), ours elastic
-//      (THREADS=2-128, longer warm-up so the pool has grown), raw node:http with the same blocking
-//      handler, raw node:http with an async 10 ms setTimeout; against the physical limit
-//      connections / 10 ms (100 / 10 ms = 10,000 req/s).
+//      (THREADS=2-128), raw node:http with the same blocking handler, raw node:http with an async
+//      10 ms setTimeout; against the physical limit connections / 10 ms (100 / 10 ms = 10,000 req/s).
+//      Our pools are warmed until their rate stops growing, the elastic one has grown and no worker
+//      is still starting (the example's /stats route says), up to 30 s: the steady state.
 //   2. hello — "Hello, World!" through the pool (bench/servers/mummyx-hello-threads.mjs, THREADS 1, 2, 4)
 //      against the same app inline (THREADS=0), with raw node:http hello as a reference.
 //   3. startup — spawn → `listening` for THREADS=100 vs THREADS=0 (examples/dist/blocking.js), the CPU
@@ -14,7 +15,7 @@
 // core 0, wrk and this script on core 1) and "unpinned" (server, wrk and this script free to use
 // both cores). The tables go to stdout, progress to stderr, everything to bench/results/threads-*.json.
 //
-// Full run: ~17 min on a quiet box (each mode ~8 min; 100 workers take ~8 s to start on one core),
+// Full run: ~20 min on a quiet box (each mode ~10 min; 100 workers take ~12 s to start on one core),
 // much longer on a busy one (runs wait for a quiet box and noisy runs are repeated). `--quick`
 // (1 round of 5 s) takes ~4 min. Needs examples/dist (`npx tsc -b`) and wrk.
 //
@@ -130,6 +131,10 @@ const blockingConfigs = [
     command: node,
     args: [blockingJs],
     env: { THREADS: '100' },
+    // 100 fresh V8 instances keep compiling for seconds after they are ready (on one core this
+    // halves the rate): measured once the rate has stopped growing, like the elastic pool.
+    growUntilStableS: Math.max(settings.warmupS, settings.elasticMaxWarmupS),
+    statsPath: '/stats',
   },
   {
     name: 'elastic-2-128',
@@ -139,6 +144,7 @@ const blockingConfigs = [
     env: { THREADS: '2-128' },
     warmupS: settings.elasticWarmupS,
     growUntilStableS: Math.max(settings.elasticWarmupS, settings.elasticMaxWarmupS),
+    statsPath: '/stats',
   },
   {
     name: 'node-blocking',
@@ -419,7 +425,8 @@ for (const mode of modes) {
       '',
       `[${mode}] 1. blocking 10 ms handler (GET / → Atomics.wait 10 ms → 26 bytes): wrk -t1 -c${settings.connections} ` +
         `-d${settings.durationS}s --timeout 5s, ${settings.rounds} round(s), ${settings.warmupS} s warm-up ` +
-        `(elastic: ${settings.elasticWarmupS} s, then 2 s more at a time while its thread count still grows, ` +
+        `(our pools: ${settings.warmupS} s, elastic ${settings.elasticWarmupS} s, then 2 s more at a time while the ` +
+        `thread count or the rate still grows or /stats shows workers still starting, ` +
         `up to ${settings.elasticMaxWarmupS} s); node ${process.version}`,
       formatTable(
         [
@@ -442,7 +449,11 @@ for (const mode of modes) {
         ? []
         : [
             `elastic warm-up per round: ${elastic.runs
-              .map((x) => `${x.warmupS} s (OS threads ${x.warmupThreadCounts.join('→')})`)
+              .map(
+                (x) =>
+                  `${x.warmupS} s (OS threads ${x.warmupThreadCounts.join('→')}; workers still starting ` +
+                  `${x.warmupStartingWorkers?.join('→') || '?'})`,
+              )
               .join('; ')}; OS threads in the measured window: ${elastic.runs
               .map((x) => `${x.osThreads.first}→${x.osThreads.last}`)
               .join('; ')}`,

@@ -97,12 +97,31 @@ export async function measureRun(config, { warmupS = 2, durationS = 10, connecti
     if (warm > 0) warmup = await runWrk({ url, durationS: warm, connections, threads, core: cores.client });
     growth.push(readThreadCount(server.pid));
     const maxWarm = config.growUntilStableS ?? 0;
-    const stillGrowing = () => growth.at(-1) > growth.at(-2) || rates.length < 2 || rates.at(-1) > 1.05 * rates.at(-2);
+    // A server with a stats route tells how many of its workers are still loading the app: a
+    // thread count that stopped growing says nothing about that, and neither does a rate that
+    // grows slowly while they load (on one core, 100 workers take over 10 s).
+    const startingCounts = [];
+    const readStarting = async () => {
+      if (config.statsPath === undefined) return;
+      try {
+        const stats = await (await fetch(new URL(config.statsPath, server.url))).json();
+        startingCounts.push(stats.pool?.startingWorkers ?? 0);
+      } catch {
+        startingCounts.push(-1);
+      }
+    };
+    await readStarting();
+    const stillGrowing = () =>
+      startingCounts.at(-1) > 0 ||
+      growth.at(-1) > growth.at(-2) ||
+      rates.length < 2 ||
+      rates.at(-1) > 1.05 * rates.at(-2);
     while (warm > 0 && warm + 2 <= maxWarm && stillGrowing()) {
       warmup = await runWrk({ url, durationS: 2, connections, threads, core: cores.client });
       rates.push(warmup.requests_per_s);
       warm += 2;
       growth.push(readThreadCount(server.pid));
+      await readStarting();
     }
     const threadsBefore = readThreadCount(server.pid);
     const tck = clockTicks();
@@ -129,6 +148,7 @@ export async function measureRun(config, { warmupS = 2, durationS = 10, connecti
       startToListeningMs: startMs,
       warmupS: warm,
       warmupThreadCounts: growth,
+      warmupStartingWorkers: startingCounts,
       warmupRequestsPerS: warmup?.requests_per_s,
       requests: wrk.requests,
       requestsPerS: wrk.requests_per_s,

@@ -175,24 +175,25 @@ export function doorbellIndexes(doorbell: Int32Array): number {
 
 /**
  * Called by the IO thread right before it waits on word 0 (with the count it
- * has seen): the next ring wakes it, and the rings after that one, until it
- * arms again, need not (it reads every ring when it wakes).
+ * has seen), and with `false` as soon as it wakes: rings while it is awake
+ * need not wake it (it reads every ring before it waits again).
  */
-export function armDoorbell(doorbell: Int32Array): void {
-  Atomics.store(doorbell, doorbellArmed, 1);
+export function armDoorbell(doorbell: Int32Array, armed: boolean): void {
+  Atomics.store(doorbell, doorbellArmed, armed ? 1 : 0);
 }
 
 /**
  * Wakes the IO thread: called by a worker after it wrote to its mailbox
  * (with its index), or to say it can take a request again (without). Only
- * the first ring after the IO thread armed the doorbell calls
- * `Atomics.notify`: every notify and wait in the process takes one lock,
- * which 100 busy workers contend for.
+ * rings while the IO thread is armed call `Atomics.notify`: every notify and
+ * wait in the process takes one lock, which 100 busy workers contend for.
  */
 export function ringDoorbell(doorbell: Int32Array, index?: number): void {
   markDoorbell(doorbell, index);
-  // After the count: an IO thread arming from now on sees the new count and does not sleep.
-  if (Atomics.exchange(doorbell, doorbellArmed, 0) === 1) Atomics.notify(doorbell, 0);
+  // After the count: if the IO thread arms from now on, its wait sees the new count and returns.
+  // Only the IO thread disarms: a ring that disarmed could do so between another worker's count
+  // and that worker's look at the flag, and that ring would then wake nobody.
+  if (Atomics.load(doorbell, doorbellArmed) === 1) Atomics.notify(doorbell, 0);
 }
 
 /**

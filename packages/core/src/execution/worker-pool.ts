@@ -186,7 +186,7 @@ export class WorkerPool {
   #listen(): void {
     if (this.#listening) return;
     this.#listening = true;
-    armDoorbell(this.#doorbell);
+    armDoorbell(this.#doorbell, true);
     const wait = Atomics.waitAsync(this.#doorbell, 0, this.#doorbellSeen);
     if (wait.async) void wait.value.then(this.#onDoorbell);
     else queueMicrotask(this.#onDoorbell);
@@ -194,6 +194,7 @@ export class WorkerPool {
 
   readonly #onDoorbell = (): void => {
     this.#listening = false;
+    armDoorbell(this.#doorbell, false);
     this.#collectAll();
     if (this.#queue.length > 0) this.#dispatchQueued();
     if (this.#queue.length > 0 || this.#anyBusy()) this.#listen();

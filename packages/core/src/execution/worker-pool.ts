@@ -24,6 +24,7 @@ import {
   type WorkerMessage,
   type WsEventMessage,
 } from './dispatch-protocol.js';
+import { applyTierUpFactor } from './tier-up.js';
 
 export interface PoolOptions {
   appUrl: string;
@@ -33,6 +34,8 @@ export interface PoolOptions {
   maxQueuedRequests: number;
   handlerTimeoutMs: number;
   workerNice: number;
+  /** Divides V8's tier-up thresholds when the pool starts (see tier-up.ts); 1 leaves them alone. */
+  tierUpFactor: number;
   compression: WorkerConfig['compression'];
   logLevel: LogLevel;
   log: (level: LogLevel, message: string) => void;
@@ -295,6 +298,7 @@ export class WorkerPool {
 
   /** Starts `min` workers and resolves once each has loaded the app module. */
   async start(): Promise<void> {
+    applyTierUpFactor(this.#options.tierUpFactor);
     const ready: Array<Promise<void>> = [];
     for (let i = 0; i < this.#options.min; i++) ready.push(this.#spawn());
     await Promise.all(ready);

@@ -231,6 +231,7 @@ export class Server {
       maxQueuedRequests: this.#options.maxQueuedRequests,
       handlerTimeoutMs: this.#options.handlerTimeoutMs,
       workerNice: this.#options.workerNice,
+      tierUpFactor: this.#options.tierUpFactor,
       compression: this.#options.compression,
       logLevel: this.#options.logLevel,
       log: this.#log,

@@ -204,9 +204,9 @@ export class WorkerPool {
   };
 
   /**
-   * Workers are woken once per event-loop turn, after every socket that was
-   * ready has been read: on a busy core, waking a worker at once hands it the
-   * CPU mid-batch, and each request then costs two context switches.
+   * Quick workers are woken once per event-loop turn, after every socket that
+   * was ready has been read: on a busy core, waking a worker at once hands it
+   * the CPU mid-batch, and each short request then costs two context switches.
    */
   #wakeLater(slot: Slot): void {
     if (this.#toWake.includes(slot)) return;
@@ -863,7 +863,11 @@ export class WorkerPool {
         this.#revokeTimer.unref();
       }
     }
-    this.#wakeLater(slot);
+    // A worker whose last request ran long is woken at once: its request will hold it for a while
+    // anyway, and the time until the end of this turn (every socket that was ready is read first)
+    // would be added to the request's. Quick workers wait for the turn's end (see #wakeLater).
+    if (slot.lastServiceMs >= quickServiceMs) slot.mailbox.wake();
+    else this.#wakeLater(slot);
     this.#listen();
   }
 

@@ -3,8 +3,9 @@
 //      Atomics.wait): ours with a fixed pool of 100 workers (THREADS=100), ours elastic
 //      (THREADS=2-128), raw node:http with the same blocking handler, raw node:http with an async
 //      10 ms setTimeout; against the physical limit connections / 10 ms (100 / 10 ms = 10,000 req/s).
-//      Our pools are warmed until their rate stops growing, the elastic one has grown and no worker
-//      is still starting (the example's /stats route says), up to 30 s: the steady state.
+//      Our pools are warmed at least 15 s (each worker's V8 optimizes its code only after it has
+//      seen enough requests), then on while their rate grows, the elastic one grows or a worker is
+//      still starting (the example's /stats route says), up to 30 s: the steady state.
 //   2. hello — "Hello, World!" through the pool (bench/servers/mummyx-hello-threads.mjs, THREADS 1, 2, 4)
 //      against the same app inline (THREADS=0), with raw node:http hello as a reference.
 //   3. startup — spawn → `listening` for THREADS=100 vs THREADS=0 (examples/dist/blocking.js), the CPU
@@ -15,12 +16,12 @@
 // core 0, wrk and this script on core 1) and "unpinned" (server, wrk and this script free to use
 // both cores). The tables go to stdout, progress to stderr, everything to bench/results/threads-*.json.
 //
-// Full run: ~20 min on a quiet box (each mode ~10 min; 100 workers take ~12 s to start on one core),
+// Full run: ~25 min on a quiet box (each mode ~12 min; 100 workers take ~12 s to start on one core),
 // much longer on a busy one (runs wait for a quiet box and noisy runs are repeated). `--quick`
 // (1 round of 5 s) takes ~4 min. Needs examples/dist (`npx tsc -b`) and wrk.
 //
 // Usage: node bench/threads.mjs [--quick] [--rounds N] [--duration S] [--warmup S]
-//        [--elastic-warmup S] [--elastic-max-warmup S] [--connections C] [--sections blocking,hello,startup]
+//        [--pool-warmup S] [--pool-max-warmup S] [--connections C] [--sections blocking,hello,startup]
 //        [--modes pinned,unpinned] [--max-other PCT] [--retries N] [--quiet-wait S] [--no-autogroup]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -42,10 +43,10 @@ import {
 import { roundRatios, runAlternating, runStartupRounds } from './lib/threads-measure.mjs';
 
 const usage =
-  'usage: node bench/threads.mjs [--quick] [--rounds N] [--duration S] [--warmup S] [--elastic-warmup S] [--elastic-max-warmup S]\n' +
+  'usage: node bench/threads.mjs [--quick] [--rounds N] [--duration S] [--warmup S] [--pool-warmup S] [--pool-max-warmup S]\n' +
   '       [--connections C] [--sections blocking,hello,startup] [--modes pinned,unpinned]\n' +
   '       [--max-other PCT] [--retries N] [--quiet-wait S] [--no-autogroup]\n' +
-  '  --quick = --rounds 1 --duration 5 --warmup 1 --elastic-warmup 3 --elastic-max-warmup 15 (explicit options still win)';
+  '  --quick = --rounds 1 --duration 5 --warmup 1 --pool-warmup 3 --pool-max-warmup 15 (explicit options still win)';
 
 const opts = parseArgsOrExit(
   process.argv.slice(2),
@@ -54,8 +55,8 @@ const opts = parseArgsOrExit(
     rounds: 'number',
     duration: 'number',
     warmup: 'number',
-    'elastic-warmup': 'number',
-    'elastic-max-warmup': 'number',
+    'pool-warmup': 'number',
+    'pool-max-warmup': 'number',
     connections: 'number',
     sections: 'string',
     modes: 'string',
@@ -74,8 +75,8 @@ const settings = {
   rounds: Math.round(opts.rounds ?? (quick ? 1 : 3)),
   durationS: Math.round(opts.duration ?? (quick ? 5 : 10)),
   warmupS: Math.round(opts.warmup ?? (quick ? 1 : 2)),
-  elasticWarmupS: Math.round(opts['elastic-warmup'] ?? (quick ? 3 : 5)),
-  elasticMaxWarmupS: Math.round(opts['elastic-max-warmup'] ?? (quick ? 15 : 30)),
+  poolWarmupS: Math.round(opts['pool-warmup'] ?? (quick ? 3 : 15)),
+  poolMaxWarmupS: Math.round(opts['pool-max-warmup'] ?? (quick ? 15 : 30)),
   connections: Math.round(opts.connections ?? 100),
   threads: 1,
   maxOtherCpuPct: opts['max-other'] ?? 10,
@@ -131,19 +132,21 @@ const blockingConfigs = [
     command: node,
     args: [blockingJs],
     env: { THREADS: '100' },
-    // 100 fresh V8 instances keep compiling for seconds after they are ready (on one core this
-    // halves the rate): measured once the rate has stopped growing, like the elastic pool.
-    growUntilStableS: Math.max(settings.warmupS, settings.elasticMaxWarmupS),
+    // Each worker is a V8 instance of its own that sees 1/100 of the requests: V8 goes on
+    // optimizing their code for 10-15 s under this load (the rate climbs from about half its
+    // final value). At least the pool warm-up, then on while the rate still grows.
+    warmupS: settings.poolWarmupS,
+    growUntilStableS: Math.max(settings.poolWarmupS, settings.poolMaxWarmupS),
     statsPath: '/stats',
   },
   {
     name: 'elastic-2-128',
-    label: `ours, elastic THREADS=2-128 (warm-up ≥ ${settings.elasticWarmupS} s)`,
+    label: 'ours, elastic THREADS=2-128',
     command: node,
     args: [blockingJs],
     env: { THREADS: '2-128' },
-    warmupS: settings.elasticWarmupS,
-    growUntilStableS: Math.max(settings.elasticWarmupS, settings.elasticMaxWarmupS),
+    warmupS: settings.poolWarmupS,
+    growUntilStableS: Math.max(settings.poolWarmupS, settings.poolMaxWarmupS),
     statsPath: '/stats',
   },
   {
@@ -230,15 +233,16 @@ const perRun = settings.warmupS + settings.durationS + 2;
 const estimateS =
   modes.length *
   // 100 workers take ~5–12 s to start (at ~50–100 ms CPU each) — in the start-up section and again
-  // for the fixed pool in the blocking section; the elastic warm-up may run past its minimum.
+  // for the fixed pool in the blocking section; both pools warm up at least the pool warm-up, and
+  // may run past it.
   ((sections.includes('startup') ? settings.rounds * (4 + 14) : 0) +
     (sections.includes('blocking')
-      ? settings.rounds * (blockingConfigs.length * perRun + 12 + settings.elasticWarmupS + 4 - settings.warmupS)
+      ? settings.rounds * (blockingConfigs.length * perRun + 12 + 2 * (settings.poolWarmupS + 4 - settings.warmupS))
       : 0) +
     (sections.includes('hello') ? settings.rounds * helloConfigs.length * perRun : 0));
 console.error(
   `threads benchmark: sections ${sections.join(', ')}; modes ${modes.join(', ')}; ${settings.rounds} round(s) × ` +
-    `(${settings.warmupS} s warm-up [elastic ${settings.elasticWarmupS} s] + ${settings.durationS} s); ` +
+    `(${settings.warmupS} s warm-up [our pools ${settings.poolWarmupS} s] + ${settings.durationS} s); ` +
     `wrk -t1 -c${settings.connections}; about ${Math.ceil(estimateS / 60)} min on a quiet box`,
 );
 
@@ -425,9 +429,9 @@ for (const mode of modes) {
       '',
       `[${mode}] 1. blocking 10 ms handler (GET / → Atomics.wait 10 ms → 26 bytes): wrk -t1 -c${settings.connections} ` +
         `-d${settings.durationS}s --timeout 5s, ${settings.rounds} round(s), ${settings.warmupS} s warm-up ` +
-        `(our pools: ${settings.warmupS} s, elastic ${settings.elasticWarmupS} s, then 2 s more at a time while the ` +
+        `(our pools: ${settings.poolWarmupS} s, then 2 s more at a time while the ` +
         `thread count or the rate still grows or /stats shows workers still starting, ` +
-        `up to ${settings.elasticMaxWarmupS} s); node ${process.version}`,
+        `up to ${settings.poolMaxWarmupS} s); node ${process.version}`,
       formatTable(
         [
           'server',
@@ -445,19 +449,21 @@ for (const mode of modes) {
       `workers: OS threads of the server at the end of the measured window minus its non-worker threads ` +
         `(${fx(otherThreads)} = fixed pool's count − 100); "by RSS" = 100 × (RSS − inline idle RSS) ÷ ` +
         `(fixed-100 RSS − inline idle RSS).`,
-      ...(elastic === undefined
-        ? []
-        : [
-            `elastic warm-up per round: ${elastic.runs
+      // Both pools warm up until steady, so each one's warm-up is printed.
+      ...res
+        .filter((r) => r.name === 'fixed-100' || r.name === 'elastic-2-128')
+        .map(
+          (r) =>
+            `${r.name} warm-up per round: ${r.runs
               .map(
                 (x) =>
                   `${x.warmupS} s (OS threads ${x.warmupThreadCounts.join('→')}; workers still starting ` +
                   `${x.warmupStartingWorkers?.join('→') || '?'})`,
               )
-              .join('; ')}; OS threads in the measured window: ${elastic.runs
+              .join('; ')}; OS threads in the measured window: ${r.runs
               .map((x) => `${x.osThreads.first}→${x.osThreads.last}`)
               .join('; ')}`,
-          ]),
+        ),
       `other CPU on the box during kept measured windows: up to ${fx(otherMax, 1)}% of a core ` +
         `(limit ${settings.maxOtherCpuPct}%; ${result.blocking.discarded.length} noisy run(s) discarded and repeated)`,
     );

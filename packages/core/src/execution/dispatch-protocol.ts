@@ -24,7 +24,7 @@
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RequestHead } from '../http/request.js';
-import type { PreparedResponse, ResponseBody } from '../http/response.js';
+import { bodyByteLength, type PreparedResponse, type ResponseBody } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
@@ -562,8 +562,7 @@ export class Mailbox {
   }
 
   #fitsExactly(head: string, body: string | Uint8Array | undefined): boolean {
-    const bodyBytes = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    return Buffer.byteLength(head) + bodyBytes <= regionBytes;
+    return Buffer.byteLength(head) + bodyByteLength(body) <= regionBytes;
   }
 
   /** Records that the handler of `id` settled after its response; the caller rings the doorbell. */

@@ -25,7 +25,7 @@ export function runHandler(handler: RequestHandler, request: Request, log: LogFn
       (error: unknown) => failRequest(request, error, log),
     );
   }
-  if (!request.responded) checkResponded(request, log);
+  checkResponded(request, log);
   return undefined;
 }
 

@@ -5,6 +5,11 @@ import { equalsIgnoreCase } from './headers.js';
 
 export type ResponseBody = string | Uint8Array;
 
+/** The bytes a body takes on the wire (a string as UTF-8); none is 0. */
+export function bodyByteLength(body: ResponseBody | undefined): number {
+  return body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+}
+
 /** A response ready for the wire: final status, flat headers and body. */
 export interface PreparedResponse {
   status: number;
@@ -100,7 +105,7 @@ export function prepareResponse(
     lengthAt = indexOfHeader(headers, 'content-length');
   }
   const isHead = method === 'HEAD';
-  let length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  let length = bodyByteLength(body);
   if (
     compression !== undefined &&
     length > compression.thresholdBytes &&

@@ -167,8 +167,7 @@ export class Router {
     switch (found.kind) {
       case 'route':
         request.pathParams = found.pathParams;
-        // Without an error handler, #run would only call the handler: one call less per request.
-        return this.error === undefined ? found.route.handler(request) : this.#run(request, found.route.handler);
+        return this.#run(request, found.route.handler);
       case 'method-not-allowed':
         return this.#run(request, (r) => this.methodNotAllowed(r, found.allowedMethods));
       case 'not-found':

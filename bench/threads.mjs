@@ -125,6 +125,16 @@ if (ncpu < 2) console.error('note: one core only: server and wrk share it in eve
 const node = process.execPath;
 const limitRps = (settings.connections * 1_000) / settings.handlerMs;
 
+// Each worker is a V8 instance of its own that sees 1/100 of the requests: V8 goes on optimizing
+// their code for 10-15 s under this load (the rate climbs from about half its final value). Our
+// pools warm up at least the pool warm-up, then on while their rate grows, an elastic pool grows
+// or /stats shows a worker still starting.
+const poolWarmup = {
+  warmupS: settings.poolWarmupS,
+  growUntilStableS: Math.max(settings.poolWarmupS, settings.poolMaxWarmupS),
+  statsPath: '/stats',
+};
+
 const blockingConfigs = [
   {
     name: 'fixed-100',
@@ -132,12 +142,7 @@ const blockingConfigs = [
     command: node,
     args: [blockingJs],
     env: { THREADS: '100' },
-    // Each worker is a V8 instance of its own that sees 1/100 of the requests: V8 goes on
-    // optimizing their code for 10-15 s under this load (the rate climbs from about half its
-    // final value). At least the pool warm-up, then on while the rate still grows.
-    warmupS: settings.poolWarmupS,
-    growUntilStableS: Math.max(settings.poolWarmupS, settings.poolMaxWarmupS),
-    statsPath: '/stats',
+    ...poolWarmup,
   },
   {
     name: 'elastic-2-128',
@@ -145,9 +150,7 @@ const blockingConfigs = [
     command: node,
     args: [blockingJs],
     env: { THREADS: '2-128' },
-    warmupS: settings.poolWarmupS,
-    growUntilStableS: Math.max(settings.poolWarmupS, settings.poolMaxWarmupS),
-    statsPath: '/stats',
+    ...poolWarmup,
   },
   {
     name: 'node-blocking',

@@ -41,6 +41,16 @@ test("a threshold given on node's command line is kept", async () => {
   assert.equal(optimized, false, `tierUpProbe was marked for TurboFan:\n${output.slice(-2_000)}`);
 });
 
+test("a longer flag whose name starts with a threshold's is not taken for it", async () => {
+  // Another V8 flag, at its default value: the threshold itself is still lowered.
+  const sibling =
+    Number.parseInt(process.versions.v8, 10) < 12
+      ? '--interrupt-budget-for-feedback-allocation=940'
+      : '--invocation-count-for-maglev-osr=100';
+  const { optimized, output } = await probeOptimized([sibling], 8);
+  assert.ok(optimized, `tierUpProbe was not marked for TurboFan:\n${output.slice(-2_000)}`);
+});
+
 test('tierUpFactor outside 1–1000 or not an integer is refused', () => {
   for (const tierUpFactor of [0, -2, 1.5, 1_001, Number.NaN]) {
     assert.throws(

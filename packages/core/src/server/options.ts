@@ -69,8 +69,8 @@ export interface ServerOptions {
    * Threaded mode: V8 optimizes hot code this many times sooner than by
    * default. Each worker runs only its share of the requests, so with V8's
    * defaults the code on a worker's path would stay unoptimized N times
-   * longer in a pool of N workers (under load spread over 100 workers, for
-   * minutes, at about twice the CPU per request). The thresholds are V8
+   * longer in a pool of N workers (under load spread over 100 workers, still
+   * after 15 s, at about 1.5 times the CPU per request). The thresholds are V8
    * flags, which belong to the process: this divides them for every thread,
    * once, when the pool starts (`--interrupt-budget` on Node 20;
    * `--invocation-count-for-turbofan` and `--invocation-count-for-maglev`

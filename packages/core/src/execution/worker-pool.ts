@@ -129,6 +129,15 @@ const workerEntry = new URL('./worker-main.js', import.meta.url);
  * requests while it still runs one, so a single wake-up serves several.
  */
 const quickServiceMs = 1;
+
+/**
+ * A quick worker's last request ran under `quickServiceMs`. Two policies
+ * hang on it: a quick worker may be handed requests behind the one it runs,
+ * and it is woken at the end of the event-loop turn rather than at once.
+ */
+function isQuick(slot: Slot): boolean {
+  return slot.lastServiceMs < quickServiceMs;
+}
 /** Requests next in line behind a request running this long are taken back and go to the next free worker. */
 const revokeAfterMs = 2;
 /** Freed workers remembered for the next requests (more are found by a scan of the pool). */
@@ -358,7 +367,7 @@ export class WorkerPool {
     let best: Slot | undefined;
     let now = -1;
     for (const slot of this.#slots) {
-      if (slot.jobs.length === 0 || slot.jobs.length >= ringDepth || slot.lastServiceMs >= quickServiceMs) continue;
+      if (slot.jobs.length === 0 || slot.jobs.length >= ringDepth || !isQuick(slot)) continue;
       if (best !== undefined && slot.jobs.length >= best.jobs.length) continue;
       if (now < 0) now = performance.now();
       if (this.#canTakeNext(slot, now)) best = slot;
@@ -372,7 +381,7 @@ export class WorkerPool {
       slot.ready &&
       !slot.retiring &&
       slot.jobs.length < ringDepth &&
-      slot.lastServiceMs < quickServiceMs &&
+      isQuick(slot) &&
       now - slot.frontSince < quickServiceMs &&
       !slot.mailbox.eventsBusy &&
       slot.mailbox.canPost()
@@ -866,7 +875,7 @@ export class WorkerPool {
     // A worker whose last request ran long is woken at once: its request will hold it for a while
     // anyway, and the time until the end of this turn (every socket that was ready is read first)
     // would be added to the request's. Quick workers wait for the turn's end (see #wakeLater).
-    if (slot.lastServiceMs >= quickServiceMs) slot.mailbox.wake();
+    if (!isQuick(slot)) slot.mailbox.wake();
     else this.#wakeLater(slot);
     this.#listen();
   }

@@ -138,6 +138,7 @@ const quickServiceMs = 1;
 function isQuick(slot: Slot): boolean {
   return slot.lastServiceMs < quickServiceMs;
 }
+
 /** Requests next in line behind a request running this long are taken back and go to the next free worker. */
 const revokeAfterMs = 2;
 /** Freed workers remembered for the next requests (more are found by a scan of the pool). */

@@ -4,9 +4,9 @@
  * the code on a worker's path reaches that count N times later than on one
  * thread: under a load spread over 100 workers, a worker still spent about
  * 1.5 times the CPU per request after 15 s that it spends once optimized.
- * Baseline code loads every property and makes
- * every call through V8's inline caches, and in a worker that runs a
- * request every few milliseconds each of those misses the CPU's caches.
+ * Baseline code loads every property and makes every call through V8's
+ * inline caches, and in a worker that runs a request every few
+ * milliseconds each of those misses the CPU's caches.
  *
  * The thresholds are V8 flags, which belong to the process: lowering them
  * makes V8 optimize sooner on every thread, the IO thread included, at the

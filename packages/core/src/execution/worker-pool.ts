@@ -1,3 +1,4 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { MxError } from '../errors.js';
 import type { RequestHead, ResponseSink, UpgradeOptions } from '../http/request.js';
@@ -63,6 +64,45 @@ export interface PoolStats {
   startingWorkers: number;
   queuedRequests: number;
   workerRestarts: number;
+  /**
+   * How long requests waited for a worker to begin them: 0 for one that found
+   * a worker free, the time in the queue (or behind another request in a
+   * worker's ring) for the others. Since the pool started.
+   */
+  waitTime: TimeSummary;
+  /**
+   * From a worker beginning a request to its response (or the head of its
+   * stream, or its WebSocket upgrade) reaching the IO thread. Since the pool started.
+   */
+  runTime: TimeSummary;
+}
+
+/** A distribution of durations, in milliseconds (microsecond resolution); all 0 while `count` is 0. */
+export interface TimeSummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Records a duration in whole microseconds (a histogram takes integers from 1). */
+function recordMs(histogram: RecordableHistogram, ms: number): void {
+  histogram.record(Math.max(1, Math.round(ms * 1000)));
+}
+
+function summarize(histogram: RecordableHistogram): TimeSummary {
+  if (histogram.count === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  const ms = (microseconds: number): number => Math.round(microseconds) / 1000;
+  return {
+    count: histogram.count,
+    mean: ms(histogram.mean),
+    p50: ms(histogram.percentile(50)),
+    p90: ms(histogram.percentile(90)),
+    p99: ms(histogram.percentile(99)),
+    max: ms(histogram.max),
+  };
 }
 
 interface Job {
@@ -73,6 +113,10 @@ interface Job {
   responded: boolean;
   /** Its entry in the worker's mailbox, once posted there. */
   entry: number;
+  /** When the pool was given it (`performance.now()`). */
+  queuedAt: number;
+  /** When a worker began it (as far as the IO thread can tell); 0 before. */
+  startedAt: number;
   /** Session requests only: the handler-timeout timer. */
   timer?: NodeJS.Timeout | undefined;
 }
@@ -165,6 +209,8 @@ export class WorkerPool {
   /** Which worker each bound session key routes to. */
   readonly #sessionOwners = new Map<string, Slot>();
   #restarts = 0;
+  readonly #waitTimes = createHistogram();
+  readonly #runTimes = createHistogram();
   #closing = false;
   /**
    * Set once close() has answered the queue: requests taken back from a
@@ -298,7 +344,7 @@ export class WorkerPool {
       for (let i = 0; i < at; i++) slot.lingering.set(slot.jobs[0]!.id, this.#finishFront(slot));
       const job = slot.jobs[0]!;
       if (received.response !== undefined && !job.responded) {
-        job.responded = true;
+        this.#answered(job);
         job.sink.send(received.response);
       }
       if (received.settled) this.#finishFront(slot);
@@ -315,7 +361,7 @@ export class WorkerPool {
   }
 
   dispatch(head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
-    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false, entry: -1 };
+    const job = this.#newJob(head, body, sink);
     let slot = this.#freeSlot();
     if (slot === undefined && Atomics.load(this.#doorbell, 0) !== this.#doorbellSeen) {
       // Workers that answered since the IO thread last looked are free: collecting now keeps
@@ -396,7 +442,7 @@ export class WorkerPool {
    * not through the mailbox, so a worker can hold several at once.
    */
   dispatchSession(key: string | undefined, head: RequestHead, body: Buffer | undefined, sink: PoolSink): void {
-    const job: Job = { id: this.#options.nextId(), head, body, sink, responded: false, entry: -1 };
+    const job = this.#newJob(head, body, sink);
     let slot = key === undefined ? undefined : this.#sessionOwners.get(key);
     if (slot === undefined || slot.retiring || !this.#slots.has(slot)) slot = this.#sessionSlot();
     if (slot === undefined) {
@@ -445,6 +491,7 @@ export class WorkerPool {
 
   #sendSession(slot: Slot, job: Job): void {
     slot.sessionJobs.set(job.id, job);
+    this.#begin(job, performance.now());
     const body = job.body;
     job.body = undefined;
     const bytes = body === undefined ? undefined : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
@@ -591,6 +638,23 @@ export class WorkerPool {
     this.#queue.length = kept;
   }
 
+  #newJob(head: RequestHead, body: Buffer | undefined, sink: PoolSink): Job {
+    const now = performance.now();
+    return { id: this.#options.nextId(), head, body, sink, responded: false, entry: -1, queuedAt: now, startedAt: 0 };
+  }
+
+  /** A worker begins `job` now. */
+  #begin(job: Job, now: number): void {
+    job.startedAt = now;
+    recordMs(this.#waitTimes, now - job.queuedAt);
+  }
+
+  /** A worker's response (or stream, or upgrade) for `job` has reached the IO thread. */
+  #answered(job: Job): void {
+    job.responded = true;
+    if (job.startedAt > 0) recordMs(this.#runTimes, performance.now() - job.startedAt);
+  }
+
   stats(): PoolStats {
     const busy = this.#busyCount();
     let starting = 0;
@@ -602,6 +666,8 @@ export class WorkerPool {
       startingWorkers: starting,
       queuedRequests: this.#queue.length + this.#prefetched,
       workerRestarts: this.#restarts,
+      waitTime: summarize(this.#waitTimes),
+      runTime: summarize(this.#runTimes),
     };
   }
 
@@ -736,7 +802,7 @@ export class WorkerPool {
       case MessageType.StreamOpen: {
         const job = this.#jobOf(slot, message[1]);
         if (job === undefined || job.responded) break;
-        job.responded = true;
+        this.#answered(job);
         const id = job.id;
         const channel = job.sink.openStream(message[2], id);
         this.#streams.set(id, { kind: 'sse', channel, slot });
@@ -750,7 +816,7 @@ export class WorkerPool {
       case MessageType.WsUpgrade: {
         const job = this.#jobOf(slot, message[1]);
         if (job === undefined || job.responded) break;
-        job.responded = true;
+        this.#answered(job);
         const id = job.id;
         const notifyClosed = (): void => {
           if (this.#streams.delete(id)) slot.streams--;
@@ -820,7 +886,7 @@ export class WorkerPool {
       case MessageType.SessionResponse: {
         const job = slot.sessionJobs.get(message[1]);
         if (job === undefined || job.responded) break;
-        job.responded = true;
+        this.#answered(job);
         job.sink.send({ status: message[2], headers: message[3], body: message[4] });
         break;
       }
@@ -885,6 +951,7 @@ export class WorkerPool {
   #started(slot: Slot, now: number): void {
     slot.frontSince = now;
     const job = slot.jobs[0]!;
+    this.#begin(job, now);
     // Kept until now in case the request was revoked and had to be posted again.
     job.body = undefined;
     const timeoutMs = this.#options.handlerTimeoutMs;

@@ -467,6 +467,24 @@ for (const mode of modes) {
               .map((x) => `${x.osThreads.first}→${x.osThreads.last}`)
               .join('; ')}`,
         ),
+      // Where the time above 10 ms goes, from the pool's own waitTime and runTime (server.stats()).
+      ...res
+        .filter((r) => r.runs.some((x) => x.poolWindowMs !== undefined))
+        .map(
+          (r) =>
+            `${r.name} mean latency per round = pool wait + pool run + the rest: ${r.runs
+              .map((x) => {
+                const pool = x.poolWindowMs;
+                if (pool?.runMs === undefined) return '?';
+                const total = x.latencyUs.mean / 1000;
+                const rest = total - (pool.waitMs ?? 0) - pool.runMs;
+                return `${fx(total, 2)} = ${fx(pool.waitMs ?? 0, 2)} + ${fx(pool.runMs, 2)} + ${fx(rest, 2)} ms`;
+              })
+              .join('; ')}`,
+        ),
+      `(pool run: from a worker beginning a request to its response on the IO thread — the 10 ms wait, the ` +
+        `handler, waking the worker and the IO thread; the rest: the IO thread reading and writing the ` +
+        `connection, the kernel and wrk)`,
       `other CPU on the box during kept measured windows: up to ${fx(otherMax, 1)}% of a core ` +
         `(limit ${settings.maxOtherCpuPct}%; ${result.blocking.discarded.length} noisy run(s) discarded and repeated)`,
     );

@@ -67,6 +67,30 @@ function sampleThreads(pid, everyMs) {
   };
 }
 
+/** The pool's waitTime and runTime from a server's stats route, or undefined. */
+async function readPoolTimes(server, statsPath) {
+  if (statsPath === undefined) return undefined;
+  try {
+    const pool = (await (await fetch(new URL(statsPath, server.url))).json()).pool;
+    return pool?.runTime === undefined ? undefined : { wait: pool.waitTime, run: pool.runTime };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Mean wait and run time (ms) of the requests in the measured window: the pool's figures run
+ * from its start, and count × mean before and after the window give the window's own sums.
+ */
+function windowMeans(before, after) {
+  if (before === undefined || after === undefined) return undefined;
+  const mean = (key) => {
+    const count = after[key].count - before[key].count;
+    return count > 0 ? (after[key].mean * after[key].count - before[key].mean * before[key].count) / count : undefined;
+  };
+  return { waitMs: mean('wait'), runMs: mean('run'), requests: after.run.count - before.run.count };
+}
+
 /**
  * One measurement: start the server on `cores.server`, warm up for `config.warmupS ?? warmupS`
  * (unmeasured), then the measured wrk window with server CPU, box CPU, memory and thread count,
@@ -123,6 +147,7 @@ export async function measureRun(config, { warmupS = 2, durationS = 10, connecti
       growth.push(readThreadCount(server.pid));
       await readStarting();
     }
+    const poolBefore = await readPoolTimes(server, config.statsPath);
     const threadsBefore = readThreadCount(server.pid);
     const tck = clockTicks();
     const sys0 = readSystemCpu();
@@ -137,6 +162,7 @@ export async function measureRun(config, { warmupS = 2, durationS = 10, connecti
     const sys1 = readSystemCpu();
     const threadSamples = stopSampling();
     const memory = readProcessMemory(server.pid);
+    const poolAfter = await readPoolTimes(server, config.statsPath);
     const wallUs = Number(wall1 - wall0) / 1e3;
     const serverCpuUs = ((cpu1 - cpu0) * 1e6) / tck;
     const harnessCpuUs = self.user + self.system;
@@ -166,6 +192,7 @@ export async function measureRun(config, { warmupS = 2, durationS = 10, connecti
       coreBusyPct: perCoreBusyPct(sys0, sys1),
       memory,
       osThreads: { beforeMeasured: threadsBefore, ...threadSamples },
+      poolWindowMs: windowMeans(poolBefore, poolAfter),
       wallUs,
     };
   } finally {

@@ -36,7 +36,8 @@ function importedPackages(dir: string, suffix: '.js' | '.d.ts'): Set<string> {
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith(suffix)) continue;
     const code = readFileSync(join(entry.parentPath, entry.name), 'utf8');
-    for (const match of code.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+    // Static and dynamic imports, and require() (packages loaded on first use).
+    for (const match of code.matchAll(/(?:\bfrom|\bimport|\brequire)\s*\(?\s*['"]([^'"]+)['"]/g)) {
       const specifier = match[1]!;
       if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
       const parts = specifier.split('/');

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Busboy, type BusboyFileStream } from '@fastify/busboy';
+import type { Busboy, BusboyFileStream } from '@fastify/busboy';
 import { MxError } from '../errors.js';
 import type { Request } from './request.js';
 
@@ -127,6 +128,15 @@ export async function decodeMultipart(request: Request, limits: MultipartLimits 
   return entries;
 }
 
+/** The parser, loaded on the first form: a thread that never reads one (most workers) skips it. */
+let busboy: typeof Busboy | undefined;
+const require = createRequire(import.meta.url);
+
+function loadBusboy(): typeof Busboy {
+  busboy ??= (require('@fastify/busboy') as { Busboy: typeof Busboy }).Busboy;
+  return busboy;
+}
+
 function parseMultipart(request: Request, limits: MultipartLimits, sink: PartSink): Promise<void> {
   const contentType = request.headers.get('content-type');
   if (contentType === undefined || !/^multipart\/form-data\s*;/i.test(contentType)) {
@@ -143,7 +153,7 @@ function parseMultipart(request: Request, limits: MultipartLimits, sink: PartSin
   const maxParts = limits.parts ?? 512;
   let parser: ReturnType<typeof Busboy>;
   try {
-    parser = Busboy({
+    parser = loadBusboy()({
       headers: { 'content-type': contentType },
       limits: { fileSize: fileBytes, fieldSize: fieldBytes, files: maxFiles, fields: maxFields, parts: maxParts },
     });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket as WsSocket, type RawData } from 'ws';
+import type { WebSocketServer, WebSocket as WsSocket, RawData } from 'ws';
 import type { LogLevel } from '../log/log-handler.js';
 import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
 import {
@@ -42,9 +43,23 @@ export function setChosenProtocol(request: IncomingMessage, protocol: string): v
   (request as IncomingMessage & { [chosenProtocol]?: string })[chosenProtocol] = protocol;
 }
 
+/**
+ * `ws`, loaded when the first server is created. Every worker thread imports
+ * this library (through the app module) and never creates a server, and
+ * importing `ws` is about half of what importing the library costs a thread
+ * (some 50 ms of CPU).
+ */
+let wsModule: typeof import('ws') | undefined;
+const require = createRequire(import.meta.url);
+
+function loadWs(): typeof import('ws') {
+  wsModule ??= require('ws') as typeof import('ws');
+  return wsModule;
+}
+
 export function createWss(options: WebSocketServerOptions): WebSocketServer {
   const handleProtocols = options.handleProtocols;
-  const wss = new WebSocketServer({
+  const wss = new (loadWs().WebSocketServer)({
     noServer: true,
     clientTracking: false,
     maxPayload: options.maxMessageBytes,

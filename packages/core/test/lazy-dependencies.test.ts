@@ -1,0 +1,41 @@
+// Every worker thread imports the library through the app module. `ws` and the multipart parser
+// are loaded when first used, so a worker (which never creates a server or reads a form) does not
+// pay for them: they were about 60 % of what importing the library cost a thread.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs `code` as an ES module in a fresh node process; returns the CommonJS modules it loaded. */
+function loadedModules(code: string): string[] {
+  const script =
+    `${code}\n` +
+    `import { createRequire } from 'node:module';\n` +
+    `console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));\n`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: packageDir,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as string[];
+}
+
+const fromPackage = (modules: string[], name: string): string[] =>
+  modules.filter((path) => path.includes(`/node_modules/${name}/`));
+
+test('importing the library loads neither ws nor the multipart parser', () => {
+  const modules = loadedModules(`import { Router, createServer } from '@mummyx/core'; new Router();`);
+  assert.deepEqual(fromPackage(modules, 'ws'), []);
+  assert.deepEqual(fromPackage(modules, '@fastify/busboy'), []);
+});
+
+test('creating a server loads ws (its WebSocket upgrades need it)', () => {
+  const modules = loadedModules(
+    `import { Router, createServer } from '@mummyx/core';\n` +
+      `const server = createServer(new Router());\n` +
+      `await server.close();`,
+  );
+  assert.ok(fromPackage(modules, 'ws').length > 0, 'ws is loaded once a server exists');
+});

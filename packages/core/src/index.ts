@@ -1,4 +1,5 @@
 export { createServer, Server, type ListenAddress, type ServerStats } from './server/server.js';
+export type { PoolStats, TimeSummary } from './execution/worker-pool.js';
 export { parseThreads, type ServerOptions, type ElasticThreads, type WebSocketOptions } from './server/options.js';
 export {
   Request,

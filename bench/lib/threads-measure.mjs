@@ -67,15 +67,20 @@ function sampleThreads(pid, everyMs) {
   };
 }
 
-/** The pool's waitTime and runTime from a server's stats route, or undefined. */
-async function readPoolTimes(server, statsPath) {
+/** A server's stats route (`server.stats()` as JSON): undefined when it has none, null when unreadable. */
+async function readStats(server, statsPath) {
   if (statsPath === undefined) return undefined;
   try {
-    const pool = (await (await fetch(new URL(statsPath, server.url))).json()).pool;
-    return pool?.runTime === undefined ? undefined : { wait: pool.waitTime, run: pool.runTime };
+    return await (await fetch(new URL(statsPath, server.url))).json();
   } catch {
-    return undefined;
+    return null;
   }
+}
+
+/** The pool's waitTime and runTime from a server's stats route, or undefined. */
+async function readPoolTimes(server, statsPath) {
+  const pool = (await readStats(server, statsPath))?.pool;
+  return pool?.runTime === undefined ? undefined : { wait: pool.waitTime, run: pool.runTime };
 }
 
 /**
@@ -126,13 +131,8 @@ export async function measureRun(config, { warmupS = 2, durationS = 10, connecti
     // grows slowly while they load (on one core, 100 workers take over 10 s).
     const startingCounts = [];
     const readStarting = async () => {
-      if (config.statsPath === undefined) return;
-      try {
-        const stats = await (await fetch(new URL(config.statsPath, server.url))).json();
-        startingCounts.push(stats.pool?.startingWorkers ?? 0);
-      } catch {
-        startingCounts.push(-1);
-      }
+      const stats = await readStats(server, config.statsPath);
+      if (stats !== undefined) startingCounts.push(stats === null ? -1 : (stats.pool?.startingWorkers ?? 0));
     };
     await readStarting();
     const stillGrowing = () =>

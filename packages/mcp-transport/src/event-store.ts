@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from './sdk-v1.js';
 
 /**
  * Where a session's server-to-client events are kept for resumption

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Router, SessionBinding, WebSocket, WebSocketEvent, WebSocketMessage } from '@mummyx/core';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
-import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { InMemoryEventStore, type EventStore } from './event-store.js';
 import { refusalReason } from './guard.js';
 import {
@@ -14,6 +11,13 @@ import {
   parseMessages,
   respondError,
 } from './json-rpc.js';
+import {
+  DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type AuthInfo,
+  type JSONRPCMessage,
+  type MessageExtraInfo,
+} from './sdk-v1.js';
 import {
   JsonOutlet,
   LegacySseTransport,

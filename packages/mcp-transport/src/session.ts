@@ -1,8 +1,7 @@
 import type { Request, SseStream, WebSocket } from '@mummyx/core';
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { EventStore } from './event-store.js';
 import { isRequest, isResponse } from './json-rpc.js';
+import type { JSONRPCMessage, MessageExtraInfo, RequestId, Transport, TransportSendOptions } from './sdk-v1.js';
 
 export type TransportKind = 'streamable-http' | 'sse' | 'websocket';
 

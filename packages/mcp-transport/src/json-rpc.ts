@@ -26,6 +26,47 @@ export function respondError(
   request.respond(status, { 'Content-Type': 'application/json', ...headers }, errorBody(code, message));
 }
 
+/** Most messages one batch may hold. */
+const maxBatch = 100;
+
+/**
+ * The JSON-RPC messages of a POST body; answers 415 (not JSON), 413 (over
+ * `maxMessageBytes`) or 400 (not JSON-RPC) with `headers` and returns
+ * undefined otherwise.
+ */
+export function readMessages(
+  request: Request,
+  headers: Record<string, string>,
+  maxMessageBytes: number,
+): { messages: JSONRPCMessage[]; batch: boolean } | undefined {
+  if (!isMediaType(request.headers.get('content-type'), 'application/json')) {
+    respondError(
+      request,
+      415,
+      ErrorCode.ConnectionClosed,
+      'Unsupported Media Type: Content-Type must be application/json',
+      headers,
+    );
+    return undefined;
+  }
+  if (request.body.length > maxMessageBytes) {
+    respondError(
+      request,
+      413,
+      ErrorCode.ConnectionClosed,
+      `Payload Too Large: the body exceeds ${maxMessageBytes} bytes`,
+      headers,
+    );
+    return undefined;
+  }
+  const parsed = parseMessages(request.body.toString('utf8'), maxBatch);
+  if (!parsed.ok) {
+    respondError(request, 400, parsed.code, parsed.message, headers);
+    return undefined;
+  }
+  return parsed;
+}
+
 export type ParsedMessages =
   { ok: true; messages: JSONRPCMessage[]; batch: boolean } | { ok: false; code: number; message: string };
 
@@ -100,6 +141,24 @@ export function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & 
 
 export function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
   return !('method' in message) && ('result' in message || 'error' in message);
+}
+
+/** The ids of the requests among `messages` (their answers are routed by them). */
+export function requestIds(messages: JSONRPCMessage[]): RequestId[] {
+  const ids: RequestId[] = [];
+  for (const message of messages) if (isRequest(message)) ids.push(message.id);
+  return ids;
+}
+
+/** An `initialize` request (its params are checked by the MCP server itself). */
+export function isInitialize(message: JSONRPCMessage): boolean {
+  return 'method' in message && message.method === 'initialize' && 'id' in message;
+}
+
+/** The protocol version an `initialize` request asks for, when it names one. */
+export function askedVersion(message: JSONRPCMessage): string | undefined {
+  const params = 'params' in message ? (message.params as { protocolVersion?: unknown } | undefined) : undefined;
+  return typeof params?.protocolVersion === 'string' ? params.protocolVersion : undefined;
 }
 
 /** Case-insensitive search for a media type in an Accept or Content-Type value. */

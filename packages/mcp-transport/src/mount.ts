@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Router, SessionBinding, WebSocket, WebSocketEvent, WebSocketMessage } from '@mummyx/core';
+import { checkCredentials } from './auth.js';
+import { corsHeaders, respondPreflight, type CorsOptions } from './cors.js';
 import { InMemoryEventStore, type EventStore } from './event-store.js';
-import { refusalReason } from './guard.js';
+import { refusalReason } from './host-origin-guard.js';
 import {
   ErrorCode,
+  askedVersion,
   errorBody,
   hasMediaType,
+  isInitialize,
   isJsonRpcMessage,
-  isMediaType,
-  parseMessages,
+  readMessages,
+  requestIds,
   respondError,
 } from './json-rpc.js';
+import { messageExtra } from './message-extra.js';
 import {
   DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -24,19 +29,13 @@ import {
   SseOutlet,
   StreamableTransport,
   WebSocketTransport,
-  requestIds,
   type McpServerLike,
   type McpSessionInfo,
   type SessionTransport,
   type TransportKind,
 } from './session.js';
 
-export interface CorsOptions {
-  /** Origins allowed to read responses; `'*'` for any. */
-  origins: readonly string[] | '*';
-  /** How long browsers may cache a preflight, in seconds. Default 600. */
-  maxAgeSeconds?: number;
-}
+export type { CorsOptions };
 
 export interface McpMountOptions {
   /** Makes the MCP server for a new session (one per session: the SDK's servers hold one transport). */
@@ -224,7 +223,7 @@ class Mount implements McpMount {
     if (o.cors !== undefined) {
       const paths = [o.path, o.ssePath === false ? undefined : (o.ssePath ?? '/sse'), o.messagesPath];
       for (const path of paths) {
-        if (path !== undefined) router.options(path, (request) => this.#preflight(request), { inline: true });
+        if (path !== undefined) router.options(path, (request) => respondPreflight(request, o.cors), { inline: true });
       }
     }
   }
@@ -232,30 +231,7 @@ class Mount implements McpMount {
   // ── cross-cutting ─────────────────────────────────────────────────────────
 
   #corsHeaders(request: Request): Record<string, string> {
-    const cors = this.#o.cors;
-    const origin = request.headers.get('origin');
-    if (cors === undefined || origin === undefined) return {};
-    if (cors.origins !== '*' && !cors.origins.includes(origin)) return {};
-    return {
-      'Access-Control-Allow-Origin': cors.origins === '*' ? '*' : origin,
-      'Access-Control-Expose-Headers': 'Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate',
-      ...(cors.origins === '*' ? {} : { Vary: 'Origin' }),
-    };
-  }
-
-  #preflight(request: Request): void {
-    const headers = this.#corsHeaders(request);
-    if (headers['Access-Control-Allow-Origin'] === undefined) {
-      request.respond(403, { 'Content-Type': 'text/plain' }, 'Forbidden: origin not allowed by CORS');
-      return;
-    }
-    request.respond(204, {
-      ...headers,
-      'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
-      'Access-Control-Allow-Headers':
-        'Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID',
-      'Access-Control-Max-Age': String(this.#o.cors?.maxAgeSeconds ?? 600),
-    });
+    return corsHeaders(request, this.#o.cors);
   }
 
   /** Host/Origin checks, authentication and CORS headers around a handler. */
@@ -265,46 +241,8 @@ class Mount implements McpMount {
       respondError(request, 403, ErrorCode.ConnectionClosed, refusal);
       return;
     }
-    if (this.#o.authenticate !== undefined) {
-      let auth: AuthInfo | undefined;
-      try {
-        auth = await this.#o.authenticate(request);
-      } catch (error) {
-        this.#log(`authenticate threw: ${String(error)}`);
-        auth = undefined;
-      }
-      if (auth === undefined) {
-        const metadata = this.#o.resourceMetadataUrl;
-        respondError(request, 401, ErrorCode.ConnectionClosed, 'Unauthorized: missing or invalid credentials', {
-          'WWW-Authenticate':
-            metadata === undefined ? 'Bearer' : `Bearer resource_metadata="${metadata.replace(/"/g, '%22')}"`,
-          ...this.#corsHeaders(request),
-        });
-        return;
-      }
-      authOf.set(request, auth);
-    }
+    if (!(await checkCredentials(request, this.#o, this.#corsHeaders(request), this.#log))) return;
     await run();
-  }
-
-  #extra(request: Request): MessageExtraInfo {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of request.headers) {
-      const lower = name.toLowerCase();
-      headers[lower] = headers[lower] === undefined ? value : `${headers[lower]}, ${value}`;
-    }
-    const host = request.headers.get('host') ?? 'localhost';
-    let url: URL | undefined;
-    try {
-      url = new URL(request.uri, `http://${host}`);
-    } catch {
-      url = undefined;
-    }
-    const auth = authOf.get(request);
-    return {
-      requestInfo: { headers, ...(url === undefined ? {} : { url }) },
-      ...(auth === undefined ? {} : { authInfo: auth }),
-    };
   }
 
   /** `MCP-Protocol-Version`: absent means 2025-03-26; an unsupported one is refused. */
@@ -320,45 +258,6 @@ class Mount implements McpMount {
       headers,
     );
     return false;
-  }
-
-  /** The JSON-RPC messages of a POST body; answers 415, 413 or 400 and returns undefined otherwise. */
-  #readMessages(
-    request: Request,
-    headers: Record<string, string>,
-  ): { messages: JSONRPCMessage[]; batch: boolean } | undefined {
-    const text = this.#readBody(request, headers);
-    if (text === undefined) return undefined;
-    const parsed = parseMessages(text, 100);
-    if (!parsed.ok) {
-      respondError(request, 400, parsed.code, parsed.message, headers);
-      return undefined;
-    }
-    return parsed;
-  }
-
-  #readBody(request: Request, headers: Record<string, string>): string | undefined {
-    if (!isMediaType(request.headers.get('content-type'), 'application/json')) {
-      respondError(
-        request,
-        415,
-        ErrorCode.ConnectionClosed,
-        'Unsupported Media Type: Content-Type must be application/json',
-        headers,
-      );
-      return undefined;
-    }
-    if (request.body.length > this.#o.maxMessageBytes) {
-      respondError(
-        request,
-        413,
-        ErrorCode.ConnectionClosed,
-        `Payload Too Large: the body exceeds ${this.#o.maxMessageBytes} bytes`,
-        headers,
-      );
-      return undefined;
-    }
-    return request.body.toString('utf8');
   }
 
   // ── sessions ──────────────────────────────────────────────────────────────
@@ -489,7 +388,7 @@ class Mount implements McpMount {
       );
       return;
     }
-    const parsed = this.#readMessages(request, cors);
+    const parsed = readMessages(request, cors, this.#o.maxMessageBytes);
     if (parsed === undefined) return;
     const messages = parsed.messages;
     const initialize = messages.find(isInitialize);
@@ -541,7 +440,7 @@ class Mount implements McpMount {
     this.#touch(session);
     const transport = session.transport as StreamableTransport;
     const headers = { 'Mcp-Session-Id': session.info.id, ...cors };
-    const extra = this.#extra(request);
+    const extra = messageExtra(request);
     const ids = requestIds(messages);
     for (const id of ids) {
       if (transport.isPending(id)) {
@@ -623,7 +522,7 @@ class Mount implements McpMount {
     });
     await server.connect(transport);
     try {
-      const extra = this.#extra(request);
+      const extra = messageExtra(request);
       if (requestIds(messages).length === 0) {
         request.respond(202, cors);
         for (const message of messages) transport.receive(message, extra);
@@ -778,11 +677,11 @@ class Mount implements McpMount {
       respondError(request, 404, ErrorCode.SessionNotFound, 'Session not found', cors);
       return;
     }
-    const parsed = this.#readMessages(request, cors);
+    const parsed = readMessages(request, cors, this.#o.maxMessageBytes);
     if (parsed === undefined) return;
     this.#touch(session);
     request.respond(202, { 'Content-Type': 'text/plain; charset=utf-8', ...cors }, 'Accepted');
-    const extra = this.#extra(request);
+    const extra = messageExtra(request);
     for (const message of parsed.messages) session.transport.receive(message, extra);
   }
 
@@ -809,7 +708,7 @@ class Mount implements McpMount {
     }
     if (this.#tooManySessions(request, cors)) return;
     const id = randomUUID();
-    const extra = this.#extra(request);
+    const extra = messageExtra(request);
     // Events can arrive before the session exists: they see it once it does.
     const state: { session: Session | undefined } = { session: undefined };
     const pending: JSONRPCMessage[] = [];
@@ -869,19 +768,6 @@ class Mount implements McpMount {
     session.transport.receive(value, extra);
   }
 }
-
-/** An `initialize` request (its params are checked by the MCP server itself). */
-function isInitialize(message: JSONRPCMessage): boolean {
-  return 'method' in message && message.method === 'initialize' && 'id' in message;
-}
-
-function askedVersion(message: JSONRPCMessage): string | undefined {
-  const params = 'params' in message ? (message.params as { protocolVersion?: unknown } | undefined) : undefined;
-  return typeof params?.protocolVersion === 'string' ? params.protocolVersion : undefined;
-}
-
-/** Auth results of guarded requests, for their messages' `extra.authInfo`. */
-const authOf = new WeakMap<Request, AuthInfo>();
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;

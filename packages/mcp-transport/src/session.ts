@@ -1,6 +1,6 @@
 import type { Request, SseStream, WebSocket } from '@mummyx/core';
 import type { EventStore } from './event-store.js';
-import { isRequest, isResponse } from './json-rpc.js';
+import { isResponse } from './json-rpc.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId, Transport, TransportSendOptions } from './sdk-v1.js';
 
 export type TransportKind = 'streamable-http' | 'sse' | 'websocket';
@@ -406,10 +406,3 @@ export class StreamableTransport extends SessionTransport {
 }
 
 export { SseOutlet, JsonOutlet, type Outlet };
-
-/** A request's id when it is a request, for routing its answer. */
-export function requestIds(messages: JSONRPCMessage[]): RequestId[] {
-  const ids: RequestId[] = [];
-  for (const message of messages) if (isRequest(message)) ids.push(message.id);
-  return ids;
-}

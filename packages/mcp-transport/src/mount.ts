@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Request, Router, SessionBinding, WebSocket, WebSocketEvent, WebSocketMessage } from '@mummyx/core';
+import type { Request, Router, WebSocket, WebSocketEvent, WebSocketMessage } from '@mummyx/core';
 import { checkCredentials } from './auth.js';
 import { corsHeaders, respondPreflight, type CorsOptions } from './cors.js';
 import { InMemoryEventStore, type EventStore } from './event-store.js';
@@ -23,19 +23,9 @@ import {
   type JSONRPCMessage,
   type MessageExtraInfo,
 } from './sdk-v1.js';
-import {
-  JsonOutlet,
-  LegacySseTransport,
-  SseOutlet,
-  StreamableTransport,
-  WebSocketTransport,
-  type McpServerLike,
-  type McpSessionInfo,
-  type SessionTransport,
-  type TransportKind,
-} from './session.js';
-
-export type { CorsOptions };
+import { SessionRegistry, type Session, type SessionCloseReason } from './session-registry.js';
+import type { McpServerLike, McpSessionInfo } from './session-transport.js';
+import { JsonOutlet, LegacySseTransport, SseOutlet, StreamableTransport, WebSocketTransport } from './session.js';
 
 export interface McpMountOptions {
   /** Makes the MCP server for a new session (one per session: the SDK's servers hold one transport). */
@@ -98,8 +88,6 @@ export interface McpMountOptions {
   log?: (message: string) => void;
 }
 
-export type SessionCloseReason = 'deleted' | 'idle' | 'disconnected' | 'server' | 'closed';
-
 /** What `mountMcp` returns: this thread's view of its sessions. */
 export interface McpMount {
   /** Sessions open on this thread. */
@@ -108,16 +96,6 @@ export interface McpMount {
   sessionIds(): string[];
   /** Closes every session on this thread. */
   close(): Promise<void>;
-}
-
-interface Session {
-  info: { -readonly [K in keyof McpSessionInfo]: McpSessionInfo[K] };
-  transport: SessionTransport;
-  server: McpServerLike | undefined;
-  binding: SessionBinding | undefined;
-  lastActivity: number;
-  initialized: boolean;
-  closeReason: SessionCloseReason | undefined;
 }
 
 const supportedVersions = new Set(SUPPORTED_PROTOCOL_VERSIONS);
@@ -150,10 +128,9 @@ class Mount implements McpMount {
     >
   > &
     McpMountOptions;
-  readonly #sessions = new Map<string, Session>();
+  readonly #sessions: SessionRegistry;
   readonly #eventStore: EventStore | undefined;
   readonly #log: (message: string) => void;
-  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: McpMountOptions) {
     if (typeof options?.createServer !== 'function') {
@@ -174,6 +151,14 @@ class Mount implements McpMount {
         ? undefined
         : (options.eventStore ?? new InMemoryEventStore());
     this.#log = options.log ?? ((message) => process.stderr.write(`mcp: ${message}\n`));
+    this.#sessions = new SessionRegistry({
+      createServer: options.createServer,
+      maxSessions: this.#o.maxSessions,
+      sessionIdleTimeoutMs: this.#o.sessionIdleTimeoutMs,
+      onSessionCreated: options.onSessionCreated,
+      onSessionClosed: options.onSessionClosed,
+      log: this.#log,
+    });
   }
 
   get sessionCount(): number {
@@ -181,12 +166,11 @@ class Mount implements McpMount {
   }
 
   sessionIds(): string[] {
-    return [...this.#sessions.keys()];
+    return this.#sessions.ids();
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.#sessions.values()].map((session) => this.#closeSession(session, 'server')));
-    this.#stopSweeper();
+  close(): Promise<void> {
+    return this.#sessions.closeAll();
   }
 
   register(router: Router): void {
@@ -260,119 +244,6 @@ class Mount implements McpMount {
     return false;
   }
 
-  // ── sessions ──────────────────────────────────────────────────────────────
-
-  #tooManySessions(request: Request, headers: Record<string, string>): boolean {
-    if (this.#sessions.size < this.#o.maxSessions) return false;
-    respondError(
-      request,
-      503,
-      ErrorCode.ConnectionClosed,
-      `Service Unavailable: the server holds its maximum of ${this.#o.maxSessions} sessions; retry later`,
-      { 'Retry-After': '5', ...headers },
-    );
-    return true;
-  }
-
-  async #startSession(
-    request: Request,
-    kind: TransportKind,
-    id: string,
-    transport: SessionTransport,
-    protocolVersion: string | undefined,
-  ): Promise<Session> {
-    const session: Session = {
-      info: { id, transport: kind, remoteAddress: request.remoteAddress, protocolVersion },
-      transport,
-      server: undefined,
-      binding: undefined,
-      lastActivity: Date.now(),
-      initialized: false,
-      closeReason: undefined,
-    };
-    this.#sessions.set(id, session);
-    session.binding = request.bindSession(id);
-    transport.onCleanup(() => this.#forget(session));
-    try {
-      const server = await this.#o.createServer(session.info);
-      session.server = server;
-      await server.connect(transport);
-    } catch (error) {
-      await transport.close();
-      throw error;
-    }
-    this.#startSweeper();
-    return session;
-  }
-
-  #created(session: Session): void {
-    if (session.initialized) return;
-    session.initialized = true;
-    try {
-      this.#o.onSessionCreated?.(session.info);
-    } catch (error) {
-      this.#log(`onSessionCreated threw: ${String(error)}`);
-    }
-  }
-
-  /** The transport closed (for whatever reason): drop every trace of the session. */
-  #forget(session: Session): void {
-    if (this.#sessions.get(session.info.id) !== session) return;
-    this.#sessions.delete(session.info.id);
-    session.binding?.release();
-    const store = this.#eventStore;
-    if (store instanceof InMemoryEventStore) store.dropStreams(`${session.info.id}.`);
-    if (session.initialized) {
-      try {
-        this.#o.onSessionClosed?.(session.info, session.closeReason ?? 'closed');
-      } catch (error) {
-        this.#log(`onSessionClosed threw: ${String(error)}`);
-      }
-    }
-    if (this.#sessions.size === 0) this.#stopSweeper();
-  }
-
-  async #closeSession(session: Session, reason: SessionCloseReason): Promise<void> {
-    session.closeReason ??= reason;
-    try {
-      if (session.server !== undefined) await session.server.close();
-    } catch (error) {
-      this.#log(`closing session ${session.info.id}: ${String(error)}`);
-    }
-    await session.transport.close();
-  }
-
-  #startSweeper(): void {
-    const timeout = this.#o.sessionIdleTimeoutMs;
-    if (this.#sweeper !== undefined || timeout === 0) return;
-    this.#sweeper = setInterval(() => this.#sweep(), Math.max(50, Math.min(timeout / 2, 60_000)));
-    this.#sweeper.unref();
-  }
-
-  #stopSweeper(): void {
-    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
-  }
-
-  #sweep(): void {
-    const deadline = Date.now() - this.#o.sessionIdleTimeoutMs;
-    for (const session of this.#sessions.values()) {
-      if (session.lastActivity > deadline) continue;
-      // A session with an open stream or socket is alive; dead peers are found by keep-alive writes and pings.
-      const transport = session.transport;
-      if (session.info.transport !== 'streamable-http') continue;
-      if (transport instanceof StreamableTransport && transport.openConnections > 0) {
-        session.lastActivity = Date.now();
-        continue;
-      }
-      void this.#closeSession(session, 'idle');
-    }
-  }
-
-  #touch(session: Session): void {
-    session.lastActivity = Date.now();
-  }
-
   // ── Streamable HTTP ───────────────────────────────────────────────────────
 
   async #post(request: Request): Promise<void> {
@@ -424,7 +295,7 @@ class Mount implements McpMount {
         respondError(request, 400, ErrorCode.InvalidRequest, 'Invalid Request: Server already initialized', cors);
         return;
       }
-      if (this.#tooManySessions(request, cors)) return;
+      if (this.#sessions.refuseWhenFull(request, cors)) return;
       const id = randomUUID();
       const transport = new StreamableTransport(id, {
         eventStore: this.#eventStore,
@@ -432,12 +303,12 @@ class Mount implements McpMount {
         resumeGraceMs: this.#o.resumeGraceMs,
         log: this.#log,
       });
-      session = await this.#startSession(request, 'streamable-http', id, transport, version);
+      session = await this.#sessions.start(request, 'streamable-http', id, transport, version);
     } else {
       session = this.#sessionFor(request, sessionId, cors);
       if (session === undefined) return;
     }
-    this.#touch(session);
+    this.#sessions.touch(session);
     const transport = session.transport as StreamableTransport;
     const headers = { 'Mcp-Session-Id': session.info.id, ...cors };
     const extra = messageExtra(request);
@@ -460,7 +331,7 @@ class Mount implements McpMount {
       return;
     }
     await this.#answer(request, transport, messages, parsed.batch, version, headers, extra);
-    if (initialize !== undefined) this.#created(session);
+    if (initialize !== undefined) this.#sessions.created(session);
   }
 
   /** Opens the response (SSE or JSON) for a POST's requests, delivers them, and waits until all are answered. */
@@ -569,7 +440,7 @@ class Mount implements McpMount {
     if (session === undefined) return;
     const version = this.#checkVersion(request, cors);
     if (version === false) return;
-    this.#touch(session);
+    this.#sessions.touch(session);
     const transport = session.transport as StreamableTransport;
     const headers = { 'Mcp-Session-Id': session.info.id, ...cors };
     const lastEventId = request.lastEventId;
@@ -637,7 +508,7 @@ class Mount implements McpMount {
     const session = this.#sessionFor(request, request.headers.get('mcp-session-id'), cors);
     if (session === undefined) return;
     if (this.#checkVersion(request, cors) === false) return;
-    return this.#closeSession(session, 'deleted').then(() => {
+    return this.#sessions.close(session, 'deleted').then(() => {
       request.respond(200, { 'Content-Type': 'application/json', ...cors }, '{}');
     });
   }
@@ -646,17 +517,17 @@ class Mount implements McpMount {
 
   async #openLegacy(request: Request): Promise<void> {
     const cors = this.#corsHeaders(request);
-    if (this.#tooManySessions(request, cors)) return;
+    if (this.#sessions.refuseWhenFull(request, cors)) return;
     const id = randomUUID();
     const stream = request.respondSSE({ headers: cors });
     const transport = new LegacySseTransport(id, stream);
     stream.onClose(() => {
       const session = this.#sessions.get(id);
-      if (session !== undefined) void this.#closeSession(session, 'disconnected');
+      if (session !== undefined) void this.#sessions.close(session, 'disconnected');
     });
-    const session = await this.#startSession(request, 'sse', id, transport, '2024-11-05');
+    const session = await this.#sessions.start(request, 'sse', id, transport, '2024-11-05');
     stream.send({ event: 'endpoint', data: `${this.#o.messagesPath}?sessionId=${encodeURIComponent(id)}` });
-    this.#created(session);
+    this.#sessions.created(session);
   }
 
   #postLegacy(request: Request): void {
@@ -679,7 +550,7 @@ class Mount implements McpMount {
     }
     const parsed = readMessages(request, cors, this.#o.maxMessageBytes);
     if (parsed === undefined) return;
-    this.#touch(session);
+    this.#sessions.touch(session);
     request.respond(202, { 'Content-Type': 'text/plain; charset=utf-8', ...cors }, 'Accepted');
     const extra = messageExtra(request);
     for (const message of parsed.messages) session.transport.receive(message, extra);
@@ -706,7 +577,7 @@ class Mount implements McpMount {
       );
       return;
     }
-    if (this.#tooManySessions(request, cors)) return;
+    if (this.#sessions.refuseWhenFull(request, cors)) return;
     const id = randomUUID();
     const extra = messageExtra(request);
     // Events can arrive before the session exists: they see it once it does.
@@ -718,11 +589,11 @@ class Mount implements McpMount {
         this.#onSocketEvent(websocket, event, message, state.session, pending, extra),
     });
     const transport = new WebSocketTransport(id, socket);
-    const session = await this.#startSession(request, 'websocket', id, transport, undefined);
+    const session = await this.#sessions.start(request, 'websocket', id, transport, undefined);
     state.session = session;
-    this.#created(session);
+    this.#sessions.created(session);
     if (socket.closed) {
-      await this.#closeSession(session, 'disconnected');
+      await this.#sessions.close(session, 'disconnected');
       return;
     }
     // Messages that arrived while the server was being made.
@@ -738,7 +609,7 @@ class Mount implements McpMount {
     extra: MessageExtraInfo,
   ): void {
     if (event === 'close') {
-      if (session !== undefined) void this.#closeSession(session, 'disconnected');
+      if (session !== undefined) void this.#sessions.close(session, 'disconnected');
       return;
     }
     if (event !== 'message' || message === undefined) return;
@@ -761,7 +632,7 @@ class Mount implements McpMount {
       pending.push(value);
       return;
     }
-    this.#touch(session);
+    this.#sessions.touch(session);
     if (session.info.protocolVersion === undefined && isInitialize(value)) {
       session.info.protocolVersion = askedVersion(value);
     }

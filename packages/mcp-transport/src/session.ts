@@ -1,80 +1,8 @@
 import type { Request, SseStream, WebSocket } from '@mummyx/core';
-import type { EventStore } from './event-store.js';
+import { InMemoryEventStore, type EventStore } from './event-store.js';
 import { isResponse } from './json-rpc.js';
-import type { JSONRPCMessage, MessageExtraInfo, RequestId, Transport, TransportSendOptions } from './sdk-v1.js';
-
-export type TransportKind = 'streamable-http' | 'sse' | 'websocket';
-
-/** What the session factory and hooks learn about a session. */
-export interface McpSessionInfo {
-  /** The `Mcp-Session-Id` (Streamable HTTP), `sessionId` query parameter (legacy SSE) or socket's session id. */
-  readonly id: string;
-  readonly transport: TransportKind;
-  readonly remoteAddress: string;
-  /** The protocol version the client asked for in `initialize`, once known. */
-  readonly protocolVersion: string | undefined;
-}
-
-/** The part of the SDK's `McpServer` (or low-level `Server`) this package uses. */
-export interface McpServerLike {
-  connect(transport: Transport): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * The SDK-facing half of a session: an MCP `Transport`. Subclasses decide
- * where outgoing messages go.
- */
-export abstract class SessionTransport implements Transport {
-  sessionId: string | undefined;
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
-  #started = false;
-  #closed = false;
-  readonly #cleanups: Array<() => void> = [];
-
-  constructor(sessionId: string) {
-    this.sessionId = sessionId;
-  }
-
-  start(): Promise<void> {
-    if (this.#started) return Promise.reject(new Error('transport already started'));
-    this.#started = true;
-    return Promise.resolve();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** Runs once, when the transport closes. */
-  onCleanup(callback: () => void): void {
-    this.#cleanups.push(callback);
-  }
-
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#closed = true;
-    for (const cleanup of this.#cleanups.splice(0)) {
-      try {
-        cleanup();
-      } catch (error) {
-        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    this.onclose?.();
-    return Promise.resolve();
-  }
-
-  /** Hands one incoming message to the SDK. */
-  receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
-    if (this.#closed) return;
-    this.onmessage?.(message, extra);
-  }
-
-  abstract send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void>;
-}
+import type { JSONRPCMessage, RequestId, TransportSendOptions } from './sdk-v1.js';
+import { SessionTransport } from './session-transport.js';
 
 /** Legacy HTTP+SSE: everything the server says goes down the one GET stream as `message` events. */
 export class LegacySseTransport extends SessionTransport {
@@ -84,6 +12,11 @@ export class LegacySseTransport extends SessionTransport {
     super(sessionId);
     this.#stream = stream;
     this.onCleanup(() => stream.close());
+  }
+
+  /** The session is its GET stream: it ends when the stream does. */
+  get isHeldOpen(): boolean {
+    return true;
   }
 
   send(message: JSONRPCMessage): Promise<void> {
@@ -102,6 +35,11 @@ export class WebSocketTransport extends SessionTransport {
     super(sessionId);
     this.#socket = socket;
     this.onCleanup(() => socket.close(1000, 'session closed'));
+  }
+
+  /** The session is its socket: it ends when the socket closes. */
+  get isHeldOpen(): boolean {
+    return true;
   }
 
   send(message: JSONRPCMessage): Promise<void> {
@@ -256,6 +194,9 @@ export class StreamableTransport extends SessionTransport {
       }
       this.#streams.clear();
       this.#byRequest.clear();
+      // Nobody can resume a closed session's streams.
+      const store = options.eventStore;
+      if (store instanceof InMemoryEventStore) store.dropStreams(`${sessionId}.`);
     });
   }
 
@@ -263,11 +204,10 @@ export class StreamableTransport extends SessionTransport {
     return this.#options.eventStore;
   }
 
-  /** Open connections: the standalone stream and POST streams. */
-  get openConnections(): number {
-    let count = 0;
-    for (const stream of this.#streams.values()) if (stream.outlet !== undefined) count++;
-    return count;
+  /** While the standalone stream or a POST stream is connected. */
+  get isHeldOpen(): boolean {
+    for (const stream of this.#streams.values()) if (stream.outlet !== undefined) return true;
+    return false;
   }
 
   /**

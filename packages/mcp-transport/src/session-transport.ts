@@ -1,0 +1,82 @@
+import type { JSONRPCMessage, MessageExtraInfo, Transport, TransportSendOptions } from './sdk-v1.js';
+
+export type TransportKind = 'streamable-http' | 'sse' | 'websocket';
+
+/** What the session factory and hooks learn about a session. */
+export interface McpSessionInfo {
+  /** The `Mcp-Session-Id` (Streamable HTTP), `sessionId` query parameter (legacy SSE) or socket's session id. */
+  readonly id: string;
+  readonly transport: TransportKind;
+  readonly remoteAddress: string;
+  /** The protocol version the client asked for in `initialize`, once known. */
+  readonly protocolVersion: string | undefined;
+}
+
+/** The part of the SDK's `McpServer` (or low-level `Server`) this package uses. */
+export interface McpServerLike {
+  connect(transport: Transport): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The SDK-facing half of a session: an MCP `Transport`. Subclasses decide
+ * where outgoing messages go.
+ */
+export abstract class SessionTransport implements Transport {
+  sessionId: string | undefined;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+  #started = false;
+  #closed = false;
+  readonly #cleanups: Array<() => void> = [];
+
+  constructor(sessionId: string) {
+    this.sessionId = sessionId;
+  }
+
+  start(): Promise<void> {
+    if (this.#started) return Promise.reject(new Error('transport already started'));
+    this.#started = true;
+    return Promise.resolve();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Whether the client holds the session open now, so the idle sweeper must
+   * leave it alone: a session that is one connection (legacy SSE, WebSocket)
+   * always, as it ends when its connection does; a Streamable HTTP session
+   * while one of its streams is connected.
+   */
+  abstract get isHeldOpen(): boolean;
+
+  /** Runs once, when the transport closes. */
+  onCleanup(callback: () => void): void {
+    this.#cleanups.push(callback);
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    for (const cleanup of this.#cleanups.splice(0)) {
+      try {
+        cleanup();
+      } catch (error) {
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    this.onclose?.();
+    return Promise.resolve();
+  }
+
+  /** Hands one incoming message to the SDK. */
+  receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    if (this.#closed) return;
+    this.onmessage?.(message, extra);
+  }
+
+  abstract send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void>;
+}

@@ -2,30 +2,24 @@ import { randomUUID } from 'node:crypto';
 import type { Request, Router, WebSocket, WebSocketEvent, WebSocketMessage } from '@mummyx/core';
 import { checkCredentials } from './auth.js';
 import { corsHeaders, respondPreflight, type CorsOptions } from './cors.js';
+import type { EndpointContext } from './endpoint-context.js';
 import { InMemoryEventStore, type EventStore } from './event-store.js';
 import { refusalReason } from './host-origin-guard.js';
 import {
   ErrorCode,
   askedVersion,
   errorBody,
-  hasMediaType,
   isInitialize,
   isJsonRpcMessage,
   readMessages,
-  requestIds,
   respondError,
 } from './json-rpc.js';
 import { messageExtra } from './message-extra.js';
-import {
-  DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
-  SUPPORTED_PROTOCOL_VERSIONS,
-  type AuthInfo,
-  type JSONRPCMessage,
-  type MessageExtraInfo,
-} from './sdk-v1.js';
+import type { AuthInfo, JSONRPCMessage, MessageExtraInfo } from './sdk-v1.js';
 import { SessionRegistry, type Session, type SessionCloseReason } from './session-registry.js';
 import type { McpServerLike, McpSessionInfo } from './session-transport.js';
-import { JsonOutlet, LegacySseTransport, SseOutlet, StreamableTransport, WebSocketTransport } from './session.js';
+import { LegacySseTransport, WebSocketTransport } from './session.js';
+import { StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';
 
 export interface McpMountOptions {
   /** Makes the MCP server for a new session (one per session: the SDK's servers hold one transport). */
@@ -98,7 +92,6 @@ export interface McpMount {
   close(): Promise<void>;
 }
 
-const supportedVersions = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 const mib = 1024 * 1024;
 
 /**
@@ -129,8 +122,8 @@ class Mount implements McpMount {
   > &
     McpMountOptions;
   readonly #sessions: SessionRegistry;
-  readonly #eventStore: EventStore | undefined;
   readonly #log: (message: string) => void;
+  readonly #streamable: StreamableHttpEndpoint;
 
   constructor(options: McpMountOptions) {
     if (typeof options?.createServer !== 'function') {
@@ -146,7 +139,7 @@ class Mount implements McpMount {
       maxSessions: nonNegative('maxSessions', options.maxSessions, 10_000),
       maxMessageBytes: nonNegative('maxMessageBytes', options.maxMessageBytes, 4 * mib),
     };
-    this.#eventStore =
+    const eventStore =
       options.eventStore === false || options.stateless === true
         ? undefined
         : (options.eventStore ?? new InMemoryEventStore());
@@ -158,6 +151,20 @@ class Mount implements McpMount {
       onSessionCreated: options.onSessionCreated,
       onSessionClosed: options.onSessionClosed,
       log: this.#log,
+    });
+    const context: EndpointContext = {
+      sessions: this.#sessions,
+      corsHeaders: (request) => this.#corsHeaders(request),
+      maxMessageBytes: this.#o.maxMessageBytes,
+      log: this.#log,
+    };
+    this.#streamable = new StreamableHttpEndpoint(context, {
+      createServer: options.createServer,
+      stateless: options.stateless === true,
+      enableJsonResponse: options.enableJsonResponse === true,
+      eventStore,
+      retryIntervalMs: this.#o.retryIntervalMs,
+      resumeGraceMs: this.#o.resumeGraceMs,
     });
   }
 
@@ -175,13 +182,12 @@ class Mount implements McpMount {
 
   register(router: Router): void {
     const o = this.#o;
-    const bySessionHeader = (request: Request): string | undefined => request.headers.get('mcp-session-id');
     const byQuery = (request: Request): string | undefined => request.query.get('sessionId') ?? undefined;
     const newSession = (): undefined => undefined;
-    const sticky = o.stateless === true ? {} : { session: bySessionHeader };
-    router.post(o.path, (request) => this.#guarded(request, () => this.#post(request)), sticky);
-    router.get(o.path, (request) => this.#guarded(request, () => this.#get(request)), sticky);
-    router.delete(o.path, (request) => this.#guarded(request, () => this.#delete(request)), sticky);
+    const sticky = o.stateless === true ? {} : { session: streamableSessionKey };
+    router.post(o.path, (request) => this.#guarded(request, () => this.#streamable.post(request)), sticky);
+    router.get(o.path, (request) => this.#guarded(request, () => this.#streamable.get(request)), sticky);
+    router.delete(o.path, (request) => this.#guarded(request, () => this.#streamable.delete(request)), sticky);
     if (o.ssePath !== false) {
       router.get(o.ssePath ?? '/sse', (request) => this.#guarded(request, () => this.#openLegacy(request)), {
         session: newSession,
@@ -227,290 +233,6 @@ class Mount implements McpMount {
     }
     if (!(await checkCredentials(request, this.#o, this.#corsHeaders(request), this.#log))) return;
     await run();
-  }
-
-  /** `MCP-Protocol-Version`: absent means 2025-03-26; an unsupported one is refused. */
-  #checkVersion(request: Request, headers: Record<string, string>): string | false {
-    const version = request.headers.get('mcp-protocol-version');
-    if (version === undefined) return DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
-    if (supportedVersions.has(version)) return version;
-    respondError(
-      request,
-      400,
-      ErrorCode.ConnectionClosed,
-      `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
-      headers,
-    );
-    return false;
-  }
-
-  // ── Streamable HTTP ───────────────────────────────────────────────────────
-
-  async #post(request: Request): Promise<void> {
-    const cors = this.#corsHeaders(request);
-    const accept = request.headers.get('accept');
-    if (!hasMediaType(accept, 'application/json') || !hasMediaType(accept, 'text/event-stream')) {
-      respondError(
-        request,
-        406,
-        ErrorCode.ConnectionClosed,
-        'Not Acceptable: Client must accept both application/json and text/event-stream',
-        cors,
-      );
-      return;
-    }
-    const parsed = readMessages(request, cors, this.#o.maxMessageBytes);
-    if (parsed === undefined) return;
-    const messages = parsed.messages;
-    const initialize = messages.find(isInitialize);
-    let version: string | false;
-    if (initialize !== undefined) {
-      if (messages.length > 1) {
-        respondError(
-          request,
-          400,
-          ErrorCode.InvalidRequest,
-          'Invalid Request: initialize must be the only message in its request',
-          cors,
-        );
-        return;
-      }
-      const asked = askedVersion(initialize);
-      version = asked !== undefined && supportedVersions.has(asked) ? asked : DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
-    } else {
-      version = this.#checkVersion(request, cors);
-      if (version === false) return;
-    }
-
-    if (this.#o.stateless === true) {
-      await this.#postStateless(request, messages, parsed.batch, version, cors);
-      return;
-    }
-
-    let session: Session | undefined;
-    const sessionId = request.headers.get('mcp-session-id');
-    if (initialize !== undefined) {
-      const existing = sessionId === undefined ? undefined : this.#sessions.get(sessionId);
-      if (existing !== undefined) {
-        respondError(request, 400, ErrorCode.InvalidRequest, 'Invalid Request: Server already initialized', cors);
-        return;
-      }
-      if (this.#sessions.refuseWhenFull(request, cors)) return;
-      const id = randomUUID();
-      const transport = new StreamableTransport(id, {
-        eventStore: this.#eventStore,
-        retryIntervalMs: this.#o.retryIntervalMs,
-        resumeGraceMs: this.#o.resumeGraceMs,
-        log: this.#log,
-      });
-      session = await this.#sessions.start(request, 'streamable-http', id, transport, version);
-    } else {
-      session = this.#sessionFor(request, sessionId, cors);
-      if (session === undefined) return;
-    }
-    this.#sessions.touch(session);
-    const transport = session.transport as StreamableTransport;
-    const headers = { 'Mcp-Session-Id': session.info.id, ...cors };
-    const extra = messageExtra(request);
-    const ids = requestIds(messages);
-    for (const id of ids) {
-      if (transport.isPending(id)) {
-        respondError(
-          request,
-          409,
-          ErrorCode.InvalidRequest,
-          `Conflict: request id ${String(id)} is already in progress`,
-          headers,
-        );
-        return;
-      }
-    }
-    if (ids.length === 0) {
-      request.respond(202, headers);
-      for (const message of messages) transport.receive(message, extra);
-      return;
-    }
-    await this.#answer(request, transport, messages, parsed.batch, version, headers, extra);
-    if (initialize !== undefined) this.#sessions.created(session);
-  }
-
-  /** Opens the response (SSE or JSON) for a POST's requests, delivers them, and waits until all are answered. */
-  async #answer(
-    request: Request,
-    transport: StreamableTransport,
-    messages: JSONRPCMessage[],
-    batch: boolean,
-    version: string,
-    headers: Record<string, string>,
-    extra: MessageExtraInfo,
-  ): Promise<void> {
-    const ids = requestIds(messages);
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    if (this.#o.enableJsonResponse === true) {
-      transport.openRequestStream(ids, new JsonOutlet(request, batch, headers), release);
-      for (const message of messages) transport.receive(message, extra);
-      await done;
-      return;
-    }
-    const outlet = new SseOutlet(request.respondSSE({ headers }));
-    const { id: streamId, closeConnection } = transport.openRequestStream(ids, outlet, release);
-    outlet.stream.onClose(() => transport.connectionLost(streamId, outlet));
-    if (transport.eventStore !== undefined && version >= '2025-11-25') await transport.prime(streamId, outlet);
-    const withClose: MessageExtraInfo =
-      transport.eventStore === undefined
-        ? extra
-        : {
-            ...extra,
-            closeSSEStream: closeConnection,
-            closeStandaloneSSEStream: () => transport.closeStandaloneConnection(),
-          };
-    for (const message of messages) transport.receive(message, withClose);
-    await done;
-  }
-
-  async #postStateless(
-    request: Request,
-    messages: JSONRPCMessage[],
-    batch: boolean,
-    version: string,
-    cors: Record<string, string>,
-  ): Promise<void> {
-    // Stateless: a fresh server per POST, answered and closed; nothing to resume or route back.
-    const id = randomUUID();
-    const transport = new StreamableTransport(id, {
-      eventStore: undefined,
-      retryIntervalMs: 0,
-      resumeGraceMs: 0,
-      log: this.#log,
-    });
-    transport.sessionId = undefined;
-    const server = await this.#o.createServer({
-      id,
-      transport: 'streamable-http',
-      remoteAddress: request.remoteAddress,
-      protocolVersion: version,
-    });
-    await server.connect(transport);
-    try {
-      const extra = messageExtra(request);
-      if (requestIds(messages).length === 0) {
-        request.respond(202, cors);
-        for (const message of messages) transport.receive(message, extra);
-        return;
-      }
-      await this.#answer(request, transport, messages, batch, version, cors, extra);
-    } finally {
-      await server.close().catch(() => {});
-      await transport.close();
-    }
-  }
-
-  /** The session a request names; answers 400 (no id) or 404 (unknown or ended) otherwise. */
-  #sessionFor(request: Request, sessionId: string | undefined, headers: Record<string, string>): Session | undefined {
-    if (sessionId === undefined) {
-      respondError(request, 400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required', headers);
-      return undefined;
-    }
-    const session = this.#sessions.get(sessionId);
-    if (session === undefined || session.info.transport !== 'streamable-http') {
-      respondError(request, 404, ErrorCode.SessionNotFound, 'Session not found', headers);
-      return undefined;
-    }
-    return session;
-  }
-
-  async #get(request: Request): Promise<void> {
-    const cors = this.#corsHeaders(request);
-    if (this.#o.stateless === true) {
-      request.respond(405, { Allow: 'POST', ...cors });
-      return;
-    }
-    if (!hasMediaType(request.headers.get('accept'), 'text/event-stream')) {
-      respondError(
-        request,
-        406,
-        ErrorCode.ConnectionClosed,
-        'Not Acceptable: Client must accept text/event-stream',
-        cors,
-      );
-      return;
-    }
-    const session = this.#sessionFor(request, request.headers.get('mcp-session-id'), cors);
-    if (session === undefined) return;
-    const version = this.#checkVersion(request, cors);
-    if (version === false) return;
-    this.#sessions.touch(session);
-    const transport = session.transport as StreamableTransport;
-    const headers = { 'Mcp-Session-Id': session.info.id, ...cors };
-    const lastEventId = request.lastEventId;
-    const store = transport.eventStore;
-    if (lastEventId !== undefined && store !== undefined) {
-      await this.#resume(request, session, transport, store, lastEventId, headers);
-      return;
-    }
-    const outlet = new SseOutlet(request.respondSSE({ headers }));
-    // A second GET replaces the first: the old connection is most likely dead (an idle proxy cut it).
-    transport.openStandalone(outlet, () => {});
-    outlet.stream.onClose(() => transport.connectionLost(`${session.info.id}.get`, outlet));
-    if (store !== undefined && (session.info.protocolVersion ?? version) >= '2025-11-25') {
-      await transport.prime(`${session.info.id}.get`, outlet);
-    }
-  }
-
-  async #resume(
-    request: Request,
-    session: Session,
-    transport: StreamableTransport,
-    store: EventStore,
-    lastEventId: string,
-    headers: Record<string, string>,
-  ): Promise<void> {
-    const prefix = `${session.info.id}.`;
-    const known =
-      store.getStreamIdForEventId === undefined ? undefined : await store.getStreamIdForEventId(lastEventId);
-    if (store.getStreamIdForEventId !== undefined && (known === undefined || !known.startsWith(prefix))) {
-      respondError(
-        request,
-        404,
-        ErrorCode.ConnectionClosed,
-        'Not Found: unknown Last-Event-ID for this session',
-        headers,
-      );
-      return;
-    }
-    const outlet = new SseOutlet(request.respondSSE({ headers }));
-    let streamId = '';
-    try {
-      streamId = await store.replayEventsAfter(lastEventId, {
-        send: (eventId, message) => {
-          // Priming events hold no message.
-          if ((message as { jsonrpc?: string }).jsonrpc !== undefined) outlet.write(message, eventId);
-          return Promise.resolve();
-        },
-      });
-    } catch (error) {
-      this.#log(`replay after ${lastEventId} failed: ${String(error)}`);
-    }
-    if (!streamId.startsWith(prefix) || !transport.resume(streamId, outlet, () => {})) {
-      outlet.finish();
-      return;
-    }
-    outlet.stream.onClose(() => transport.connectionLost(streamId, outlet));
-  }
-
-  #delete(request: Request): void | Promise<void> {
-    const cors = this.#corsHeaders(request);
-    if (this.#o.stateless === true) {
-      request.respond(405, { Allow: 'POST', ...cors });
-      return;
-    }
-    const session = this.#sessionFor(request, request.headers.get('mcp-session-id'), cors);
-    if (session === undefined) return;
-    if (this.#checkVersion(request, cors) === false) return;
-    return this.#sessions.close(session, 'deleted').then(() => {
-      request.respond(200, { 'Content-Type': 'application/json', ...cors }, '{}');
-    });
   }
 
   // ── legacy HTTP+SSE (2024-11-05) ──────────────────────────────────────────

@@ -16,7 +16,7 @@
 //          [--threads 2] [--hol-threads 2-16] [--only calls,hol]
 // Prints tables to stdout and writes every run to bench/results/mcp-<UTC time>.json.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -113,13 +113,19 @@ function runClient(clientArgs, { core } = {}) {
   });
 }
 
+/** The compiled mcp-transport package, every .js file in a stable order. */
+function transportFiles() {
+  const dist = join(repoRoot, 'packages/mcp-transport/dist');
+  return readdirSync(dist, { recursive: true })
+    .filter((name) => name.endsWith('.js'))
+    .sort()
+    .map((name) => join(dist, name));
+}
+
 const report = {
   started: new Date().toISOString(),
   commit: git(['rev-parse', '--short', 'HEAD']),
-  code: codeFingerprint(
-    join(repoRoot, 'packages/mcp-transport/dist/mount.js'),
-    join(repoRoot, 'packages/mcp-transport/dist/session.js'),
-  ),
+  code: codeFingerprint(...transportFiles()),
   machine: machineInfo(),
   settings: args,
   calls: [],

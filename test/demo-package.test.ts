@@ -105,7 +105,16 @@ test('the packed packages install into an empty project and `npx mummyx-demo --s
   const demoPack = packs.find((pack) => pack.name === '@mummyx/demo');
   assert.ok(demoPack);
   const demoFiles = demoPack.files.map((file) => file.path);
-  for (const file of ['package.json', 'seed.sql', 'dist/cli.js', 'dist/app.js', 'dist/mcp-server.js']) {
+  for (const file of [
+    'package.json',
+    'seed.sql',
+    'dist/cli.js',
+    'dist/app.js',
+    'dist/mcp-server.js',
+    'public/index.html',
+    'public/page.js',
+    'public/page.css',
+  ]) {
     assert.ok(demoFiles.includes(file), `${file} is in the demo package: ${demoFiles.join(', ')}`);
   }
   for (const pack of packs) {

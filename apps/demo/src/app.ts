@@ -12,7 +12,7 @@ import { TusServer } from '@mummyx/core/tus';
 import { mountMcp, type McpSessionInfo } from '@mummyx/mcp-transport';
 import { activityTopic, chatTopic, corePublisher, publishActivity } from './activity.js';
 import { createDemoMcpServer } from './mcp-server.js';
-import { page } from './page.js';
+import { mountPage } from './page.js';
 import { defaultDataDir } from './sample-database.js';
 
 export const router = new Router();
@@ -74,9 +74,7 @@ export const mcp = mountMcp(router, {
 // ---------------------------------------------------------------------------------------------
 // The page and what it talks to.
 
-router.get('/', (request) => {
-  request.respond(200, { 'Content-Type': 'text/html; charset=utf-8' }, page);
-});
+mountPage(router);
 
 // Pinned to the IO thread: it answers even while every worker is busy.
 router.get(

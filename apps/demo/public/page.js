@@ -1,0 +1,180 @@
+const $ = (id) => document.getElementById(id);
+const time = () => new Date().toLocaleTimeString();
+
+/** Prepends a line to a feed; parts are strings or [text, className] tags. */
+function addLine(feedId, parts) {
+  const feed = $(feedId);
+  feed.querySelector('.empty')?.remove();
+  const item = document.createElement('li');
+  for (const part of parts) {
+    if (Array.isArray(part)) {
+      const tag = document.createElement('span');
+      tag.className = 'tag ' + part[1];
+      tag.textContent = part[0];
+      item.append(tag, ' ');
+    } else {
+      item.append(part + ' ');
+    }
+  }
+  feed.prepend(item);
+  while (feed.children.length > 200) feed.lastElementChild.remove();
+  return item;
+}
+
+const wsOrigin = location.origin.replace(/^http/, 'ws');
+$('urlMcp').textContent = location.origin + '/mcp';
+$('urlSse').textContent = location.origin + '/sse';
+$('urlWs').textContent = wsOrigin + '/ws';
+
+// Live activity: one EventSource, one event name per kind.
+const openSessions = new Set();
+const events = new EventSource('/events');
+const parse = (event) => {
+  try {
+    return JSON.parse(event.data);
+  } catch {
+    return {};
+  }
+};
+events.addEventListener('hello', () => (document.body.dataset.live = 'true'));
+events.addEventListener('session', (event) => {
+  const session = parse(event);
+  if (session.state === 'open') openSessions.add(session.id);
+  else openSessions.delete(session.id);
+  $('sessionCount').textContent = openSessions.size + ' open';
+  addLine('sessions', [time(), [session.state, session.state], session.transport, String(session.id).slice(0, 8)]);
+});
+events.addEventListener('tool', (event) => {
+  const call = parse(event);
+  const took = call.elapsedMs === undefined ? '' : call.elapsedMs + ' ms';
+  addLine('tools', [
+    time(),
+    [call.state, call.state],
+    call.tool,
+    took,
+    'on ' + call.thread,
+    'session ' + String(call.session).slice(0, 8),
+  ]);
+});
+events.addEventListener('broadcast', (event) => {
+  const message = parse(event);
+  addLine('broadcasts', [time(), message.message]).dataset.broadcast = message.message;
+});
+events.addEventListener('upload', (event) => {
+  const upload = parse(event);
+  addLine('tools', [time(), ['upload', 'finished'], upload.name, upload.bytes + ' bytes', 'id ' + upload.id]);
+});
+events.addEventListener('work', (event) => addLine('tools', [time(), ['work', 'finished'], event.data]));
+events.addEventListener('chat', () => {});
+
+// Chat.
+const socket = new WebSocket(wsOrigin + '/chat');
+socket.addEventListener('message', (event) => {
+  const message = JSON.parse(event.data);
+  addLine('chat', [message.from + ':', message.text]);
+});
+$('chatForm').addEventListener('submit', (event) => {
+  event.preventDefault();
+  if ($('chatText').value !== '' && socket.readyState === WebSocket.OPEN) socket.send($('chatText').value);
+  $('chatText').value = '';
+});
+
+// A small tus 1.0.0 client: create (POST), then PATCH chunks; resumes from HEAD after an error.
+// 1 MiB: within the server's default maxBodyBytes, whether or not the upload route streams.
+const chunkBytes = 1024 * 1024;
+const tusHeaders = { 'Tus-Resumable': '1.0.0' };
+const base64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+
+function patch(url, offset, blob, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('PATCH', url);
+    request.setRequestHeader('Tus-Resumable', '1.0.0');
+    request.setRequestHeader('Upload-Offset', String(offset));
+    request.setRequestHeader('Content-Type', 'application/offset+octet-stream');
+    request.upload.onprogress = (event) => onProgress(event.loaded);
+    request.onload = () =>
+      request.status === 204
+        ? resolve(Number(request.getResponseHeader('Upload-Offset')))
+        : reject(new Error('PATCH answered ' + request.status));
+    request.onerror = () => reject(new Error('network error'));
+    request.send(blob);
+  });
+}
+
+async function upload(file) {
+  const created = await fetch('/files/', {
+    method: 'POST',
+    headers: { ...tusHeaders, 'Upload-Length': String(file.size), 'Upload-Metadata': 'filename ' + base64(file.name) },
+  });
+  if (created.status !== 201) throw new Error('creating the upload answered ' + created.status);
+  const url = new URL(created.headers.get('Location'), location.href).href;
+  const id = url.split('/').filter(Boolean).pop();
+  let offset = 0;
+  let failures = 0;
+  while (offset < file.size) {
+    try {
+      offset = await patch(url, offset, file.slice(offset, offset + chunkBytes), (sent) => {
+        $('uploadProgress').value = (offset + sent) / file.size;
+      });
+      failures = 0;
+    } catch (error) {
+      if (++failures > 3) throw error;
+      const head = await fetch(url, { method: 'HEAD', headers: tusHeaders });
+      offset = Number(head.headers.get('Upload-Offset'));
+    }
+    $('uploadProgress').value = offset / file.size;
+  }
+  return id;
+}
+
+$('file').addEventListener('change', async () => {
+  const file = $('file').files[0];
+  if (!file) return;
+  $('uploadProgress').value = 0;
+  $('uploadStatus').textContent = 'uploading ' + file.name + '…';
+  try {
+    const id = await upload(file);
+    $('uploadProgress').value = 1;
+    $('uploadStatus').textContent = '';
+    $('uploadStatus').append(
+      'done: ' + file.name + ', upload id ',
+      Object.assign(document.createElement('code'), { id: 'uploadId', textContent: id }),
+      ' — ask your MCP client to call hash_upload with it.',
+    );
+    document.body.dataset.uploaded = id;
+  } catch (error) {
+    $('uploadStatus').textContent = 'upload failed: ' + error.message;
+  }
+});
+
+// Threads.
+$('work').addEventListener('click', async () => {
+  addLine('tools', [time(), ['work', 'started'], 'blocking work on a worker']);
+  await fetch('/work?rounds=3000000');
+});
+$('ping').addEventListener('click', async () => {
+  const started = performance.now();
+  const reply = await (await fetch('/ping')).json();
+  $('pingResult').textContent = Math.round(performance.now() - started) + ' ms (worker ' + reply.thread + ')';
+});
+
+setInterval(async () => {
+  try {
+    const stats = await (await fetch('/stats')).json();
+    const pool = stats.pool ?? {};
+    $('stats').textContent =
+      'workers ' +
+      pool.workers +
+      ' (busy ' +
+      pool.busyWorkers +
+      '), requests ' +
+      stats.requestsHandled +
+      ', streams ' +
+      stats.streams +
+      ', websockets ' +
+      stats.websockets;
+  } catch {
+    $('stats').textContent = 'server unreachable';
+  }
+}, 1000);

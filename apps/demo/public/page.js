@@ -1,5 +1,6 @@
 const $ = (id) => document.getElementById(id);
-const time = () => new Date().toLocaleTimeString();
+/** The time of day of an ISO time, or of now. */
+const time = (iso) => (iso === undefined ? new Date() : new Date(iso)).toLocaleTimeString();
 
 /** Prepends a line to a feed; parts are strings or [text, className] tags. */
 function addLine(feedId, parts) {
@@ -26,46 +27,86 @@ $('urlMcp').textContent = location.origin + '/mcp';
 $('urlSse').textContent = location.origin + '/sse';
 $('urlWs').textContent = wsOrigin + '/ws';
 
-// Live activity: one EventSource, one event name per kind.
-const openSessions = new Set();
-const events = new EventSource('/events');
-const parse = (event) => {
+const parseJson = (text) => {
   try {
-    return JSON.parse(event.data);
+    return JSON.parse(text);
   } catch {
     return {};
   }
 };
+const shortId = (id) => String(id).slice(0, 8);
+
+// Live activity: one EventSource, one event name per kind. The first event, `state`, says what is
+// open and running now and replays the last events; every event after it is live.
+let openSessions = new Set();
+function showSessionCount() {
+  $('sessionCount').textContent = openSessions.size + ' open';
+}
+
+/** How each activity event is shown; `at` is the time the server recorded it (undefined: now). */
+const show = {
+  session(session, at) {
+    addLine('sessions', [time(at), [session.state, session.state], session.transport, shortId(session.id)]);
+  },
+  tool(call, at) {
+    const took = call.elapsedMs === undefined ? '' : call.elapsedMs + ' ms';
+    addLine('tools', [
+      time(at),
+      [call.state, call.state],
+      call.tool,
+      took,
+      'on ' + call.thread,
+      'session ' + shortId(call.session),
+    ]);
+  },
+  broadcast(message, at) {
+    addLine('broadcasts', [time(at), message.message]).dataset.broadcast = message.message;
+  },
+  upload(upload, at) {
+    addLine('tools', [time(at), ['upload', 'finished'], upload.name, upload.bytes + ' bytes', 'id ' + upload.id]);
+  },
+  work(work, at) {
+    addLine('tools', [time(at), ['work', 'finished'], 'blocking work', work.elapsedMs + ' ms', 'on ' + work.thread]);
+  },
+};
+
+/** Each feed's "nothing yet" line, put back when a (re)connected stream starts over. */
+const placeholders = new Map(['sessions', 'tools', 'broadcasts'].map((id) => [id, $(id).querySelector('.empty')]));
+
+const events = new EventSource('/events');
+events.addEventListener('state', (event) => {
+  const state = parseJson(event.data);
+  // A reconnected stream starts over from the server's state.
+  for (const [id, placeholder] of placeholders) $(id).replaceChildren(...(placeholder ? [placeholder] : []));
+  const replayed = new Set();
+  for (const record of state.recent ?? []) {
+    const data = parseJson(record.data);
+    replayed.add(
+      record.event === 'session' ? 'session ' + data.id : record.event + ' ' + data.session + ' ' + record.at,
+    );
+    show[record.event]?.(data, record.at);
+  }
+  // Sessions opened, and tool calls started, before the last events and still open or running.
+  for (const session of state.sessions ?? []) {
+    if (!replayed.has('session ' + session.id)) show.session(session, session.at);
+  }
+  for (const call of state.running ?? []) {
+    if (!replayed.has('tool ' + call.session + ' ' + call.at)) show.tool({ ...call, state: 'started' }, call.at);
+  }
+  openSessions = new Set((state.sessions ?? []).map((session) => session.id));
+  showSessionCount();
+});
 events.addEventListener('hello', () => (document.body.dataset.live = 'true'));
 events.addEventListener('session', (event) => {
-  const session = parse(event);
+  const session = parseJson(event.data);
   if (session.state === 'open') openSessions.add(session.id);
   else openSessions.delete(session.id);
-  $('sessionCount').textContent = openSessions.size + ' open';
-  addLine('sessions', [time(), [session.state, session.state], session.transport, String(session.id).slice(0, 8)]);
+  showSessionCount();
+  show.session(session);
 });
-events.addEventListener('tool', (event) => {
-  const call = parse(event);
-  const took = call.elapsedMs === undefined ? '' : call.elapsedMs + ' ms';
-  addLine('tools', [
-    time(),
-    [call.state, call.state],
-    call.tool,
-    took,
-    'on ' + call.thread,
-    'session ' + String(call.session).slice(0, 8),
-  ]);
-});
-events.addEventListener('broadcast', (event) => {
-  const message = parse(event);
-  addLine('broadcasts', [time(), message.message]).dataset.broadcast = message.message;
-});
-events.addEventListener('upload', (event) => {
-  const upload = parse(event);
-  addLine('tools', [time(), ['upload', 'finished'], upload.name, upload.bytes + ' bytes', 'id ' + upload.id]);
-});
-events.addEventListener('work', (event) => addLine('tools', [time(), ['work', 'finished'], event.data]));
-events.addEventListener('chat', () => {});
+for (const name of ['tool', 'broadcast', 'upload', 'work']) {
+  events.addEventListener(name, (event) => show[name](parseJson(event.data)));
+}
 
 // Chat.
 const socket = new WebSocket(wsOrigin + '/chat');

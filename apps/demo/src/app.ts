@@ -10,7 +10,15 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Router, type WebSocketHandler } from '@mummyx/core';
 import { TusServer } from '@mummyx/core/tus';
 import { mountMcp, type McpSessionInfo } from '@mummyx/mcp-transport';
-import { activityTopic, chatTopic, corePublisher, publishActivity } from './activity.js';
+import {
+  activityTopic,
+  chatTopic,
+  corePublisher,
+  publishActivity,
+  publishQuietly,
+  setActivityLog,
+} from './activity.js';
+import { ActivityLog } from './activity-log.js';
 import { createDemoMcpServer } from './mcp-server.js';
 import { mountPage } from './page.js';
 import { defaultDataDir } from './sample-database.js';
@@ -27,6 +35,18 @@ export const maxUploadBytes = 1024 * 1024 * 1024;
 let statsSource: (() => unknown) | undefined;
 export function setStatsSource(source: () => unknown): void {
   statsSource = source;
+}
+
+/**
+ * On the IO thread: every activity event of the process, recorded for the pages that connect
+ * later (open sessions, running tool calls, the last events), then published to the page's topic.
+ */
+export const activityLog = isMainThread
+  ? new ActivityLog((message) => publishQuietly(activityTopic, message))
+  : undefined;
+if (activityLog !== undefined) {
+  activityLog.listen();
+  setActivityLog(activityLog);
 }
 
 function json(value: unknown): string {
@@ -113,11 +133,14 @@ router.post('/echo', (request) => {
 });
 
 // Live activity for the page (sessions, tool calls, broadcasts, chat, uploads) over server-sent
-// events. Pinned inline: a subscription costs the IO thread nothing and needs no worker.
+// events. Pinned inline: a subscription costs the IO thread nothing and needs no worker, and the
+// activity log lives there. First the current state (`state`: open sessions, running tool calls,
+// recent events), then every event after it: both in one synchronous step, so none falls between.
 router.get(
   '/events',
   (request) => {
     const stream = request.respondSSE();
+    stream.send({ event: 'state', data: json(activityLog?.snapshot() ?? { sessions: [], running: [], recent: [] }) });
     stream.subscribe(activityTopic);
     stream.send({ event: 'hello', data: 'connected' });
   },

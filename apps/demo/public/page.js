@@ -1,3 +1,5 @@
+import { TimeChart, drawWorkers } from './charts.js';
+
 const $ = (id) => document.getElementById(id);
 /** The time of day of an ISO time, or of now. */
 const time = (iso) => (iso === undefined ? new Date() : new Date(iso)).toLocaleTimeString();
@@ -66,7 +68,13 @@ const show = {
     addLine('tools', [time(at), ['upload', 'finished'], upload.name, upload.bytes + ' bytes', 'id ' + upload.id]);
   },
   work(work, at) {
-    addLine('tools', [time(at), ['work', 'finished'], 'blocking work', work.elapsedMs + ' ms', 'on ' + work.thread]);
+    addLine('tools', [
+      time(at),
+      ['finished', 'finished'],
+      'blocking work',
+      work.elapsedMs + ' ms',
+      'on ' + work.thread,
+    ]);
   },
 };
 
@@ -189,33 +197,136 @@ $('file').addEventListener('change', async () => {
   }
 });
 
-// Threads.
+// Threads: live charts from server.stats() and a ping that keeps going while blocking work runs.
+const poolChart = new TimeChart($('poolChart'), {
+  series: [
+    { name: 'workers', className: 'workers' },
+    { name: 'busy', className: 'busy' },
+    { name: 'queue', className: 'queue' },
+  ],
+});
+const timeChart = new TimeChart($('timeChart'), {
+  isLog: true,
+  series: [
+    { name: 'wait50', className: 'wait50' },
+    { name: 'wait99', className: 'wait99' },
+    { name: 'run50', className: 'run50' },
+    { name: 'run99', className: 'run99' },
+  ],
+});
+const pingChart = new TimeChart($('pingChart'), { isLog: true, series: [{ name: 'ping', className: 'ping' }] });
+
+/** What the charts were drawn from, for the curious (and the page's browser test). */
+const record = { pings: [], works: [] };
+window.mummyxDemo = record;
+const keepLast = (list, item, max = 500) => {
+  list.push(item);
+  if (list.length > max) list.shift();
+};
+
+let runningWorks = 0;
+let pingsInFlight = 0;
+
+/** One ping: its round trip goes on the chart at the time it was sent. */
+async function ping() {
+  if (pingsInFlight >= 20) return undefined; // the server is not answering: do not pile up more
+  pingsInFlight++;
+  const sentAt = performance.now();
+  try {
+    const reply = await (await fetch('/ping', { cache: 'no-store' })).json();
+    const receivedAt = performance.now();
+    const ms = receivedAt - sentAt;
+    pingChart.add(sentAt, { ping: ms });
+    keepLast(record.pings, { sentAt, receivedAt, ms, thread: reply.thread });
+    return { ms, thread: reply.thread };
+  } catch {
+    return undefined;
+  } finally {
+    pingsInFlight--;
+  }
+}
+
+// Every 500 ms at rest; every 100 ms while blocking work runs, to see whether it stalls.
+let lastPingAt = 0;
+setInterval(() => {
+  const now = performance.now();
+  if (now - lastPingAt >= (runningWorks > 0 ? 100 : 500)) {
+    lastPingAt = now;
+    void ping();
+  }
+}, 50);
+
 $('work').addEventListener('click', async () => {
-  addLine('tools', [time(), ['work', 'started'], 'blocking work on a worker']);
-  await fetch('/work?rounds=3000000');
+  runningWorks++;
+  const startedAt = performance.now();
+  const closeBand = pingChart.band(startedAt);
+  document.body.dataset.work = 'running';
+  addLine('tools', [time(), ['started', 'started'], 'blocking work']);
+  try {
+    await (await fetch('/work?rounds=3000000', { cache: 'no-store' })).json();
+  } finally {
+    const finishedAt = performance.now();
+    closeBand(finishedAt);
+    keepLast(record.works, { startedAt, finishedAt });
+    runningWorks--;
+    if (runningWorks === 0) document.body.dataset.work = 'done';
+  }
 });
 $('ping').addEventListener('click', async () => {
-  const started = performance.now();
-  const reply = await (await fetch('/ping')).json();
-  $('pingResult').textContent = Math.round(performance.now() - started) + ' ms (worker ' + reply.thread + ')';
+  const result = await ping();
+  $('pingResult').textContent =
+    result === undefined ? 'no answer' : Math.round(result.ms) + ' ms (thread ' + result.thread + ')';
 });
 
+const round = (ms) => (ms >= 10 ? Math.round(ms) : ms.toFixed(1));
+let isStatsInFlight = false;
 setInterval(async () => {
+  if (isStatsInFlight) return;
+  isStatsInFlight = true;
   try {
-    const stats = await (await fetch('/stats')).json();
-    const pool = stats.pool ?? {};
+    const stats = await (await fetch('/stats', { cache: 'no-store' })).json();
+    const now = performance.now();
+    const pool = stats.pool;
+    if (pool === undefined) {
+      $('poolMode').textContent = 'inline: one thread';
+      $('workerSummary').textContent = 'none: handlers run on the IO thread';
+      poolChart.add(now, {});
+      timeChart.add(now, {});
+    } else {
+      $('poolMode').textContent = pool.workers + ' worker' + (pool.workers === 1 ? '' : 's');
+      drawWorkers($('workers'), { busy: pool.busyWorkers, idle: pool.idleWorkers, starting: pool.startingWorkers });
+      $('workerSummary').textContent =
+        pool.busyWorkers + ' busy, ' + pool.idleWorkers + ' idle, ' + pool.queuedRequests + ' queued';
+      poolChart.add(now, { workers: pool.workers, busy: pool.busyWorkers, queue: pool.queuedRequests });
+      const times = {
+        wait50: pool.waitTime.p50,
+        wait99: pool.waitTime.p99,
+        run50: pool.runTime.p50,
+        run99: pool.runTime.p99,
+      };
+      if (pool.runTime.count > 0) timeChart.add(now, times);
+      document.body.dataset.pool = String(pool.workers);
+    }
+    const workers = pool === undefined ? 'no workers (inline)' : `workers ${pool.workers} (busy ${pool.busyWorkers})`;
     $('stats').textContent =
-      'workers ' +
-      pool.workers +
-      ' (busy ' +
-      pool.busyWorkers +
-      '), requests ' +
-      stats.requestsHandled +
-      ', streams ' +
-      stats.streams +
-      ', websockets ' +
-      stats.websockets;
+      `${workers}, requests ${stats.requestsHandled}, connections ${stats.connections}, ` +
+      `event streams ${stats.streams}, WebSockets ${stats.websockets}, MCP sessions bound ${stats.sessions}` +
+      (pool === undefined ? '' : `, worker restarts ${pool.workerRestarts}`);
   } catch {
     $('stats').textContent = 'server unreachable';
+  } finally {
+    isStatsInFlight = false;
   }
-}, 1000);
+}, 500);
+
+// Redraw at most once per frame, a few times a second.
+setInterval(() => {
+  requestAnimationFrame(() => {
+    const now = performance.now();
+    poolChart.draw(now);
+    timeChart.draw(now);
+    pingChart.draw(now);
+    const last = pingChart.samples.at(-1);
+    if (last !== undefined) $('pingSummary').textContent = 'last ' + round(last.values.ping) + ' ms';
+  });
+}, 250);

@@ -12,6 +12,7 @@ export const pageFiles: Readonly<Record<string, string>> = {
   '/': 'index.html',
   '/page.css': 'page.css',
   '/page.js': 'page.js',
+  '/charts.js': 'charts.js',
 };
 
 /** Mounts the page's files on `router`. */

@@ -28,6 +28,14 @@ const wsOrigin = location.origin.replace(/^http/, 'ws');
 $('urlMcp').textContent = location.origin + '/mcp';
 $('urlSse').textContent = location.origin + '/sse';
 $('urlWs').textContent = wsOrigin + '/ws';
+// The Claude Desktop command as the user can run it where they started the demo.
+fetch('/info')
+  .then((response) => response.json())
+  .then((info) => {
+    if (info.claudeConfigCommand) $('claudeCommand').textContent = info.claudeConfigCommand;
+    document.body.dataset.info = 'loaded';
+  })
+  .catch(() => {});
 
 const parseJson = (text) => {
   try {

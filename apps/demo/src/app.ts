@@ -37,6 +37,16 @@ export function setStatsSource(source: () => unknown): void {
   statsSource = source;
 }
 
+/** What the page prints that depends on how the demo was started; set by the CLI, for `/info`. */
+export interface PageInfo {
+  /** The command that adds this demo to Claude Desktop, as the user can run it where they are. */
+  claudeConfigCommand: string;
+}
+let pageInfo: PageInfo | undefined;
+export function setPageInfo(info: PageInfo): void {
+  pageInfo = info;
+}
+
 /**
  * On the IO thread: every activity event of the process, recorded for the pages that connect
  * later (open sessions, running tool calls, the last events), then published to the page's topic.
@@ -101,6 +111,14 @@ router.get(
   '/health',
   (request) => {
     request.respond(200, { 'Content-Type': 'application/json' }, json({ status: 'ok' }));
+  },
+  { inline: true },
+);
+
+router.get(
+  '/info',
+  (request) => {
+    request.respond(200, { 'Content-Type': 'application/json' }, json(pageInfo ?? {}));
   },
   { inline: true },
 );

@@ -4,20 +4,13 @@
 // and `hash_upload` (which needs the upload endpoint) is not offered.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isRequest, isResponse } from './json-rpc.js';
 import { createDemoMcpServer } from './mcp-server.js';
 
 export interface StdioOptions {
   dataDir: string;
   conformance: boolean;
   log: (line: string) => void;
-}
-
-function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number; method: string } {
-  return 'method' in message && 'id' in message;
-}
-
-function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number } {
-  return 'id' in message && ('result' in message || 'error' in message);
 }
 
 /**

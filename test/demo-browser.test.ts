@@ -1,6 +1,7 @@
 // The demo's page in a real browser: Chromium (or Chrome) driven by playwright-core; see browser.ts.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -77,7 +78,7 @@ function pingsDuring(record: Record, afterMs: number): Record['pings'] {
 }
 
 test('the page shows an SDK client’s session, tool calls and broadcast live, and chats, without console errors', async (t) => {
-  const { page, client, errors } = await open(t);
+  const { url, page, client, errors } = await open(t);
   await page.locator('#sessions li', { hasText: 'streamable-http' }).first().waitFor({ timeout: 5_000 });
 
   const query = await client.callTool({
@@ -100,6 +101,12 @@ test('the page shows an SDK client’s session, tool calls and broadcast live, a
   await page.locator('#chat li', { hasText: 'hi from the browser' }).waitFor({ timeout: 5_000 });
 
   await page.locator('#stats', { hasText: 'workers' }).waitFor({ timeout: 5_000 });
+  // The Claude Desktop command as it runs from here: this demo was started as `node <cli.js>`.
+  await page.waitForSelector('body[data-info="loaded"]', { timeout: 5_000 });
+  assert.equal(
+    await page.locator('#claudeCommand').textContent(),
+    `node ${realpathSync(demoCli)} claude-config --install --url ${url}/mcp`,
+  );
   assert.deepEqual(errors, []);
 });
 

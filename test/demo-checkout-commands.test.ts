@@ -1,9 +1,10 @@
 // The commands the README, the start-up banner and the page print for a checkout, run from the
-// checkout as printed: `npm run demo`, `npm run demo -- claude-config [--install]`, and the Claude
-// Desktop entries these write, started as Claude Desktop starts them.
+// checkout as printed: `npm run demo`, `npm run demo -- claude-config [--install]`, the Claude
+// Desktop entries these write, started as Claude Desktop starts them, and the MCP Inspector
+// commands of the banner and of apps/demo/README.md.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -63,4 +64,29 @@ test('the Claude Desktop command the banner and the page print, run from the che
   // The relay to the running HTTP demo: its tools are the HTTP demo's, hash_upload included.
   const relayedTools = await startAsClaudeDesktop(entries['mummyx-demo-http']!, home);
   assert.ok(relayedTools.includes('hash_upload'), relayedTools.join(', '));
+});
+
+test('the Inspector commands of the banner and of the demo’s README list and call its tools', async (t) => {
+  const demo = startCommand(t, process.execPath, [demoCli, '--port', '0', '--threads', '1-2'], {
+    cwd: root,
+    env: { ...process.env, MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-inspector-') },
+  });
+  const { url } = await readBanner(demo);
+  const [, bannerCommand] = await demo.waitFor(/\n {2}Inspector CLI {3}(.+)\n/);
+  // The README's commands (one continued over two lines), pointed at this demo's port.
+  const readme = readFileSync(join(root, 'apps', 'demo', 'README.md'), 'utf8').replace(/ \\\n\s*/g, ' ');
+  const readmeCommands = [...readme.matchAll(/^npx -y @modelcontextprotocol\/inspector@[\d.]+ --cli .+$/gm)].map(
+    ([command]) => command.replaceAll('http://127.0.0.1:8080', url),
+  );
+  assert.equal(readmeCommands.length, 3, readme);
+  for (const command of [bannerCommand!, ...readmeCommands]) {
+    const [npx, ...args] = splitCommand(command);
+    assert.equal(npx, 'npx', command);
+    // npm's cache serves the package after the first run.
+    const { stdout } = await run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--prefer-offline', ...args], {
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    assert.match(stdout, args.includes('tools/call') ? /published/ : /sql_query/, command);
+  }
 });

@@ -236,7 +236,7 @@ async function runHttp(dataDir: string): Promise<void> {
       `  uploads (tus)       ${origin}/files/\n` +
       `  data                ${dataDir}\n` +
       `connect:\n` +
-      `  Inspector CLI   npx -y @modelcontextprotocol/inspector --cli ${origin}/mcp --method tools/list\n` +
+      `  Inspector CLI   npx -y @modelcontextprotocol/inspector@2.12.0 --cli ${origin}/mcp --method tools/list\n` +
       `  Claude Desktop  ${claudeConfigCommand}\n` +
       `                  (adds this demo over stdio, and a relay to this server), then restart Claude Desktop\n` +
       `  SDK client      new StreamableHTTPClientTransport(new URL('${origin}/mcp'))\n`,

@@ -6,7 +6,7 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { isRequest, isResponse } from './json-rpc.js';
+import { isRequest, isResponse, PendingRequests } from './json-rpc.js';
 
 export interface StdioRelayOptions {
   /** The HTTP demo's Streamable HTTP endpoint, e.g. http://127.0.0.1:8080/mcp. */
@@ -28,18 +28,12 @@ type RequestId = string | number;
 export async function runStdioRelay(options: StdioRelayOptions): Promise<void> {
   const stdio = new StdioServerTransport();
   const http = new StreamableHTTPClientTransport(options.url);
-  const pending = new Set<RequestId>();
+  const pending = new PendingRequests();
   let initializeId: RequestId | undefined;
-  let isInputEnded = false;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  const finishIfIdle = (): void => {
-    if (isInputEnded && pending.size === 0) finish();
-  };
 
   const toClient = (message: JSONRPCMessage): void => {
     stdio.send(message).catch((error: unknown) => options.log(`stdout: ${(error as Error).message}`));
-    if (isResponse(message) && pending.delete(message.id)) finishIfIdle();
+    pending.sent(message);
   };
 
   http.onmessage = (message) => {
@@ -59,10 +53,8 @@ export async function runStdioRelay(options: StdioRelayOptions): Promise<void> {
   let previousSend = Promise.resolve();
   stdio.onmessage = (message) => {
     const id = isRequest(message) ? message.id : undefined;
-    if (isRequest(message)) {
-      pending.add(message.id);
-      if (message.method === 'initialize') initializeId = message.id;
-    }
+    pending.received(message);
+    if (isRequest(message) && message.method === 'initialize') initializeId = message.id;
     previousSend = previousSend.then(() => relay(message, id));
   };
   const relay = (message: JSONRPCMessage, id: RequestId | undefined): Promise<void> =>
@@ -81,27 +73,14 @@ export async function runStdioRelay(options: StdioRelayOptions): Promise<void> {
         },
       });
     });
-  stdio.onclose = () => {
-    isInputEnded = true;
-    finishIfIdle();
-  };
+  stdio.onclose = () => pending.endInput();
   stdio.onerror = (error) => options.log(`stdio: ${error.message}`);
-  process.stdin.once('end', () => {
-    isInputEnded = true;
-    finishIfIdle();
-  });
-  process.stdout.on('error', (error: Error) => {
-    // The client went away (EPIPE): nobody is left to answer.
-    options.log(`stdout: ${error.message}`);
-    pending.clear();
-    isInputEnded = true;
-    finishIfIdle();
-  });
+  pending.watchProcessStreams(options.log);
 
   await http.start();
   await stdio.start();
   options.log(`relaying MCP between stdio and ${options.url.href}; end of input stops it`);
-  await finished;
+  await pending.finished;
   // The HTTP demo would otherwise keep the session until it idles out.
   if (http.sessionId !== undefined) await http.terminateSession().catch(() => {});
   await http.close();

@@ -31,11 +31,15 @@ interface Session {
 /** Starts the demo with `threads`, runs `before(url)`, then opens the page and an SDK client. */
 async function open(
   t: TestContext,
-  { threads = '1-2', before }: { threads?: string; before?: (url: string) => Promise<void> } = {},
+  {
+    threads = '1-2',
+    before,
+    env = {},
+  }: { threads?: string; before?: (url: string) => Promise<void>; env?: Record<string, string> } = {},
 ): Promise<Session> {
   const url = await startProgram(t, demoCli, {
     args: ['--port', '0', '--threads', threads],
-    env: { MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-demo-browser-') },
+    env: { MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-demo-browser-'), ...env },
   });
   await before?.(url);
   const browser = await launchBrowser();
@@ -59,20 +63,20 @@ async function connect(t: TestContext, url: string): Promise<Client> {
   return client;
 }
 
-interface Record {
+interface PageRecord {
   pings: Array<{ sentAt: number; receivedAt: number; ms: number }>;
   works: Array<{ startedAt: number; finishedAt: number }>;
 }
 
 /** Presses "Run 1 s of blocking work", waits for it to end, and returns what the page recorded. */
-async function runBlockingWork(page: Page): Promise<Record> {
+async function runBlockingWork(page: Page): Promise<PageRecord> {
   await page.click('#work');
   await page.waitForSelector('body[data-work="done"]', { timeout: 30_000 });
-  return page.evaluate(() => (globalThis as unknown as { mummyxDemo: Record }).mummyxDemo);
+  return page.evaluate(() => (globalThis as unknown as { mummyxDemo: PageRecord }).mummyxDemo);
 }
 
 /** The pings the page sent at least `afterMs` into the work and before it ended. */
-function pingsDuring(record: Record, afterMs: number): Record['pings'] {
+function pingsDuring(record: PageRecord, afterMs: number): PageRecord['pings'] {
   const work = record.works[0]!;
   return record.pings.filter((ping) => ping.sentAt >= work.startedAt + afterMs && ping.sentAt < work.finishedAt);
 }
@@ -171,7 +175,12 @@ test('a page opened while two sessions are open says so, and lists the calls mad
 });
 
 test('the charts plot the pool and the pings; with workers, pings sent during blocking work are answered before it ends', async (t) => {
-  const { page, client, errors } = await open(t, { threads: '2' });
+  // Started as the checkout's `npm run demo` starts it, so the page (and the README's screenshot)
+  // shows the commands for a checkout.
+  const { page, client, errors } = await open(t, {
+    threads: '2',
+    env: { npm_package_name: 'mummyx', npm_lifecycle_event: 'demo' },
+  });
   await page.waitForSelector('body[data-pool="2"]', { timeout: 10_000 });
   assert.equal(await page.locator('#poolMode').textContent(), '2 workers');
 
@@ -205,12 +214,13 @@ test('the charts plot the pool and the pings; with workers, pings sent during bl
   assert.equal(await page.locator('#pingChart rect.band').count(), 1);
   assert.equal(await page.locator('#workers .worker').count(), 2);
   assert.match((await page.locator('#pingSummary').textContent()) ?? '', /last [\d.]+ ms/);
+  assert.match((await page.locator('#claudeCommand').textContent()) ?? '', /^npm run demo -- claude-config --install/);
 
   // A few more samples after the work, so the picture shows before, during and after.
   await page.waitForFunction(
     (since) =>
-      (globalThis as unknown as { mummyxDemo: Record }).mummyxDemo.pings.filter((ping) => ping.sentAt > since).length >=
-      3,
+      (globalThis as unknown as { mummyxDemo: PageRecord }).mummyxDemo.pings.filter((ping) => ping.sentAt > since)
+        .length >= 3,
     work.finishedAt,
     { timeout: 10_000 },
   );

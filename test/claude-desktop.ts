@@ -7,6 +7,16 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { exchangeLines, mcpSession, parseJsonRpcLines } from './stdio-exchange.js';
 
+/**
+ * The environment of a user's shell: this process's, without the `npm_*` variables an npm script
+ * (the test run itself, or `npx -p node@22`) puts there. A command typed in a shell has none, and
+ * some change what npm and npx do (`npm_config_package` makes npx treat its package as a command).
+ */
+export function shellEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+  return { ...env, ...extra };
+}
+
 /** The environment Claude Desktop gives a server it starts, at its barest. */
 export function claudeDesktopEnv(home: string): NodeJS.ProcessEnv {
   return { PATH: '/usr/bin:/bin', HOME: home };

@@ -179,7 +179,11 @@ test('the charts plot the pool and the pings; with workers, pings sent during bl
   // shows the commands for a checkout.
   const { page, client, errors } = await open(t, {
     threads: '2',
-    env: { npm_package_name: 'mummyx', npm_lifecycle_event: 'demo' },
+    env: {
+      npm_package_name: 'mummyx',
+      npm_lifecycle_event: 'demo',
+      npm_lifecycle_script: 'tsc -b && node apps/demo/dist/cli.js',
+    },
   });
   await page.waitForSelector('body[data-pool="2"]', { timeout: 10_000 });
   assert.equal(await page.locator('#poolMode').textContent(), '2 workers');

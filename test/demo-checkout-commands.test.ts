@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { readBanner, readClaudeEntries, splitCommand, startAsClaudeDesktop, startCommand } from './claude-desktop.js';
+import {
+  readBanner,
+  readClaudeEntries,
+  shellEnv,
+  splitCommand,
+  startAsClaudeDesktop,
+  startCommand,
+} from './claude-desktop.js';
 import { demoCli, temporaryDir } from './stdio-exchange.js';
 
 const run = promisify(execFile);
@@ -19,7 +26,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 /** The environment of a user whose Claude Desktop configuration lives under `home`. */
 function userEnv(home: string): NodeJS.ProcessEnv {
   return {
-    ...process.env,
+    ...shellEnv(),
     HOME: home,
     XDG_CONFIG_HOME: join(home, '.config'),
     MUMMYX_DEMO_DATA_DIR: join(home, 'data'),
@@ -69,7 +76,7 @@ test('the Claude Desktop command the banner and the page print, run from the che
 test('the Inspector commands of the banner and of the demo’s README list and call its tools', async (t) => {
   const demo = startCommand(t, process.execPath, [demoCli, '--port', '0', '--threads', '1-2'], {
     cwd: root,
-    env: { ...process.env, MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-inspector-') },
+    env: shellEnv({ MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-inspector-') }),
   });
   const { url } = await readBanner(demo);
   const [, bannerCommand] = await demo.waitFor(/\n {2}Inspector CLI {3}(.+)\n/);
@@ -84,6 +91,7 @@ test('the Inspector commands of the banner and of the demo’s README list and c
     assert.equal(npx, 'npx', command);
     // npm's cache serves the package after the first run.
     const { stdout } = await run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--prefer-offline', ...args], {
+      env: shellEnv(),
       timeout: 120_000,
       maxBuffer: 16 * 1024 * 1024,
     });

@@ -11,7 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { readBanner, readClaudeEntries, splitCommand, startAsClaudeDesktop, startCommand } from './claude-desktop.js';
+import {
+  readBanner,
+  readClaudeEntries,
+  shellEnv,
+  splitCommand,
+  startAsClaudeDesktop,
+  startCommand,
+} from './claude-desktop.js';
 import { exchangeLines, mcpSession, parseJsonRpcLines, temporaryDir } from './stdio-exchange.js';
 
 const run = promisify(execFile);
@@ -105,6 +112,7 @@ test('`npm run pack` makes tarballs that its printed command installs into an em
   // 1. Pack what would be published, as the README says, and read the install command it prints.
   const { stdout: packOutput } = await run(npm, ['run', 'pack', '--', '--destination', destination], {
     cwd: root,
+    env: shellEnv(),
     maxBuffer: 16 * 1024 * 1024,
   });
   const installLine = /^ {2}(npm install --foreground-scripts .+)$/m.exec(packOutput)?.[1];
@@ -148,8 +156,8 @@ test('`npm run pack` makes tarballs that its printed command installs into an em
   // install skips build scripts and the demo runs its database on node:sqlite instead.
   const hasAddon = isAddonBuiltForThisNode();
   const installOptions = hasAddon
-    ? { env: { ...process.env, npm_config_better_sqlite3_local_prebuilds: await stageLocalPrebuild(dir) }, flags: [] }
-    : { env: process.env, flags: ['--ignore-scripts'] };
+    ? { env: shellEnv({ npm_config_better_sqlite3_local_prebuilds: await stageLocalPrebuild(dir) }), flags: [] }
+    : { env: shellEnv(), flags: ['--ignore-scripts'] };
   if (!hasAddon) t.diagnostic(`better-sqlite3 is not built for Node ${process.version}: installing without scripts`);
   // The printed command, plus flags that keep the test quiet and use npm's cache when it can.
   await run(npm, [...installArgs, '--no-audit', '--no-fund', '--prefer-offline', ...installOptions.flags], {
@@ -215,7 +223,7 @@ test('`npm run pack` makes tarballs that its printed command installs into an em
         },
       },
     ]),
-    { cwd: project, env: { ...process.env, MUMMYX_DEMO_DATA_DIR: join(dir, 'data') }, timeoutMs: 60_000 },
+    { cwd: project, env: shellEnv({ MUMMYX_DEMO_DATA_DIR: join(dir, 'data') }), timeoutMs: 60_000 },
   );
   assert.equal(exchange.code, 0, exchange.stderr);
   const messages = parseJsonRpcLines(exchange.stdoutLines).sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
@@ -236,7 +244,7 @@ test('`npm run pack` makes tarballs that its printed command installs into an em
   //    started as Claude Desktop starts them.
   const home = join(dir, 'home');
   mkdirSync(home);
-  const userEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+  const userEnv = shellEnv({ HOME: home, XDG_CONFIG_HOME: join(home, '.config') });
   const server = startCommand(t, npx, ['mummyx-demo', '--port', '0', '--threads', '1'], {
     cwd: project,
     env: { ...userEnv, MUMMYX_DEMO_DATA_DIR: join(dir, 'data') },

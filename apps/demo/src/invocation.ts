@@ -35,10 +35,12 @@ export function shellQuote(word: string): string {
 
 /**
  * The command line that runs this program with `args` from where the user is:
- * - `npm run demo -- …` when it was started by the checkout's `npm start` or `npm run demo`;
- * - `npx -y @mummyx/demo …` when npx ran it from its cache (the published package);
- * - `npx mummyx-demo …` when npx ran it from a project that installed it;
- * - `node <absolute path of cli.js> …` otherwise.
+ * - `npm run demo -- …` when the checkout's `npm start` or `npm run demo` started it;
+ * - `npx -y @mummyx/demo …` when npx ran its `mummyx-demo` bin from npx's cache (the published package);
+ * - `npx mummyx-demo …` when npx ran that bin from a project that installed the package;
+ * - `node <absolute path of cli.js> …` otherwise (node itself, a global bin, another program).
+ * npm tells a script how it was started through `npm_*` variables, which reach child processes
+ * too: only the script or bin that is this program counts.
  */
 export function commandFor(
   args: string[],
@@ -47,10 +49,16 @@ export function commandFor(
 ): string {
   const rest = args.map(shellQuote).join(' ');
   const event = env['npm_lifecycle_event'];
+  // npx records the bin it ran, quoted: `'mummyx-demo'`.
+  const script = (env['npm_lifecycle_script'] ?? '').replace(/['"]/g, '').trim();
   let command = `node ${shellQuote(launcher.cli)}`;
-  if (env['npm_package_name'] === 'mummyx' && (event === 'start' || event === 'demo')) {
+  if (
+    env['npm_package_name'] === 'mummyx' &&
+    (event === 'start' || event === 'demo') &&
+    script.includes('apps/demo/dist/cli.js')
+  ) {
     command = rest === '' ? 'npm run demo' : 'npm run demo --';
-  } else if (env['npm_command'] === 'exec') {
+  } else if (env['npm_command'] === 'exec' && script.split(/\s+/)[0] === 'mummyx-demo') {
     command = isInNpxCache(launcher.cli) ? 'npx -y @mummyx/demo' : 'npx mummyx-demo';
   }
   return rest === '' ? command : `${command} ${rest}`;

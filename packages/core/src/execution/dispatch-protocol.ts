@@ -26,6 +26,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RequestHead } from '../http/request.js';
 import { bodyByteLength, type PreparedResponse, type ResponseBody } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
+import { transferableOf } from '../http/transferable.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
 export const protocolVersion = 8;
@@ -714,13 +715,4 @@ export function decodeHead(encoded: string): RequestHead {
     search: parts[5]!,
     rawHeaders: parts.slice(6),
   };
-}
-
-/** The ArrayBuffer to transfer with `bytes`, when the bytes are all of it. */
-export function transferableOf(bytes: Uint8Array | string | undefined): ArrayBuffer | undefined {
-  if (bytes === undefined || typeof bytes === 'string') return undefined;
-  const buffer = bytes.buffer;
-  if (!(buffer instanceof ArrayBuffer)) return undefined;
-  // Small Buffers share Node's 8 KiB pool; transferring it would detach unrelated Buffers.
-  return bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? buffer : undefined;
 }

@@ -20,7 +20,6 @@ import {
   protocolVersion,
   markDoorbell,
   ringDoorbell,
-  transferableOf,
   type DispatchedRequest,
   type IoMessage,
   type WorkerConfig,
@@ -28,14 +27,10 @@ import {
   type WsSendMessage,
 } from './dispatch-protocol.js';
 import { runHandler } from './run-handler.js';
+import { transferableOf } from '../http/transferable.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
-import {
-  SerialEvents,
-  WebSocket,
-  type MessageKind,
-  type WebSocketChannel,
-  type WebSocketHandler,
-} from '../websocket/websocket.js';
+import { SerialEvents } from '../websocket/serial-events.js';
+import { WebSocket, type MessageKind, type WebSocketChannel, type WebSocketHandler } from '../websocket/websocket.js';
 import { setWorkerPublish } from '../pubsub/publish.js';
 
 const parent = parentPort!;

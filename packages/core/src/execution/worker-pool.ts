@@ -4,12 +4,11 @@ import { MxError } from '../errors.js';
 import type { RequestHead, ResponseSink, UpgradeOptions } from '../http/request.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
 import type { WebSocketChannel } from '../websocket/websocket.js';
-import type { EventDelivery } from '../server/websocket-connection.js';
+import type { EventDelivery } from '../websocket/websocket-connection.js';
 import { plainResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import {
   Mailbox,
-  transferableOf,
   MessageType,
   createDoorbell,
   createMailboxMemory,
@@ -26,6 +25,7 @@ import {
   type WsEventMessage,
 } from './dispatch-protocol.js';
 import { applyTierUpFactor } from './tier-up.js';
+import { transferableOf } from '../http/transferable.js';
 
 export interface PoolOptions {
   appUrl: string;

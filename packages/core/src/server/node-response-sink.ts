@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import type { ResponseSink } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
-import { SseConnection, sseHeaders, type StreamContext } from './sse-connection.js';
+import { SseConnection, sseHeaders, type StreamContext } from '../sse/sse-connection.js';
 import { upgradeRequired } from './upgrade-sink.js';
 import type { SessionKeys } from '../execution/session-keys.js';
 

@@ -5,7 +5,12 @@ import type { ResponseSink, UpgradeOptions } from '../http/request.js';
 import type { SessionKeys } from '../execution/session-keys.js';
 import { plainResponse, type PreparedResponse } from '../http/response.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
-import { WsConnection, setChosenProtocol, type EventDelivery, type WebSocketContext } from './websocket-connection.js';
+import {
+  WsConnection,
+  setChosenProtocol,
+  type EventDelivery,
+  type WebSocketContext,
+} from '../websocket/websocket-connection.js';
 
 export interface UpgradeContext {
   nextId(): number;

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
-import { encodeSseComment, encodeSseEvent } from '../sse/sse-encoder.js';
-import type { StreamChannel } from '../sse/sse-stream.js';
+import { encodeSseComment, encodeSseEvent } from './sse-encoder.js';
+import type { StreamChannel } from './sse-stream.js';
 import type { LogLevel } from '../log/log-handler.js';
 
 /** What every SSE connection of one server shares. */

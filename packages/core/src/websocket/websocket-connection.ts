@@ -4,15 +4,15 @@ import type { Duplex } from 'node:stream';
 import type { WebSocketServer, WebSocket as WsSocket, RawData } from 'ws';
 import type { LogLevel } from '../log/log-handler.js';
 import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
+import { SerialEvents } from './serial-events.js';
 import {
-  SerialEvents,
   WebSocket,
   type MessageKind,
   type WebSocketChannel,
   type WebSocketEvent,
   type WebSocketHandler,
   type WebSocketMessage,
-} from '../websocket/websocket.js';
+} from './websocket.js';
 
 /** Where a connection's events go: the inline handler, or a message to the owning worker. */
 export type EventDelivery = (event: WebSocketEvent, message: WebSocketMessage) => void;

@@ -30,7 +30,9 @@ import { runHandler } from './run-handler.js';
 import { transferableOf } from '../http/transferable.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
 import { SerialEvents } from '../websocket/serial-events.js';
-import { WebSocket, type MessageKind, type WebSocketChannel, type WebSocketHandler } from '../websocket/websocket.js';
+import { WorkerWebSocketChannel, type WebSocketPort } from '../websocket/worker-websocket-channel.js';
+import { WorkerStreamChannel, type StreamPort } from '../sse/worker-stream-channel.js';
+import { WebSocket, type WebSocketChannel, type WebSocketHandler } from '../websocket/websocket.js';
 import { setWorkerPublish } from '../pubsub/publish.js';
 
 const parent = parentPort!;
@@ -94,54 +96,13 @@ function log(level: LogLevel, message: string): void {
 /** Streams this worker opened that are still open, by request id. */
 const openStreams = new Map<number, WorkerStreamChannel>();
 
-/** A stream whose socket lives on the IO thread; every call is one message there. */
-class WorkerStreamChannel implements StreamChannel {
-  readonly id: number;
-  #closed = false;
-  #onClose: (() => void) | undefined;
-
-  constructor(id: number) {
-    this.id = id;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  write(text: string): boolean {
-    if (this.#closed) return false;
-    post([MessageType.StreamWrite, this.id, text]);
-    return true;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    post([MessageType.StreamEnd, this.id]);
-    this.ended();
-  }
-
-  subscribe(topic: string): void {
-    if (!this.#closed) post([MessageType.Subscribe, this.id, topic]);
-  }
-
-  unsubscribe(topic: string): void {
-    if (!this.#closed) post([MessageType.Unsubscribe, this.id, topic]);
-  }
-
-  setOnClose(callback: () => void): void {
-    this.#onClose = callback;
-  }
-
-  /** The stream ended, on either side. */
-  ended(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    openStreams.delete(this.id);
-    const callback = this.#onClose;
-    this.#onClose = undefined;
-    callback?.();
-  }
-}
+const streamPort: StreamPort = {
+  write: (id, text) => post([MessageType.StreamWrite, id, text]),
+  end: (id) => post([MessageType.StreamEnd, id]),
+  subscribe: (id, topic) => post([MessageType.Subscribe, id, topic]),
+  unsubscribe: (id, topic) => post([MessageType.Unsubscribe, id, topic]),
+  forget: (id) => openStreams.delete(id),
+};
 
 /**
  * Tells the pool this thread is inside a WebSocket event handler, which may
@@ -164,59 +125,19 @@ const eventsBusy = {
 const openWebSockets = new Map<number, { channel: WorkerWebSocketChannel; events: SerialEvents | undefined }>();
 let websocketHandler: WebSocketHandler | undefined;
 
-class WorkerWebSocketChannel implements WebSocketChannel {
-  readonly id: number;
-  #closing = false;
-  #closed = false;
-  #onClose: (() => void) | undefined;
-
-  constructor(id: number) {
-    this.id = id;
-  }
-
-  get closed(): boolean {
-    return this.#closed || this.#closing;
-  }
-
-  send(data: string | Uint8Array, kind: MessageKind): boolean {
-    if (this.closed) return false;
-    queueSend([MessageType.WsSend, this.id, kind, data]);
-    return true;
-  }
-
-  close(code?: number, reason?: string): void {
-    if (this.closed) return;
-    this.#closing = true;
-    post([MessageType.WsClose, this.id, code, reason]);
-  }
-
-  subscribe(topic: string): void {
-    if (!this.closed) post([MessageType.Subscribe, this.id, topic]);
-  }
-
-  unsubscribe(topic: string): void {
-    if (!this.closed) post([MessageType.Unsubscribe, this.id, topic]);
-  }
-
-  setOnClose(callback: () => void): void {
-    this.#onClose = callback;
-  }
-
-  ended(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    openWebSockets.delete(this.id);
-    const callback = this.#onClose;
-    this.#onClose = undefined;
-    callback?.();
-  }
-}
+const websocketPort: WebSocketPort = {
+  send: (id, data, kind) => queueSend([MessageType.WsSend, id, kind, data]),
+  close: (id, code, reason) => post([MessageType.WsClose, id, code, reason]),
+  subscribe: streamPort.subscribe,
+  unsubscribe: streamPort.unsubscribe,
+  forget: (id) => openWebSockets.delete(id),
+};
 
 function onIoMessage(message: IoMessage): void {
   switch (message[0]) {
     case MessageType.StreamClosed:
-      openStreams.get(message[1])?.ended();
-      openWebSockets.get(message[1])?.channel.ended();
+      openStreams.get(message[1])?.markEnded();
+      openWebSockets.get(message[1])?.channel.markEnded();
       break;
     case MessageType.Batch:
       for (const inner of message[1]) onIoMessage(inner);
@@ -238,7 +159,7 @@ function onIoMessage(message: IoMessage): void {
         payload = { kind: payload.kind, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
       }
       // Closed before the close event runs: inside it, `closed` is true and sends return false.
-      if (message[2] === 'close') entry.channel.ended();
+      if (message[2] === 'close') entry.channel.markEnded();
       entry.events?.push(message[2], payload);
       break;
     }
@@ -248,7 +169,7 @@ function onIoMessage(message: IoMessage): void {
 /** Asks the IO thread to complete a WebSocket handshake; the connection's events then run on this thread. */
 function upgradeHere(id: number, options: UpgradeOptions | undefined): WebSocketChannel {
   post([MessageType.WsUpgrade, id, options?.protocol]);
-  const channel = new WorkerWebSocketChannel(id);
+  const channel = new WorkerWebSocketChannel(id, websocketPort);
   const handler = options?.handler ?? websocketHandler;
   const events =
     handler === undefined
@@ -266,7 +187,7 @@ function upgradeHere(id: number, options: UpgradeOptions | undefined): WebSocket
 
 function openStreamHere(id: number, headers: string[]): StreamChannel {
   post([MessageType.StreamOpen, id, headers]);
-  const channel = new WorkerStreamChannel(id);
+  const channel = new WorkerStreamChannel(id, streamPort);
   openStreams.set(id, channel);
   return channel;
 }

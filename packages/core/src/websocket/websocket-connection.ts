@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer, WebSocket as WsSocket, RawData } from 'ws';
+import { Channel } from '../channel/channel.js';
 import type { LogLevel } from '../log/log-handler.js';
 import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
 import { SerialEvents } from './serial-events.js';
@@ -90,23 +91,19 @@ function toBuffer(data: RawData): Buffer {
  * close-code validation, auto-pong, fragment and size limits). Sends made
  * before the handshake completes are queued.
  */
-export class WsConnection implements WebSocketChannel, Subscriber {
-  readonly id: number;
+export class WsConnection extends Channel implements WebSocketChannel, Subscriber {
   readonly #context: WebSocketContext;
   #ws: WsSocket | undefined;
   #pending: Array<() => void> = [];
   readonly #topics: Subscriptions;
   #closed = false;
-  /** Cleanup ran (topics released, owner told). */
-  #finished = false;
   #errorDelivered = false;
   #alive = true;
   #timer: NodeJS.Timeout | undefined;
   #deliver: EventDelivery = () => {};
-  #onClose: (() => void) | undefined;
 
   constructor(id: number, context: WebSocketContext) {
-    this.id = id;
+    super(id);
     this.#topics = new Subscriptions(context.hub, this);
     this.#context = context;
     context.connections.add(this);
@@ -138,7 +135,7 @@ export class WsConnection implements WebSocketChannel, Subscriber {
     });
     if (!attached) {
       this.#closed = true;
-      this.#ended();
+      this.markEnded();
       return false;
     }
     return true;
@@ -168,7 +165,7 @@ export class WsConnection implements WebSocketChannel, Subscriber {
         this.#deliver('error', { kind: 'error', message: 'connection lost without a close frame', closeCode: 1006 });
       }
       this.#deliver('close', { kind: 'close', code, reason: reason.toString('utf8') });
-      this.#ended();
+      this.markEnded();
     });
     if (this.#context.heartbeatIntervalMs > 0) {
       // A peer that has not answered the previous ping by the next one is gone.
@@ -246,14 +243,6 @@ export class WsConnection implements WebSocketChannel, Subscriber {
     }
   }
 
-  subscribe(topic: string): void {
-    if (!this.#closed) this.#topics.add(topic);
-  }
-
-  unsubscribe(topic: string): void {
-    this.#topics.remove(topic);
-  }
-
   deliver(message: PublishedMessage): void {
     const data = message.data;
     if (typeof data === 'string') this.send(data, 'text');
@@ -261,21 +250,20 @@ export class WsConnection implements WebSocketChannel, Subscriber {
     else this.send(JSON.stringify(data), 'text');
   }
 
-  setOnClose(callback: () => void): void {
-    this.#onClose = callback;
+  protected join(topic: string): void {
+    this.#topics.add(topic);
   }
 
-  #ended(): void {
-    if (this.#finished) return;
-    this.#finished = true;
+  protected leave(topic: string): void {
+    this.#topics.remove(topic);
+  }
+
+  protected release(): void {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#pending.length = 0;
     this.#topics.clear();
     this.#context.connections.delete(this);
-    const callback = this.#onClose;
-    this.#onClose = undefined;
-    callback?.();
   }
 }
 

@@ -4,7 +4,7 @@ import type { ResponseSink } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
 import { SseConnection, sseHeaders, type StreamContext } from '../sse/sse-connection.js';
 import { upgradeRequired } from './upgrade-sink.js';
-import type { SessionKeys } from '../execution/session-keys.js';
+import type { SessionKeys } from '../threads/session-keys.js';
 
 /** What the sinks of one server share. */
 export interface SinkContext {

@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
 import type { ResponseSink, UpgradeOptions } from '../http/request.js';
-import type { SessionKeys } from '../execution/session-keys.js';
+import type { SessionKeys } from '../threads/session-keys.js';
 import { plainResponse, type PreparedResponse } from '../http/response.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
 import {

@@ -7,23 +7,16 @@ import type { WebSocketChannel } from '../websocket/websocket.js';
 import type { EventDelivery } from '../websocket/websocket-connection.js';
 import { plainResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
+import { armDoorbell, createDoorbell, doorbellIndexes, doorbellWaiting, takeRung } from './doorbell.js';
+import { Mailbox, createMailboxMemory, heartbeatIntervalMs, ringDepth } from './mailbox.js';
 import {
-  Mailbox,
   MessageType,
-  createDoorbell,
-  createMailboxMemory,
-  armDoorbell,
-  doorbellIndexes,
-  doorbellWaiting,
-  takeRung,
-  heartbeatIntervalMs,
-  ringDepth,
   protocolVersion,
   type IoMessage,
-  type WorkerConfig,
   type WorkerMessage,
   type WsEventMessage,
-} from './dispatch-protocol.js';
+} from './message-codec.js';
+import type { WorkerConfig } from './worker-config.js';
 import { applyTierUpFactor } from './tier-up.js';
 import { transferableOf } from '../http/transferable.js';
 

@@ -12,20 +12,17 @@ import type { PreparedResponse } from '../http/response.js';
 import { describeError, logLevelRank, type LogLevel } from '../log/log-handler.js';
 import type { RequestHandler } from '../router/router.js';
 import { loadApp } from './app-module.js';
+import { doorbellWaiting, markDoorbell, ringDoorbell } from './doorbell.js';
+import { Mailbox, heartbeatIntervalMs } from './mailbox.js';
 import {
-  Mailbox,
   MessageType,
-  doorbellWaiting,
-  heartbeatIntervalMs,
   protocolVersion,
-  markDoorbell,
-  ringDoorbell,
   type DispatchedRequest,
   type IoMessage,
-  type WorkerConfig,
   type WorkerMessage,
   type WsSendMessage,
-} from './dispatch-protocol.js';
+} from './message-codec.js';
+import type { WorkerConfig } from './worker-config.js';
 import { runHandler } from './run-handler.js';
 import { transferableOf } from '../http/transferable.js';
 import type { StreamChannel } from '../sse/sse-stream.js';

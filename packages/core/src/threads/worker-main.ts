@@ -93,11 +93,15 @@ function log(level: LogLevel, message: string): void {
 /** Streams this worker opened that are still open, by request id. */
 const openStreams = new Map<number, WorkerStreamChannel>();
 
+/** Topics of streams and WebSockets alike are kept on the IO thread. */
+const subscribe = (id: number, topic: string): void => post([MessageType.Subscribe, id, topic]);
+const unsubscribe = (id: number, topic: string): void => post([MessageType.Unsubscribe, id, topic]);
+
 const streamPort: StreamPort = {
   write: (id, text) => post([MessageType.StreamWrite, id, text]),
   end: (id) => post([MessageType.StreamEnd, id]),
-  subscribe: (id, topic) => post([MessageType.Subscribe, id, topic]),
-  unsubscribe: (id, topic) => post([MessageType.Unsubscribe, id, topic]),
+  subscribe,
+  unsubscribe,
   forget: (id) => openStreams.delete(id),
 };
 
@@ -125,8 +129,8 @@ let websocketHandler: WebSocketHandler | undefined;
 const websocketPort: WebSocketPort = {
   send: (id, data, kind) => queueSend([MessageType.WsSend, id, kind, data]),
   close: (id, code, reason) => post([MessageType.WsClose, id, code, reason]),
-  subscribe: streamPort.subscribe,
-  unsubscribe: streamPort.unsubscribe,
+  subscribe,
+  unsubscribe,
   forget: (id) => openWebSockets.delete(id),
 };
 

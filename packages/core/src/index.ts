@@ -1,5 +1,5 @@
 export { createServer, Server, type ListenAddress, type ServerStats } from './server/server.js';
-export type { PoolStats, TimeSummary } from './threads/worker-pool.js';
+export type { PoolStats, TimeSummary } from './threads/pool-stats.js';
 export { parseThreads, type ServerOptions, type ElasticThreads, type WebSocketOptions } from './server/options.js';
 export {
   Request,

@@ -5,14 +5,15 @@ import { Request, type RequestConfig, type RequestHead } from '../http/request.j
 import { parseRequestTarget } from '../http/request-target.js';
 import { runHandler } from '../threads/run-handler.js';
 import { appUrlOf, loadApp } from '../threads/app-module.js';
-import { WorkerPool, type PoolStats } from '../threads/worker-pool.js';
-import { SessionKeys } from '../threads/session-keys.js';
+import { WorkerPool } from '../threads/worker-pool.js';
+import type { PoolStats } from '../threads/pool-stats.js';
+import { SessionRegistry, type IoSessions } from '../threads/session-registry.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
 import { Router, runsOnIoThread, type RequestHandler, type Route } from '../router/router.js';
 import { NodeResponseSink, type SinkContext } from './node-response-sink.js';
 import { Transform, type Duplex, type Readable } from 'node:stream';
 import { plainResponse, refusalResponse } from '../http/response.js';
-import type { PoolSink } from '../threads/worker-pool.js';
+import type { PoolSink } from '../threads/job.js';
 import { UpgradeSink, writeRawResponse, type UpgradeContext } from './upgrade-sink.js';
 import { createWss, type WsConnection } from '../websocket/websocket-connection.js';
 import type { WebSocketHandler } from '../websocket/websocket.js';
@@ -83,7 +84,7 @@ export class Server {
   readonly #sinkContext: SinkContext;
   readonly #upgradeContext: UpgradeContext;
   #websocketHandler: WebSocketHandler | undefined;
-  readonly #sessions = new SessionKeys();
+  readonly #sessions: IoSessions = new SessionRegistry();
 
   constructor(handler: RequestHandler | Router | undefined, options: ServerOptions = {}) {
     this.#options = resolveOptions(options);

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { Channel } from '../channel/channel.js';
-import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
+import { HubChannel } from '../channel/hub-channel.js';
+import type { PublishedMessage, TopicHub } from '../pubsub/topic-hub.js';
 import { encodeSseComment, encodeSseEvent } from './sse-encoder.js';
 import type { StreamChannel } from './sse-stream.js';
 import type { LogLevel } from '../log/log-handler.js';
@@ -28,16 +28,14 @@ const heartbeat = encodeSseComment('keepalive');
  * One server-sent events response on the IO thread: writes, heartbeats,
  * back-pressure, topic subscriptions and the single close notification.
  */
-export class SseConnection extends Channel implements StreamChannel, Subscriber {
+export class SseConnection extends HubChannel implements StreamChannel {
   readonly #res: ServerResponse;
   readonly #context: StreamContext;
-  readonly #topics: Subscriptions;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(id: number, res: ServerResponse, status: number, headers: string[], context: StreamContext) {
-    super(id);
-    this.#topics = new Subscriptions(context.hub, this);
+    super(id, context.hub);
     this.#res = res;
     this.#context = context;
     context.streams.add(this);
@@ -90,18 +88,10 @@ export class SseConnection extends Channel implements StreamChannel, Subscriber 
     this.write(message.sseText(encodePublished));
   }
 
-  protected join(topic: string): void {
-    this.#topics.add(topic);
-  }
-
-  protected leave(topic: string): void {
-    this.#topics.remove(topic);
-  }
-
-  protected release(): void {
+  protected override release(): void {
     this.#closed = true;
     clearInterval(this.#timer);
-    this.#topics.clear();
+    super.release();
     this.#context.streams.delete(this);
   }
 }

@@ -117,9 +117,6 @@ const enum ResponseWord {
  */
 const textBodyBytes = 8 * 1024;
 
-/** How often a worker bumps its heartbeat word. */
-export const heartbeatIntervalMs = 100;
-
 const controlBytes = 4 * (responseOrderWord + ringDepth);
 /** Bytes for one request (head + body) or one response in shared memory. */
 export const regionBytes = 32 * 1024;

@@ -2,9 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer, WebSocket as WsSocket, RawData } from 'ws';
-import { Channel } from '../channel/channel.js';
+import { HubChannel } from '../channel/hub-channel.js';
 import type { LogLevel } from '../log/log-handler.js';
-import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
+import type { PublishedMessage, TopicHub } from '../pubsub/topic-hub.js';
 import { SerialEvents } from './serial-events.js';
 import {
   WebSocket,
@@ -91,11 +91,10 @@ function toBuffer(data: RawData): Buffer {
  * close-code validation, auto-pong, fragment and size limits). Sends made
  * before the handshake completes are queued.
  */
-export class WsConnection extends Channel implements WebSocketChannel, Subscriber {
+export class WsConnection extends HubChannel implements WebSocketChannel {
   readonly #context: WebSocketContext;
   #ws: WsSocket | undefined;
   #pending: Array<() => void> = [];
-  readonly #topics: Subscriptions;
   #closed = false;
   #errorDelivered = false;
   #alive = true;
@@ -103,8 +102,7 @@ export class WsConnection extends Channel implements WebSocketChannel, Subscribe
   #deliver: EventDelivery = () => {};
 
   constructor(id: number, context: WebSocketContext) {
-    super(id);
-    this.#topics = new Subscriptions(context.hub, this);
+    super(id, context.hub);
     this.#context = context;
     context.connections.add(this);
   }
@@ -250,19 +248,11 @@ export class WsConnection extends Channel implements WebSocketChannel, Subscribe
     else this.send(JSON.stringify(data), 'text');
   }
 
-  protected join(topic: string): void {
-    this.#topics.add(topic);
-  }
-
-  protected leave(topic: string): void {
-    this.#topics.remove(topic);
-  }
-
-  protected release(): void {
+  protected override release(): void {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#pending.length = 0;
-    this.#topics.clear();
+    super.release();
     this.#context.connections.delete(this);
   }
 }

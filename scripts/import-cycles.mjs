@@ -3,8 +3,8 @@
 // imports another when one of its files imports a file of the other; a file directly in src/,
 // such as index.ts or errors.ts, counts as a folder of its own). Type-only imports count: a
 // folder that needs another's types to be read still depends on it.
-// Usage: node scripts/import-cycles.mjs [src folder …]   (default: every packages/*/src)
-// Exits 1 when it finds a cycle.
+// Usage: node scripts/import-cycles.mjs [--graph] [src folder …]   (default: every packages/*/src)
+// --graph also prints which folders each folder imports. Exits 1 when it finds a cycle.
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
@@ -71,10 +71,10 @@ function cycles(graph) {
   return found;
 }
 
-const roots =
-  process.argv.length > 2
-    ? process.argv.slice(2)
-    : readdirSync('packages').map((name) => join('packages', name, 'src'));
+const args = process.argv.slice(2);
+const showGraph = args.includes('--graph');
+const given = args.filter((arg) => arg !== '--graph');
+const roots = given.length > 0 ? given : readdirSync('packages').map((name) => join('packages', name, 'src'));
 let failed = false;
 for (const root of roots.filter((dir) => existsSync(dir))) {
   const files = new Map();
@@ -92,8 +92,8 @@ for (const root of roots.filter((dir) => existsSync(dir))) {
   }
   const fileCycles = cycles(files);
   const folderCycles = cycles(folders);
-  console.log(`${root}: ${files.size} files in ${folders.size} folders`);
-  for (const [folder, targets] of [...folders].sort()) {
+  console.log(`${root}: ${files.size} files, ${folders.size} folders (a file directly in src/ counts as one)`);
+  for (const [folder, targets] of showGraph ? [...folders].sort() : []) {
     console.log(`  ${folder} → ${[...targets].sort().join(', ') || '—'}`);
   }
   for (const cycle of fileCycles) console.log(`  file cycle: ${cycle.join(' ↔ ')}`);

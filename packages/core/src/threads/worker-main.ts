@@ -54,7 +54,10 @@ function ring(): void {
   ringDoorbell(doorbell, index);
 }
 
-/** Tells the IO thread a request settled: at once, or after this worker's next request if one is posted. */
+/**
+ * Tells the IO thread a request settled: at once, or after this worker's next
+ * request if one is posted (up to `maxOwedRings` owed).
+ */
 function ringOrOwe(): void {
   if (!mailbox.hasRequest() || ++owed >= maxOwedRings) {
     ring();
@@ -144,6 +147,11 @@ function turnEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Serves requests one at a time, for as long as the worker lives. Between
+ * requests it waits on its mailbox without turning its event loop, and turns
+ * the loop now and then (when and for how long: wake-policy.ts).
+ */
 async function serve(handler: RequestHandler): Promise<void> {
   let job: DispatchedRequest | undefined;
   let sinceTurn = 0;

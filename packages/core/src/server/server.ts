@@ -10,7 +10,7 @@ import type { SseConnection, StreamContext } from '../sse/sse-connection.js';
 import { appUrlOf, loadApp } from '../threads/app-module.js';
 import type { PoolStats } from '../threads/pool-stats.js';
 import { SessionRegistry, type IoSessions } from '../threads/session-registry.js';
-import { WorkerPool } from '../threads/worker-pool.js';
+import type { WorkerPool } from '../threads/worker-pool.js';
 import { createWss, type WsConnection } from '../websocket/websocket-connection.js';
 import type { WebSocketHandler } from '../websocket/websocket.js';
 import { answerClientError } from './client-error.js';
@@ -216,6 +216,9 @@ export class Server {
     const placing = router !== undefined && (router.hasInlineRoutes || router.hasSessionRoutes) ? router : undefined;
     this.#intake.use(app.handler, placing, undefined);
     if (threads === undefined) return;
+    // Loaded here, not with the library: every worker thread imports the library (through the app
+    // module) and never runs a pool.
+    const { WorkerPool } = await import('../threads/worker-pool.js');
     const pool = new WorkerPool({
       appUrl: this.#appUrl,
       min: threads.min,

@@ -15,7 +15,7 @@ import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
-export const protocolVersion = 8;
+export const protocolVersion = 9;
 
 // ── requests and responses (through the mailbox) ──────────────────────────
 
@@ -93,6 +93,19 @@ export enum MessageType {
    * loop, in order, so a burst costs one message instead of one per WebSocket message.
    */
   Batch = 23,
+  /**
+   * IO → worker: [type, requestId] — the peer sent a close frame or broke the protocol: the
+   * worker answers WsEventsHandled once its handler has handled every event sent before this,
+   * and the IO thread sends its close frame after the replies those events made.
+   */
+  WsAwaitEvents = 24,
+  /** [type, requestId] — the answer to WsAwaitEvents; the WebSocket sends before it come first. */
+  WsEventsHandled = 25,
+  /**
+   * IO → worker: [type, requestId, bytes] — the peer has fallen more than half of
+   * `maxBufferedBytes` behind (bytes queued), or has caught up (0).
+   */
+  WsBuffered = 26,
 }
 
 export type LogMessage = [MessageType.Log, LogLevel, string];
@@ -117,6 +130,11 @@ export type WorkerBatchMessage = [MessageType.Batch, WsSendMessage[]];
 export type WsSendMessage = [MessageType.WsSend, number, MessageKind, string | Uint8Array];
 export type WsCloseMessage = [MessageType.WsClose, number, number | undefined, string | undefined];
 export type WsEventMessage = [MessageType.WsEvent, number, WebSocketEvent, WebSocketMessage];
+export type WsAwaitEventsMessage = [MessageType.WsAwaitEvents, number];
+export type WsEventsHandledMessage = [MessageType.WsEventsHandled, number];
+export type WsBufferedMessage = [MessageType.WsBuffered, number, number];
+/** What the IO thread tells a worker about one of its WebSockets, gathered per event-loop turn. */
+export type WsIoMessage = WsEventMessage | WsAwaitEventsMessage | WsBufferedMessage;
 export type WorkerMessage =
   | LogMessage
   | ReadyMessage
@@ -132,12 +150,13 @@ export type WorkerMessage =
   | WsCloseMessage
   | SessionResponseMessage
   | SessionBindMessage
+  | WsEventsHandledMessage
   | WorkerBatchMessage;
 export type StreamClosedMessage = [MessageType.StreamClosed, number];
 export type SessionRequestMessage = [MessageType.SessionRequest, number, RequestHead, Uint8Array | undefined];
 /** Messages from the IO thread to a worker. */
-export type IoBatchMessage = [MessageType.Batch, WsEventMessage[]];
-export type IoMessage = StreamClosedMessage | WsEventMessage | SessionRequestMessage | IoBatchMessage;
+export type IoBatchMessage = [MessageType.Batch, WsIoMessage[]];
+export type IoMessage = StreamClosedMessage | WsIoMessage | SessionRequestMessage | IoBatchMessage;
 
 /**
  * A request head as one NUL-joined string: llhttp rejects NUL everywhere in a

@@ -1,4 +1,4 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
 import { MxError } from '../errors.js';
 import type { LogLevel } from '../log/log-handler.js';
 import { createDoorbell, doorbellIndexes } from './doorbell.js';
@@ -13,6 +13,8 @@ export interface WorkerSlotsOptions {
   min: number;
   max: number;
   workerNice: number;
+  /** V8 limits of each worker (heap, stack); undefined: none. */
+  resourceLimits: ResourceLimits | undefined;
   /** Divides V8's tier-up thresholds when the pool starts (see tier-up.ts); 1 leaves them alone. */
   tierUpFactor: number;
   compression: WorkerConfig['compression'];
@@ -110,7 +112,11 @@ export class WorkerSlots {
     };
     let worker: Worker;
     try {
-      worker = new Worker(workerEntry, { workerData: config, transferList: [channel.port2] });
+      worker = new Worker(workerEntry, {
+        workerData: config,
+        transferList: [channel.port2],
+        ...(this.#options.resourceLimits === undefined ? {} : { resourceLimits: this.#options.resourceLimits }),
+      });
     } catch (error) {
       if (index >= 0) this.#freeIndexes.push(index);
       throw error;
@@ -228,6 +234,9 @@ export class WorkerSlots {
     slot.port.close();
     this.#events.closeStreamsOf(slot);
     this.#events.dropSessionsOf(slot, this.closing ? 'closing' : 'exited');
+    // A thread is stopped between two JavaScript instructions, or once a native call it is in
+    // returns: it no longer keeps the process alive meanwhile.
+    slot.worker.unref();
     await slot.worker.terminate();
   }
 }

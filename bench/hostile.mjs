@@ -10,7 +10,8 @@
 //   http-unread   100 clients asking for a 16 MiB body and never reading: RSS over time, and how
 //                 many connections are left at the end
 //   pipelining    20 clients making requests one at a time to the 10 ms route, alone and then
-//                 while one connection pipelines 20 000 requests to it: their p50/p99 and 503s
+//                 while one connection keeps 20 000 pipelined requests outstanding: their p50/p99
+//                 and 503s
 //   shutdown      200 new connections whose requests were fully sent 30-100 ms before SIGTERM:
 //                 answered (by status) vs reset, and the time the process took to exit
 //   sigterm       SIGTERM right after a wrk load run, and SIGTERM while the pool starts: the time
@@ -244,21 +245,37 @@ async function pipelining() {
   try {
     await clientLoops(server.port, 20, 2_000); // warm-up
     const alone = await clientLoops(server.port, 20, seconds * 1_000);
+    // The flood keeps 20 000 requests outstanding: 5 000 more each time 5 000 are answered.
     const flood = connect(server.port, '127.0.0.1');
+    const batch = 'GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(5_000);
     let floodAnswers = 0;
     let flood503 = 0;
+    let floodSent = 20_000;
     flood.on('error', () => {});
     flood.on('data', (chunk) => {
       const text = chunk.toString('latin1');
       floodAnswers += text.split('HTTP/1.1 ').length - 1;
       flood503 += text.split('HTTP/1.1 503').length - 1;
+      while (floodSent - floodAnswers < 15_000) {
+        flood.write(batch);
+        floodSent += 5_000;
+      }
     });
-    flood.write('GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(20_000));
+    flood.write(batch.repeat(4));
     await sleep(200);
     const during = await clientLoops(server.port, 20, seconds * 1_000);
     const stats = await statsOf(server);
     flood.destroy();
-    return { probe: 'pipelining', threads, alone, duringFlood: during, floodAnswered: floodAnswers, flood503, stats };
+    return {
+      probe: 'pipelining',
+      threads,
+      alone,
+      duringFlood: during,
+      floodSent,
+      floodAnswered: floodAnswers,
+      flood503,
+      stats,
+    };
   } finally {
     await stopServer(server);
   }

@@ -43,7 +43,14 @@ const node = process.execPath;
 const mb = (kb) => Math.round(kb / 1024);
 
 function launch(name, env, args = [app]) {
-  return startServer({ name, command: node, args, env, core: '0-1', readyTimeoutMs: 120_000 });
+  return startServer({
+    name,
+    command: node,
+    args: ['--expose-gc', ...args],
+    env,
+    core: '0-1',
+    readyTimeoutMs: 120_000,
+  });
 }
 
 /** Samples the server's RSS every 250 ms until stopped: { startMb, peakMb, endMb, series }. */
@@ -197,6 +204,9 @@ async function httpUnread() {
     }
     const rss = stop();
     const last = await statsOf(server);
+    // What is still held once the collector has run (the bodies of cut connections are garbage).
+    await fetch(new URL('/gc', server.url));
+    rss.afterGcMb = mb(readProcessMemory(server.pid).rssKb);
     for (const socket of sockets) socket.destroy();
     return { probe: 'http-unread', threads: opts.threads ?? '0', rss, connectionsEvery5s: connections, stats: last };
   } finally {

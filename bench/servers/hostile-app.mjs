@@ -5,6 +5,9 @@
 //   GET /slow          blocks its thread 10 ms (Atomics.wait), then a 26-byte body
 //   GET /hello         a 13-byte body at once
 //   GET /stats         server.stats() as JSON, inline (on the IO thread)
+//   GET /gc            a full garbage collection on the IO thread when node runs with --expose-gc,
+//                      so RSS shows what is still held rather than what the collector has not
+//                      got to yet
 // THREADS: 0 = inline (default), N = fixed pool, MIN-MAX = elastic. PORT (default 8080); binds
 // 127.0.0.1 and prints `listening on http://127.0.0.1:PORT`. SIGTERM/SIGINT close the server, and
 // the process ends when nothing is left to run (no process.exit: a hang shows).
@@ -50,6 +53,15 @@ let server;
 router.get(
   '/stats',
   (request) => request.respond(200, { 'Content-Type': 'application/json' }, JSON.stringify(server?.stats() ?? {})),
+  { inline: true },
+);
+
+router.get(
+  '/gc',
+  (request) => {
+    globalThis.gc?.();
+    request.respond(200, { 'Content-Type': 'text/plain' }, globalThis.gc === undefined ? 'no gc\n' : 'collected\n');
+  },
   { inline: true },
 );
 

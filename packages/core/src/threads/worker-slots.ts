@@ -45,6 +45,9 @@ export interface SlotEvents {
 
 const workerEntry = new URL('./worker-main.js', import.meta.url);
 
+/** Workers started between two turns of the IO thread's event loop when a pool starts. */
+const spawnBatch = 8;
+
 /**
  * The pool's worker threads: starting them (each with its mailbox, port and
  * doorbell index), and what happens when one exits or is retired — its
@@ -76,12 +79,22 @@ export class WorkerSlots {
     this.doorbell = createDoorbell(options.max + 32);
   }
 
-  /** Starts `min` workers and resolves once each has loaded the app module. */
+  /**
+   * Starts `min` workers and resolves once each has loaded the app module.
+   * Each `new Worker` holds the IO thread for a few milliseconds, more while
+   * the threads started before it boot beside it: the IO thread turns its
+   * event loop between batches, so a signal handler or close() runs during a
+   * long start, and a pool closed meanwhile starts no more workers.
+   */
   async start(): Promise<void> {
     applyTierUpFactor(this.#options.tierUpFactor);
     const ready: Array<Promise<void>> = [];
-    for (let i = 0; i < this.#options.min; i++) ready.push(this.#spawn());
+    for (let i = 0; i < this.#options.min && !this.closing; i++) {
+      ready.push(this.#spawn());
+      if (i % spawnBatch === spawnBatch - 1) await new Promise((resolve) => setImmediate(resolve));
+    }
     await Promise.all(ready);
+    if (this.closing) throw new MxError('MX_ERR_SERVER_CLOSED', 'the pool was closed while it started');
   }
 
   /** Starts a worker; a failure to start is logged. */

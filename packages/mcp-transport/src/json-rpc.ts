@@ -1,5 +1,5 @@
 import type { HeadersInit, Request } from '@mummyx/core';
-import type { JSONRPCMessage, RequestId } from './sdk-v1.js';
+import type { JSONRPCMessage, RequestId } from './mcp-types.js';
 
 /** JSON-RPC error codes this package answers with. */
 export const ErrorCode = {

@@ -1,6 +1,6 @@
 import type { Request } from '@mummyx/core';
 import { authInfoOf } from './auth.js';
-import type { MessageExtraInfo } from './sdk-v1.js';
+import type { MessageExtraInfo } from './mcp-types.js';
 
 /** What the MCP server learns about the HTTP request that carried a message: its headers, URL and `authInfo`. */
 export function messageExtra(request: Request): MessageExtraInfo {

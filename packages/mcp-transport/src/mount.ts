@@ -6,7 +6,7 @@ import { InMemoryEventStore, type EventStore } from './event-store.js';
 import { refusalReason } from './host-origin-guard.js';
 import { ErrorCode, respondError } from './json-rpc.js';
 import { LegacySseEndpoint, legacySessionKey } from './legacy-sse/endpoint.js';
-import type { AuthInfo } from './sdk-v1.js';
+import type { AuthInfo } from './mcp-types.js';
 import { SessionRegistry, type SessionCloseReason } from './session-registry.js';
 import type { McpServerLike, McpSessionInfo } from './session-transport.js';
 import { StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';

@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, MessageExtraInfo, Transport, TransportSendOptions } from './sdk-v1.js';
+import type { JSONRPCMessage, MessageExtraInfo, Transport, TransportSendOptions } from './mcp-types.js';
 
 export type TransportKind = 'streamable-http' | 'sse' | 'websocket';
 

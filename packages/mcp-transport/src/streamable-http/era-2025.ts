@@ -4,7 +4,7 @@ import type { EndpointContext } from '../endpoint-context.js';
 import type { EventStore } from '../event-store.js';
 import { ErrorCode, hasMediaType, isInitialize, requestIds, respondError } from '../json-rpc.js';
 import { messageExtra } from '../message-extra.js';
-import type { JSONRPCMessage, MessageExtraInfo } from '../sdk-v1.js';
+import type { JSONRPCMessage, MessageExtraInfo } from '../mcp-types.js';
 import type { Session } from '../session-registry.js';
 import type { McpServerLike, McpSessionInfo } from '../session-transport.js';
 import { JsonOutlet, SseOutlet } from './outlets.js';

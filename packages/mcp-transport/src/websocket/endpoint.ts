@@ -3,7 +3,7 @@ import type { Request, WebSocket, WebSocketEvent, WebSocketMessage } from '@mumm
 import type { EndpointContext } from '../endpoint-context.js';
 import { ErrorCode, askedVersion, errorBody, isInitialize, isJsonRpcMessage } from '../json-rpc.js';
 import { messageExtra } from '../message-extra.js';
-import type { JSONRPCMessage, MessageExtraInfo } from '../sdk-v1.js';
+import type { JSONRPCMessage, MessageExtraInfo } from '../mcp-types.js';
 import type { Session } from '../session-registry.js';
 import { WebSocketTransport } from './transport.js';
 

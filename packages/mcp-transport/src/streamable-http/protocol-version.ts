@@ -1,6 +1,11 @@
 import type { Request } from '@mummyx/core';
 import { ErrorCode, askedVersion, respondError } from '../json-rpc.js';
-import { defaultLegacyProtocolVersion, legacyProtocolVersions, type JSONRPCMessage } from '../mcp-types.js';
+import {
+  defaultLegacyProtocolVersion,
+  legacyProtocolVersions,
+  type JSONRPCMessage,
+  type RequestId,
+} from '../mcp-types.js';
 
 const supportedVersions = new Set<string>(legacyProtocolVersions);
 
@@ -14,7 +19,11 @@ export function negotiatedVersion(initialize: JSONRPCMessage): string {
  * The `MCP-Protocol-Version` of a request after `initialize`: absent means
  * 2025-03-26; an unsupported one is answered 400 (with `headers`) and gives false.
  */
-export function headerVersion(request: Request, headers: Record<string, string>): string | false {
+export function headerVersion(
+  request: Request,
+  headers: Record<string, string>,
+  replyId: RequestId | null = null,
+): string | false {
   const version = request.headers.get('mcp-protocol-version');
   if (version === undefined) return defaultLegacyProtocolVersion;
   if (supportedVersions.has(version)) return version;
@@ -24,6 +33,7 @@ export function headerVersion(request: Request, headers: Record<string, string>)
     ErrorCode.ConnectionClosed,
     `Bad Request: Unsupported protocol version: ${version} (supported versions: ${legacyProtocolVersions.join(', ')})`,
     headers,
+    replyId,
   );
   return false;
 }

@@ -140,7 +140,8 @@ export interface McpMount {
   /**
    * The `requestState` codec with the mount's key (SDK 2.x
    * `createRequestStateCodec`): tools `mint` the state they return with
-   * `inputRequired(...)`; servers made with `ctx.serverOptions` verify it.
+   * `inputRequired(...)`; servers made with `ctx.serverOptions` verify it (its methods are bound: pass
+   * `{ verify: mount.requestState.verify }` on its own if you build the options yourself).
    * Rejects with `MX_ERR_SDK_MISSING` when `@modelcontextprotocol/server`
    * is not installed.
    */

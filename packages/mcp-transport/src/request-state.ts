@@ -9,10 +9,10 @@ import { loadSdkV2 } from './sdk-v2.js';
  * by a tool on one worker is verified by the retry on any other.
  */
 export interface RequestStateCodec {
-  /** Seals a JSON value into the `requestState` a tool returns with `inputRequired(...)`. */
-  mint(payload: unknown, ctx?: unknown): Promise<string>;
-  /** The payload of a state minted with this key, or a throw (bad MAC, expired, malformed). */
-  verify(state: string, ctx: unknown): Promise<unknown>;
+  /** Seals a JSON value into the `requestState` a tool returns with `inputRequired(...)`. Works detached. */
+  readonly mint: (payload: unknown, ctx?: unknown) => Promise<string>;
+  /** The payload of a state minted with this key, or a throw (bad MAC, expired, malformed). Works detached. */
+  readonly verify: (state: string, ctx: unknown) => Promise<unknown>;
 }
 
 /** The smallest key the codec takes, in bytes (HMAC-SHA256: 256 bits). */
@@ -64,15 +64,16 @@ export class LazyRequestStateCodec implements RequestStateCodec {
           'requestState needs it; install @modelcontextprotocol/server',
         );
       }
-      return sdk.createRequestStateCodec({ key: this.#key, ttlSeconds: this.#ttlSeconds });
+      // The SDK types `ctx` as its ServerContext; callers of this package may pass any context.
+      return sdk.createRequestStateCodec({
+        key: this.#key,
+        ttlSeconds: this.#ttlSeconds,
+      }) as unknown as RequestStateCodec;
     }));
   }
 
-  async mint(payload: unknown, ctx?: unknown): Promise<string> {
-    return (await this.codec()).mint(payload, ctx);
-  }
+  /** Bound, like the SDK codec's: `{ verify: mount.requestState.verify }` may be passed on its own. */
+  readonly mint = async (payload: unknown, ctx?: unknown): Promise<string> => (await this.codec()).mint(payload, ctx);
 
-  async verify(state: string, ctx: unknown): Promise<unknown> {
-    return (await this.codec()).verify(state, ctx);
-  }
+  readonly verify = async (state: string, ctx: unknown): Promise<unknown> => (await this.codec()).verify(state, ctx);
 }

@@ -12,22 +12,19 @@ const token = 'secret-token';
 for (const mode of ['inline', 'threaded'] as Mode[]) {
   describe(`authenticate on both eras (${mode})`, () => {
     test('401 without the token; with it, the factory and the tools see the AuthInfo', async (t) => {
-      let url: string;
-      if (mode === 'threaded') {
+      const { url } = await startMcpV2(
+        t,
+        mode,
+        {
+          authenticate: (request) =>
+            request.headers.get('authorization') === `Bearer ${token}`
+              ? { token, clientId: 'test-client', scopes: [] }
+              : undefined,
+        },
+        {},
         // The app module reads the token from the environment when it loads.
-        process.env['MCP_TEST_TOKEN'] = token;
-        t.after(() => delete process.env['MCP_TEST_TOKEN']);
-        url = (await startMcpV2(t, 'threaded')).url;
-      } else {
-        url = (
-          await startMcpV2(t, 'inline', {
-            authenticate: (request) =>
-              request.headers.get('authorization') === `Bearer ${token}`
-                ? { token, clientId: 'test-client', scopes: [] }
-                : undefined,
-          })
-        ).url;
-      }
+        { MCP_TEST_TOKEN: token },
+      );
       const refused = await modernPost(url, 'tools/call', { name: 'where', arguments: {} }, { id: 1 });
       assert.equal(refused.status, 401);
       assert.match(refused.headers.get('www-authenticate') ?? '', /^Bearer/);

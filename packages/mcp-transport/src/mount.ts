@@ -12,7 +12,7 @@ import { LazyRequestStateCodec, requestStateKeyOf, type RequestStateCodec } from
 import { ServerFactory, type CacheHint, type CacheableMethod, type CreateServer } from './server-factory.js';
 import { SessionRegistry, type SessionCloseReason } from './session-registry.js';
 import type { McpSessionInfo } from './session-transport.js';
-import { StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';
+import { postSessionKey, StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';
 import { Era2026, type ModernOptions } from './streamable-http/era-2026.js';
 import { WebSocketEndpoint } from './websocket/endpoint.js';
 
@@ -201,7 +201,11 @@ export function mountMcp(router: Router, options: McpMountOptions): McpMount {
   );
   // Stateless requests have no session: they spread over every worker.
   const sticky = o.stateless ? {} : { session: streamableSessionKey };
-  router.post(o.path, (request) => guarded(request, () => streamable.post(request)), sticky);
+  router.post(
+    o.path,
+    (request) => guarded(request, () => streamable.post(request)),
+    o.stateless ? {} : { session: postSessionKey },
+  );
   router.get(o.path, (request) => guarded(request, () => streamable.get(request)), sticky);
   router.delete(o.path, (request) => guarded(request, () => streamable.delete(request)), sticky);
   if (o.ssePath !== undefined) {

@@ -16,6 +16,19 @@ export function streamableSessionKey(request: Request): string | undefined {
 }
 
 /**
+ * The session key of a POST: its `Mcp-Session-Id`. A POST without one (an
+ * `initialize`, or a 2026-07-28 request) goes where a new session would: to
+ * the worker holding the fewest sessions, then the least busy. A 2026-07-28
+ * request belongs to no session and would be better served by core's plain
+ * dispatch (any free worker, through the shared-memory mailbox), told apart
+ * by its `MCP-Protocol-Version` header without reading the body; core's
+ * `session` route option cannot say "no session" per request yet.
+ */
+export function postSessionKey(request: Request): string | undefined {
+  return sessionIdOf(request);
+}
+
+/**
  * The Streamable HTTP path (`/mcp` by default), where both protocol eras
  * meet. A POST's body is read and parsed once, then classified: 2026-07-28
  * requests go to `Era2026` (stateless, any worker), everything else to the

@@ -9,6 +9,7 @@ export type { Request, RequestHead, RespondSseOptions, SessionBinding, UpgradeOp
 export type { SseStream } from './sse/sse-stream.js';
 export type { SseEvent } from './sse/sse-encoder.js';
 export { publish } from './pubsub/publish.js';
+export { sharedSecret } from './threads/shared-secret.js';
 export type {
   WebSocket,
   WebSocketHandler,

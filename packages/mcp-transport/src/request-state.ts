@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
+import { sharedSecret } from '@mummyx/core';
 import { McpTransportError } from './errors.js';
 import { loadSdkV2 } from './sdk-v2.js';
 
@@ -20,28 +19,13 @@ const minKeyBytes = 32;
 
 /** The key as bytes; a string is taken as UTF-8. Throws a RangeError when it is shorter than 32 bytes. */
 export function requestStateKeyOf(key: string | Uint8Array | undefined): Uint8Array {
-  if (key === undefined) return processRequestStateKey();
+  // One random key per process, the same on every worker thread (core hands it to each).
+  if (key === undefined) return sharedSecret();
   const bytes = typeof key === 'string' ? new TextEncoder().encode(key) : key;
   if (!(bytes instanceof Uint8Array) || bytes.byteLength < minKeyBytes) {
     throw new RangeError(`mountMcp: requestStateKey must be at least ${minKeyBytes} bytes`);
   }
   return bytes;
-}
-
-const environmentKey = 'mummyx:mcp-transport:request-state-key';
-
-/**
- * One random key per process, the same on every thread. The thread that
- * first asks (the IO thread: it imports the app module, which mounts MCP,
- * before it starts the workers) draws it and sets it as environment data,
- * which every worker started afterwards inherits.
- */
-function processRequestStateKey(): Uint8Array {
-  const inherited = getEnvironmentData(environmentKey);
-  if (inherited instanceof Uint8Array) return inherited;
-  const key = new Uint8Array(randomBytes(minKeyBytes));
-  setEnvironmentData(environmentKey, key);
-  return key;
 }
 
 /** The codec of one key, made on first use (it needs SDK 2.x, loaded then). */

@@ -43,6 +43,14 @@ export {
   type RouteMatch,
 } from './router/router.js';
 export { RoutePattern } from './router/route-pattern.js';
+export {
+  fetchHandler,
+  toWebRequest,
+  writeWebResponse,
+  type FetchHandler,
+  type FetchHandlerOptions,
+  type WebRequestOptions,
+} from './fetch/fetch-handler.js';
 export { MxError, errorCodes, type ErrorCode } from './errors.js';
 export { FileLogger, type FileLoggerOptions } from './log/file-logger.js';
 export { stderrLogHandler, silentLogHandler, type LogHandler, type LogLevel } from './log/log-handler.js';

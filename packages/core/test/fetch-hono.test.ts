@@ -1,0 +1,185 @@
+// A Hono app (fixtures/fetch-hono-app.ts) mounted through fetchHandler, served inline and on four
+// worker threads: the same requests over real sockets must get the same answers.
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { createServer, type ServerOptions } from '@mummyx/core';
+import { router } from './fixtures/fetch-hono-app.js';
+import { httpGet, onlyResponse, rawRequest, type HttpResult } from './helpers.js';
+
+const appUrl = new URL('./fixtures/fetch-hono-app.js', import.meta.url);
+
+interface Served {
+  url: string;
+  port: number;
+  logs: string[];
+}
+
+async function serve(t: TestContext, mode: 'inline' | 'threads'): Promise<Served> {
+  const logs: string[] = [];
+  const options: ServerOptions = {
+    logLevel: 'error',
+    logHandler: (level, message) => logs.push(`${level}: ${message}`),
+  };
+  const server =
+    mode === 'inline' ? createServer(router, options) : createServer({ ...options, app: appUrl, threads: 4 });
+  t.after(() => server.close());
+  const address = await server.listen(0);
+  return { url: address.url, port: address.port, logs };
+}
+
+function json(result: HttpResult): Record<string, unknown> {
+  return JSON.parse(result.body.toString()) as Record<string, unknown>;
+}
+
+for (const mode of ['inline', 'threads'] as const) {
+  const onWorker = mode === 'threads';
+
+  test(`${mode}: route parameters, query and JSON reach the Hono app and come back`, async (t) => {
+    const { url } = await serve(t, mode);
+    const user = await httpGet(`${url}/users/42?tab=posts`);
+    assert.equal(user.status, 200);
+    assert.match(String(user.headers['content-type']), /^application\/json/);
+    assert.equal(user.headers['x-route'], 'user');
+    assert.deepEqual(json(user), { id: '42', tab: 'posts', isMainThread: !onWorker });
+    const post = await httpGet(`${url}/users/7/posts/99`);
+    assert.deepEqual(json(post), { id: '7', postId: '99' });
+    const search = await httpGet(`${url}/search?q=a&q=b%20c&lang=en`);
+    assert.deepEqual(json(search), { q: ['a', 'b c'], all: { q: 'a', lang: 'en' } });
+  });
+
+  test(`${mode}: a POST body is echoed byte for byte, and JSON bodies parse`, async (t) => {
+    const { url } = await serve(t, mode);
+    const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 31) & 0xff));
+    const echo = await httpGet(`${url}/echo`, {
+      method: 'POST',
+      body: bytes,
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(echo.status, 200);
+    assert.equal(echo.headers['x-body-bytes'], '3000');
+    assert.deepEqual(echo.body, bytes);
+    const posted = await httpGet(`${url}/json`, {
+      method: 'POST',
+      body: JSON.stringify({ a: [1, 2], b: 'ü' }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.deepEqual(json(posted), { received: { a: [1, 2], b: 'ü' }, method: 'POST' });
+  });
+
+  test(`${mode}: the web Request has the real Host in its URL and every header, repeats joined`, async (t) => {
+    const { port } = await serve(t, mode);
+    const { text } = await rawRequest(
+      port,
+      'GET /request?x=1 HTTP/1.1\r\nHost: api.example.test:8443\r\nX-Dup: one\r\nX-Dup: two\r\nX-Single: yes\r\n\r\n',
+    );
+    const response = onlyResponse(text);
+    assert.equal(response.status, 200);
+    const seen = JSON.parse(response.body) as { url: string; method: string; headers: Record<string, string> };
+    assert.equal(seen.url, 'http://api.example.test:8443/request?x=1');
+    assert.equal(seen.method, 'GET');
+    assert.equal(seen.headers['x-dup'], 'one, two');
+    assert.equal(seen.headers['x-single'], 'yes');
+    assert.equal(seen.headers['host'], 'api.example.test:8443');
+  });
+
+  test(`${mode}: every Set-Cookie of the Response is its own header field`, async (t) => {
+    const { url } = await serve(t, mode);
+    const reply = await httpGet(`${url}/cookies`);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.toString(), 'three cookies');
+    const cookies = reply.headers['set-cookie'] ?? [];
+    assert.equal(cookies.length, 3, JSON.stringify(cookies));
+    assert.match(cookies[0]!, /^session=abc; Path=\/; HttpOnly$/);
+    assert.match(cookies[1]!, /^theme=dark; Path=\/$/);
+    assert.match(cookies[2]!, /^old=; Max-Age=0; Path=\/$/);
+  });
+
+  test(`${mode}: HEAD gets the head of GET and no body; 204 gets none either`, async (t) => {
+    const { port, url } = await serve(t, mode);
+    const { text } = await rawRequest(port, 'HEAD /users/5 HTTP/1.1\r\nHost: x\r\n\r\n');
+    const head = onlyResponse(text, true);
+    assert.equal(head.status, 200);
+    assert.match(head.header('content-type') ?? '', /^application\/json/);
+    assert.equal(head.header('x-route'), 'user');
+    assert.equal(head.body, '');
+    const empty = await httpGet(`${url}/no-content`);
+    assert.equal(empty.status, 204);
+    assert.equal(empty.body.length, 0);
+  });
+
+  test(`${mode}: a path the app does not route gets Hono's 404`, async (t) => {
+    const { url } = await serve(t, mode);
+    const reply = await httpGet(`${url}/nowhere`);
+    assert.equal(reply.status, 404);
+    assert.equal(reply.body.toString(), '404 Not Found');
+  });
+
+  test(`${mode}: a route that throws or rejects gets 500 and a log line with the error`, async (t) => {
+    const { url, logs } = await serve(t, mode);
+    for (const path of ['/throw', '/reject']) {
+      const reply = await httpGet(`${url}${path}`);
+      assert.equal(reply.status, 500, path);
+      assert.equal(reply.body.toString(), 'Internal Server Error');
+    }
+    assert.ok(
+      logs.some((line) => line.includes('handler error for GET /throw') && line.includes('hono route exploded')),
+      JSON.stringify(logs),
+    );
+    assert.ok(
+      logs.some((line) => line.includes('handler error for GET /reject') && line.includes('hono route rejected')),
+      JSON.stringify(logs),
+    );
+  });
+
+  test(`${mode}: a Host that is not a host gets 400 before the app runs`, async (t) => {
+    const { port } = await serve(t, mode);
+    const { text } = await rawRequest(port, 'GET /request HTTP/1.1\r\nHost: evil.test/other?\r\n\r\n');
+    const response = onlyResponse(text);
+    assert.equal(response.status, 400);
+    assert.match(response.body, /do not form an http URL/);
+  });
+
+  test(`${mode}: a stream-producing route is answered whole`, async (t) => {
+    // Inline it streams (chunked); on a worker, which cannot stream yet, it is read whole and
+    // sent with a Content-Length. Either way the client gets every chunk in order.
+    const { url } = await serve(t, mode);
+    const reply = await httpGet(`${url}/chunks`);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.toString(), 'one two three');
+    if (onWorker) assert.equal(reply.headers['content-length'], '13');
+    else assert.equal(reply.headers['transfer-encoding'], 'chunked');
+  });
+}
+
+test('threads: an event stream from a worker gets 500 and a log line saying workers cannot stream yet', async (t) => {
+  const { url, logs } = await serve(t, 'threads');
+  const reply = await httpGet(`${url}/sse`);
+  assert.equal(reply.status, 500);
+  assert.ok(
+    logs.some((line) => /text\/event-stream.*worker thread, which cannot stream a response yet/.test(line)),
+    JSON.stringify(logs),
+  );
+});
+
+test('threads: a streamed body over maxBufferedBodyBytes on a worker gets 500 and a log line', async (t) => {
+  const { url, logs } = await serve(t, 'threads');
+  const reply = await httpGet(`${url}/limited/chunks`);
+  assert.equal(reply.status, 500);
+  assert.ok(
+    logs.some((line) => line.includes('passed maxBufferedBodyBytes (1024)')),
+    JSON.stringify(logs),
+  );
+});
+
+test('threads: the app pinned inline streams events while the rest runs on workers', async (t) => {
+  const { url } = await serve(t, 'threads');
+  const events = await httpGet(`${url}/inline/sse`);
+  assert.equal(events.status, 200);
+  assert.equal(events.headers['content-type'], 'text/event-stream');
+  assert.equal(events.headers['x-accel-buffering'], 'no');
+  assert.match(events.body.toString(), /^event: tick\ndata: tick 1\ndata: line two\nid: 1\n\n/);
+  const user = await httpGet(`${url}/inline/users/1`);
+  assert.equal(json(user)['isMainThread'], true);
+  const other = await httpGet(`${url}/users/1`);
+  assert.equal(json(other)['isMainThread'], false);
+});

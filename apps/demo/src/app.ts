@@ -9,14 +9,9 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Router, type WebSocketHandler } from '@mummyx/core';
 import { TusServer } from '@mummyx/core/tus';
-import { mountMcp, type McpMount, type McpMountOptions, type McpSessionInfo } from '@mummyx/mcp-transport';
+import { mountMcp, type McpMount } from '@mummyx/mcp-transport';
 import { activityTopic, chatTopic, corePublisher, publishActivity } from './activity.js';
-import { createDemoMcpServer, type DemoNotifier, type DemoRequestStateCodec } from './mcp-server.js';
-
-// INTERIM: the transport's 2026-07-28 API (ctx.serverOptions, mount.notify, mount.requestState,
-// cacheHints) is not on this branch yet; these types stand in for it until it is merged.
-type InterimContext = McpSessionInfo & { serverOptions?: Record<string, unknown> };
-type InterimMount = McpMount & { notify?: DemoNotifier; requestState?: DemoRequestStateCodec };
+import { createDemoMcpServer } from './mcp-server.js';
 import { page } from './page.js';
 import { defaultDataDir } from './sample-database.js';
 
@@ -70,8 +65,8 @@ const listCacheHint = { ttlMs: 60_000, cacheScope: 'public' } as const;
  * session gets its own McpServer on the worker that owns the session; a 2026-07-28 request gets
  * one on whichever worker serves it.
  */
-export const mcp = mountMcp(router, {
-  createServer: (ctx: InterimContext) =>
+export const mcp: McpMount = mountMcp(router, {
+  createServer: (ctx) =>
     createDemoMcpServer({
       dataDir,
       session: { id: ctx.id, transport: ctx.transport },
@@ -91,11 +86,11 @@ export const mcp = mountMcp(router, {
   },
   // The demo answers /health itself (below).
   healthPath: false,
-  onSessionCreated: (session: McpSessionInfo) =>
+  onSessionCreated: (session) =>
     publishActivity(corePublisher, 'session', { id: session.id, transport: session.transport, state: 'open' }),
-  onSessionClosed: (session: McpSessionInfo) =>
+  onSessionClosed: (session) =>
     publishActivity(corePublisher, 'session', { id: session.id, transport: session.transport, state: 'closed' }),
-} as unknown as McpMountOptions) as InterimMount;
+});
 
 // ---------------------------------------------------------------------------------------------
 // The page and what it talks to.

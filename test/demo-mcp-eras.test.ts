@@ -176,27 +176,32 @@ interface JsonRpcReply {
 
 let nextId = 1;
 
-/** One 2026-07-28 tools/call by fetch: headers that match the body, the `_meta` envelope. */
-async function callTool2026(url: string, name: string, params: Record<string, unknown>): Promise<JsonRpcReply> {
+/** One 2026-07-28 request by fetch: headers that match the body, and the `_meta` envelope. */
+async function post2026(
+  url: string,
+  method: string,
+  params: Record<string, unknown>,
+  name?: string,
+  capabilities: Record<string, unknown> = {},
+): Promise<JsonRpcReply> {
   const response = await fetch(new URL('/mcp', url), {
     method: 'POST',
     headers: {
       'Content-Type': 'application/json',
       Accept: 'application/json, text/event-stream',
       'MCP-Protocol-Version': '2026-07-28',
-      'Mcp-Method': 'tools/call',
-      'Mcp-Name': name,
+      'Mcp-Method': method,
+      ...(name === undefined ? {} : { 'Mcp-Name': name }),
     },
     body: JSON.stringify({
       jsonrpc: '2.0',
       id: nextId++,
-      method: 'tools/call',
+      method,
       params: {
-        name,
         ...params,
         _meta: {
           'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } },
+          'io.modelcontextprotocol/clientCapabilities': capabilities,
           'io.modelcontextprotocol/clientInfo': clientInfo,
         },
       },
@@ -204,6 +209,11 @@ async function callTool2026(url: string, name: string, params: Record<string, un
   });
   assert.equal(response.headers.get('content-type'), 'application/json');
   return (await response.json()) as JsonRpcReply;
+}
+
+/** A 2026-07-28 tools/call from a client that can show forms. */
+function callTool2026(url: string, name: string, params: Record<string, unknown>): Promise<JsonRpcReply> {
+  return post2026(url, 'tools/call', { name, ...params }, name, { elicitation: { form: {} } });
 }
 
 test('HTTP, 4 workers: the signed requestState binds the confirmation to the order it was given for', async (t) => {
@@ -315,31 +325,8 @@ test('HTTP, 4 workers: a broadcast from one client reaches a 2026 listen stream 
 
 test('HTTP: 2026-07-28 lists carry the demo’s caching hints; the schema its own, the latest broadcast none', async (t) => {
   const url = await startDemo(t, '--threads', '2');
-  const post = async (method: string, params: Record<string, unknown>, name?: string): Promise<JsonRpcReply> => {
-    const response = await fetch(new URL('/mcp', url), {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-        'MCP-Protocol-Version': '2026-07-28',
-        'Mcp-Method': method,
-        ...(name === undefined ? {} : { 'Mcp-Name': name }),
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: nextId++,
-        method,
-        params: {
-          ...params,
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
-    });
-    return (await response.json()) as JsonRpcReply;
-  };
+  const post = (method: string, params: Record<string, unknown>, name?: string): Promise<JsonRpcReply> =>
+    post2026(url, method, params, name);
   const hintsOf = (reply: JsonRpcReply): unknown => {
     const result = reply.result as { ttlMs?: unknown; cacheScope?: unknown } | undefined;
     return { ttlMs: result?.ttlMs, cacheScope: result?.cacheScope };

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createServer, fetchHandler, MxError, type FetchHandler } from '@mummyx/core';
-import { collectLogs, httpGet, onlyResponse, rawRequest } from './helpers.js';
+import { exchange } from './fetch-helpers.js';
+import { collectLogs, httpGet } from './helpers.js';
 
 interface Seen {
   method: string;
@@ -33,8 +34,8 @@ async function serve(t: TestContext, handler?: FetchHandler) {
 
 test('an absolute-form target is the URL as sent; HTTP/1.0 without Host gets localhost', async (t) => {
   const { port, seen } = await serve(t);
-  await rawRequest(port, 'GET http://other.test:81/a/b?c=d HTTP/1.1\r\nHost: ignored.test\r\n\r\n');
-  await rawRequest(port, 'GET /old?x HTTP/1.0\r\n\r\n');
+  await exchange(t, port, 'GET http://other.test:81/a/b?c=d HTTP/1.1\r\nHost: ignored.test\r\n\r\n');
+  await exchange(t, port, 'GET /old?x HTTP/1.0\r\n\r\n');
   assert.deepEqual(
     seen.map((s) => s.url),
     ['http://other.test:81/a/b?c=d', 'http://localhost/old?x'],
@@ -51,8 +52,9 @@ test('a body reaches POST as bytes; an empty body, or one sent with GET, is no b
   const { port, url, seen } = await serve(t);
   await httpGet(`${url}/p`, { method: 'POST', body: 'payload' });
   await httpGet(`${url}/e`, { method: 'POST', body: '' });
-  await rawRequest(port, 'GET /g HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody');
-  await rawRequest(
+  await exchange(t, port, 'GET /g HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody');
+  await exchange(
+    t,
     port,
     'PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n',
   );
@@ -69,8 +71,7 @@ test('a body reaches POST as bytes; an empty body, or one sent with GET, is no b
 
 test('TRACE, which a web Request cannot carry, gets 501 without running the handler', async (t) => {
   const { port, seen } = await serve(t);
-  const { text } = await rawRequest(port, 'TRACE / HTTP/1.1\r\nHost: x\r\n\r\n');
-  const response = onlyResponse(text);
+  const response = await exchange(t, port, 'TRACE / HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.equal(response.status, 501);
   assert.match(response.body, /TRACE cannot be passed to a fetch handler/);
   assert.equal(seen.length, 0);

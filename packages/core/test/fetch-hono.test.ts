@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createServer, type ServerOptions } from '@mummyx/core';
 import { router } from './fixtures/fetch-hono-app.js';
-import { httpGet, onlyResponse, rawRequest, type HttpResult } from './helpers.js';
+import { exchange } from './fetch-helpers.js';
+import { httpGet, type HttpResult } from './helpers.js';
 
 const appUrl = new URL('./fixtures/fetch-hono-app.js', import.meta.url);
 
@@ -68,11 +69,11 @@ for (const mode of ['inline', 'threads'] as const) {
 
   test(`${mode}: the web Request has the real Host in its URL and every header, repeats joined`, async (t) => {
     const { port } = await serve(t, mode);
-    const { text } = await rawRequest(
+    const response = await exchange(
+      t,
       port,
       'GET /request?x=1 HTTP/1.1\r\nHost: api.example.test:8443\r\nX-Dup: one\r\nX-Dup: two\r\nX-Single: yes\r\n\r\n',
     );
-    const response = onlyResponse(text);
     assert.equal(response.status, 200);
     const seen = JSON.parse(response.body) as { url: string; method: string; headers: Record<string, string> };
     assert.equal(seen.url, 'http://api.example.test:8443/request?x=1');
@@ -96,8 +97,7 @@ for (const mode of ['inline', 'threads'] as const) {
 
   test(`${mode}: HEAD gets the head of GET and no body; 204 gets none either`, async (t) => {
     const { port, url } = await serve(t, mode);
-    const { text } = await rawRequest(port, 'HEAD /users/5 HTTP/1.1\r\nHost: x\r\n\r\n');
-    const head = onlyResponse(text, true);
+    const head = await exchange(t, port, 'HEAD /users/5 HTTP/1.1\r\nHost: x\r\n\r\n', true);
     assert.equal(head.status, 200);
     assert.match(head.header('content-type') ?? '', /^application\/json/);
     assert.equal(head.header('x-route'), 'user');
@@ -133,8 +133,7 @@ for (const mode of ['inline', 'threads'] as const) {
 
   test(`${mode}: a Host that is not a host gets 400 before the app runs`, async (t) => {
     const { port } = await serve(t, mode);
-    const { text } = await rawRequest(port, 'GET /request HTTP/1.1\r\nHost: evil.test/other?\r\n\r\n');
-    const response = onlyResponse(text);
+    const response = await exchange(t, port, 'GET /request HTTP/1.1\r\nHost: evil.test/other?\r\n\r\n');
     assert.equal(response.status, 400);
     assert.match(response.body, /do not form an http URL/);
   });
@@ -156,7 +155,7 @@ test('threads: an event stream from a worker gets 500 and a log line saying work
   const reply = await httpGet(`${url}/sse`);
   assert.equal(reply.status, 500);
   assert.ok(
-    logs.some((line) => /text\/event-stream.*worker thread, which cannot stream a response yet/.test(line)),
+    logs.some((line) => /text\/event-stream.*worker threads cannot stream yet/.test(line)),
     JSON.stringify(logs),
   );
 });

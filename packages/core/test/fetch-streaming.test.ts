@@ -11,7 +11,7 @@ import { fetchHandler, Router, type ServerOptions } from '@mummyx/core';
 import { EventSource } from 'eventsource';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { deferred, httpGet, start, within } from './helpers.js';
+import { collectLogs, deferred, httpGet, rawRequest, start, statusOf, within } from './helpers.js';
 
 /** Serves `app` inline through fetchHandler on every path. */
 async function serveApp(t: TestContext, app: Hono, options: ServerOptions = {}) {
@@ -282,4 +282,31 @@ test('a stream-bodied route gives the web Request the live body: the app reads i
   assert.equal(reply.status, 200);
   const expected = createHash('sha256').update(half).update(rest).digest('hex');
   assert.deepEqual(JSON.parse(reply.body), { bytes: half.length + rest.length, sha256: expected });
+});
+
+test('past maxStreamBytes the server answers 413; the Response the app makes afterwards is dropped quietly', async (t) => {
+  const appSettled = deferred();
+  const app = new Hono();
+  app.onError((_error, c) => {
+    appSettled.resolve();
+    return c.text('the app saw the failed read', 500);
+  });
+  app.post('/upload', async (c) => c.text(String((await c.req.arrayBuffer()).byteLength)));
+  const router = new Router();
+  router.post('/upload', fetchHandler(app.fetch), { body: 'stream', maxStreamBytes: 1000 });
+  const logs = collectLogs();
+  const { port } = await start(t, router, { logLevel: 'debug', logHandler: logs.logHandler });
+  const chunk = 'x'.repeat(600);
+  const { text } = await rawRequest(
+    port,
+    `POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${chunk}\r\n258\r\n${chunk}\r\n0\r\n\r\n`,
+  );
+  assert.equal(statusOf(text), 413);
+  await within(5_000, appSettled.promise, 'the app to see its read fail');
+  await delay(20);
+  assert.deepEqual(
+    logs.lines.filter((line) => line.level === 'error'),
+    [],
+    'nothing is logged as an error: the request was answered',
+  );
 });

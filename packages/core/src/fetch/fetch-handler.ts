@@ -169,8 +169,14 @@ export function writeWebResponse(
   const status = response.status;
   // Response.error(), a network error, has status 0: there is nothing to send but a failure.
   if (status === 0) throw new TypeError('the fetch handler returned a network error (Response.error())');
-  const headers = Headers.fromRaw(flatHeadersOf(response.headers));
   const body = response.body;
+  // Answered already, by the server (413 from a stream-bodied route's limit) or by the handler
+  // itself through the server request: the Response has nowhere to go.
+  if (request.responded) {
+    if (body !== null) void body.cancel().catch(() => {});
+    return undefined;
+  }
+  const headers = Headers.fromRaw(flatHeadersOf(response.headers));
   if (body === null || request.method === 'HEAD') {
     if (body !== null) void body.cancel().catch(() => {});
     respondHeadOnly(request, status, headers);

@@ -18,7 +18,7 @@ export async function respondWithoutStreaming(
   isEventStream: boolean,
   maxBufferedBodyBytes: number,
 ): Promise<void> {
-  const where = `${request.toString()} runs on a worker thread, which cannot stream a response yet`;
+  const where = `${request.toString()} cannot stream its response here (worker threads cannot stream yet)`;
   const advice = 'pin the route with { inline: true } to stream it';
   if (isEventStream) {
     await reader.cancel().catch(() => {});

@@ -9,6 +9,8 @@ import type { Headers as ServerHeaders } from '../http/headers.js';
  */
 const hostPattern = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?$/;
 
+const absoluteForm = /^https?:\/\//i;
+
 /**
  * The absolute URL of a request, for a web `Request`. An origin-form target (`/path?query`)
  * is joined to `http://` and the request's `Host`; an HTTP/1.0 request without one, or with
@@ -27,8 +29,6 @@ export function requestUrlOf(uri: string, host: string | undefined): string | un
   }
   return first === 0x2f ? `http://${authority}${uri}` : `http://${authority}/`;
 }
-
-const absoluteForm = /^https?:\/\//i;
 
 /** Methods a web `Request` cannot carry (the Fetch standard forbids them). */
 export function isForbiddenMethod(method: string): boolean {

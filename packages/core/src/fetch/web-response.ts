@@ -11,7 +11,11 @@ export function flatHeadersOf(headers: Headers): string[] {
     if (name === 'set-cookie') hasCookies = true;
     else if (name !== 'transfer-encoding') raw.push(name, value);
   });
-  if (hasCookies) for (const cookie of headers.getSetCookie()) raw.push('set-cookie', cookie);
+  if (hasCookies) {
+    // getSetCookie() keeps the fields apart; a Headers without it (a polyfill) gives them joined.
+    const cookies = typeof headers.getSetCookie === 'function' ? headers.getSetCookie() : [headers.get('set-cookie')!];
+    for (const cookie of cookies) raw.push('set-cookie', cookie);
+  }
   return raw;
 }
 

@@ -39,10 +39,7 @@ export class StreamableHttpEndpoint {
     const cors = this.#context.corsHeaders(request);
     const body = readJson(request, cors, this.#context.maxMessageBytes);
     if (body === undefined) return;
-    if (await this.#era2026.claims(request, body.value)) {
-      await this.#era2026.post(request, body.value, cors);
-      return;
-    }
+    if (await this.#era2026.serve(request, body.value, cors)) return;
     const accept = request.headers.get('accept');
     if (!hasMediaType(accept, 'application/json') || !hasMediaType(accept, 'text/event-stream')) {
       respondError(

@@ -66,15 +66,18 @@ export class Era2026 {
   }
 
   /**
-   * Whether a POST body belongs to this leg: SDK 2.x's own classifier says
-   * so (`classifyInboundRequest`: anything but `legacy`, ladder rejections
-   * included), so the choice never disagrees with the SDK. Without SDK 2.x,
-   * or with the leg off, a request that claims 2026-07-28 (by header or by
-   * `_meta`) comes here to be refused.
+   * Serves a POST whose body is parsed if it belongs to the 2026 era, and
+   * resolves false (nothing answered) if it belongs to the 2025 eras. SDK
+   * 2.x's own classifier decides (`classifyInboundRequest`: anything but
+   * `legacy`, its ladder rejections included, is served here), so the choice
+   * never disagrees with the SDK. Where the leg cannot serve (SDK 1.x
+   * servers, SDK 2.x not installed, `modern: false`), a request that claims
+   * 2026-07-28 by header or `_meta` is refused here and anything else goes
+   * to the 2025 eras.
    */
-  async claims(request: Request, body: unknown): Promise<boolean> {
+  async serve(request: Request, body: unknown, cors: Record<string, string>): Promise<boolean> {
     const sdk = this.#options === undefined ? undefined : await this.#loadSdk();
-    if (sdk === undefined) return claimsModernEra(request, body);
+    if (sdk === undefined || this.#factory.line === 'v1') return this.#refuse(request, body, cors);
     const headers = request.headers;
     const outcome = sdk.classifyInboundRequest({
       httpMethod: 'POST',
@@ -83,45 +86,43 @@ export class Era2026 {
       mcpNameHeader: headers.get('mcp-name'),
       body,
     });
-    return outcome.kind !== 'legacy';
-  }
-
-  /** Serves a 2026-era POST whose body is parsed. */
-  async post(request: Request, body: unknown, cors: Record<string, string>): Promise<void> {
-    const id = echoableId(body);
-    const sdk = this.#options === undefined ? undefined : await this.#loadSdk();
-    if (sdk === undefined) {
-      refuseModernEra(request, cors, id);
-      return;
-    }
+    if (outcome.kind === 'legacy') return false;
     const authInfo = authInfoOf(request);
     const exchange: Exchange = { request, protocolVersion: claimedVersion(request, body), premade: undefined };
     if (this.#factory.line === undefined) {
-      // Which SDK makes this mount's servers decides whether this leg can serve at all; the first server tells.
+      // Whether this leg can serve at all depends on the SDK of the mount's servers; the first server tells.
       exchange.premade = await this.#factory.create(this.#infoOf(exchange), 'modern', authInfo);
+      if (this.#factory.line !== 'v2') {
+        await exchange.premade.close().catch(() => {});
+        return this.#refuse(request, body, cors);
+      }
     }
-    if (this.#factory.line !== 'v2') {
-      await exchange.premade?.close().catch(() => {});
-      refuseModernEra(request, cors, id);
-      return;
-    }
+    const id = echoableId(body);
     const webRequest = toWebRequest(request, { body: false });
     if (webRequest === undefined) {
       respondError(request, 400, ErrorCode.ConnectionClosed, 'Bad Request: the Host header is not a host', cors, id);
-      return;
+      return true;
     }
     this.#exchanges.set(webRequest, exchange);
     let response: Response;
     try {
       response = await this.#handlerOf(sdk).fetch(webRequest, {
         parsedBody: body,
-        ...(authInfo === undefined ? {} : { authInfo: authInfo }),
+        ...(authInfo === undefined ? {} : { authInfo }),
       });
     } finally {
       // The SDK answered without a server (a ladder rejection): the one made to learn the SDK line is not needed.
       if (exchange.premade !== undefined) void exchange.premade.close().catch(() => {});
     }
     await this.#write(request, response, cors, id);
+    return true;
+  }
+
+  /** Where this leg cannot serve: refuses a request claiming 2026-07-28 (true), leaves the rest to the 2025 eras. */
+  #refuse(request: Request, body: unknown, cors: Record<string, string>): boolean {
+    if (!claimsModernEra(request, body)) return false;
+    refuseModernEra(request, cors, echoableId(body));
+    return true;
   }
 
   /** Aborts this thread's 2026-era requests in flight and ends its listen streams. */

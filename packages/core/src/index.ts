@@ -10,6 +10,8 @@ export type { SseStream } from './sse/sse-stream.js';
 export type { SseEvent } from './sse/sse-encoder.js';
 export { publish } from './pubsub/publish.js';
 export { sharedSecret } from './threads/shared-secret.js';
+export { sharedCount, sharedInt32Array } from './threads/shared-memory.js';
+export type { SharedCount } from './threads/shared-memory.js';
 export type {
   WebSocket,
   WebSocketHandler,

@@ -4,6 +4,7 @@ import type { LogLevel } from '../log/log-handler.js';
 import { createDoorbell, doorbellIndexes } from './doorbell.js';
 import { Mailbox, createMailboxMemory } from './mailbox.js';
 import { MessageType, protocolVersion, type WorkerMessage } from './message-codec.js';
+import { createSharedArena, releaseWorkerParts } from './shared-memory.js';
 import { sharedSecret } from './shared-secret.js';
 import { Slot } from './slot.js';
 import { applyTierUpFactor } from './tier-up.js';
@@ -65,6 +66,8 @@ export class WorkerSlots {
   /** Workers without a doorbell index (more threads alive at once than it has bits for). */
   readonly unindexed = new Set<Slot>();
   readonly #freeIndexes: number[] = [];
+  /** What `sharedInt32Array()` and `sharedCount()` carve from on this pool's workers. */
+  readonly #sharedArena: SharedArrayBuffer;
   /** Workers started and not ready yet. */
   starting = 0;
   restarts = 0;
@@ -78,6 +81,7 @@ export class WorkerSlots {
     this.#events = events;
     // Retiring workers keep their index until their thread is gone: room for some of them too.
     this.doorbell = createDoorbell(options.max + 32);
+    this.#sharedArena = createSharedArena(doorbellIndexes(this.doorbell));
   }
 
   /**
@@ -124,6 +128,7 @@ export class WorkerSlots {
       doorbell: this.doorbell,
       port: channel.port2,
       sharedSecret: sharedSecret(),
+      sharedArena: this.#sharedArena,
     };
     let worker: Worker;
     try {
@@ -194,6 +199,7 @@ export class WorkerSlots {
     this.unindexed.delete(slot);
     if (slot.index < 0 || this.byIndex[slot.index] !== slot) return;
     this.byIndex[slot.index] = undefined;
+    releaseWorkerParts(this.#sharedArena, slot.index);
     this.#freeIndexes.push(slot.index);
   }
 

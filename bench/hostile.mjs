@@ -16,6 +16,9 @@
 //                 answered (by status) vs reset, and the time the process took to exit
 //   sigterm       SIGTERM right after a wrk load run, and SIGTERM while the pool starts: the time
 //                 the process took to exit (killed after 60 s)
+//   mcp-sessions  the demo (apps/demo, --threads 4): 5 000 MCP initialize requests from one client,
+//                 each a session it then abandons: RSS before and after, per session created,
+//                 and how many were refused
 //
 // Usage: node bench/hostile.mjs PROBE [--threads N] [--seconds S] [--rounds R]
 // Needs `npm run build` (examples/dist for chat-unread, wrk for sigterm).
@@ -35,9 +38,13 @@ import {
 } from './lib/harness.mjs';
 
 const usage =
-  'usage: node bench/hostile.mjs ws-unread|chat-unread|http-unread|pipelining|shutdown|sigterm [--threads N] [--seconds S] [--rounds R]';
+  'usage: node bench/hostile.mjs ws-unread|chat-unread|http-unread|pipelining|shutdown|sigterm|mcp-sessions [--threads N] [--seconds S] [--rounds R] [--count N]';
 const [probe, ...rest] = process.argv.slice(2);
-const opts = parseArgsOrExit(rest, { threads: 'string', seconds: 'number', rounds: 'number', help: 'flag' }, usage);
+const opts = parseArgsOrExit(
+  rest,
+  { threads: 'string', seconds: 'number', rounds: 'number', count: 'number', help: 'flag' },
+  usage,
+);
 const app = join(benchDir, 'servers/hostile-app.mjs');
 const node = process.execPath;
 const mb = (kb) => Math.round(kb / 1024);
@@ -374,6 +381,67 @@ async function sigterm() {
   return { probe: 'sigterm', threads, exitMsAfterLoad: afterLoad, exitMsWhileStarting: whileStarting };
 }
 
+async function mcpSessions() {
+  const count = opts.count ?? 5_000;
+  const threads = opts.threads ?? '4';
+  const server = await launch('demo', {}, [
+    join(repoRoot, 'apps/demo/dist/cli.js'),
+    '--threads',
+    threads,
+    '--port',
+    '0',
+  ]);
+  try {
+    const url = new URL('/mcp', server.url);
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '1' } },
+    });
+    const initialize = async () => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+        body,
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    // Warm: one session of each worker's kind, so the per-session figure leaves out first-use costs.
+    for (let i = 0; i < 20; i++) await initialize();
+    await sleep(1_000);
+    const before = readProcessMemory(server.pid).rssKb;
+    const statuses = {};
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (next < count) {
+          next++;
+          const status = await initialize().catch(() => 'error');
+          statuses[status] = (statuses[status] ?? 0) + 1;
+        }
+      }),
+    );
+    await sleep(2_000);
+    const after = readProcessMemory(server.pid).rssKb;
+    const created = statuses[200] ?? 0;
+    const stats = await (await fetch(new URL('/stats', server.url))).json().catch(() => undefined);
+    return {
+      probe: 'mcp-sessions',
+      threads,
+      requests: count,
+      statuses,
+      rssBeforeMb: mb(before),
+      rssAfterMb: mb(after),
+      kbPerCreatedSession: created > 0 ? Math.round((after - before) / created) : undefined,
+      sessionsOpen: stats?.sessions ?? stats?.server?.sessions,
+    };
+  } finally {
+    await stopServer(server);
+  }
+}
+
 const probes = {
   'ws-unread': wsUnread,
   'chat-unread': chatUnread,
@@ -381,6 +449,7 @@ const probes = {
   pipelining,
   shutdown,
   sigterm,
+  'mcp-sessions': mcpSessions,
 };
 if (opts.help === true || probes[probe] === undefined) {
   console.error(usage);

@@ -158,6 +158,12 @@ export class Server {
       this.#onUpgrade(req, socket, head),
     );
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(error, socket));
+    // Without a 'connect' listener Node closes a CONNECT request's socket silently; this server
+    // tunnels nothing, so CONNECT gets the 501 of any method it does not implement.
+    this.#http.on('connect', (_req: IncomingMessage, socket: Socket) => {
+      writeRawResponse(socket, refusalResponse(501, 'CONNECT is not supported: this server is not a proxy'));
+      socket.destroySoon();
+    });
     this.#http.on('connection', (socket: Socket) => {
       const state = { pending: new Set<ServerResponse>(), upgraded: false, remoteAddress: socket.remoteAddress ?? '' };
       this.#sockets.set(socket, state);

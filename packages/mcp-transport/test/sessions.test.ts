@@ -64,31 +64,40 @@ describe('sessions', () => {
     await sse.text();
   });
 
-  test('10 000 sessions created and expired: all answered, none left, memory back near the start', async (t) => {
-    const { url, server } = await startMcp(t, 'inline', { sessionIdleTimeoutMs: 300, enableJsonResponse: true });
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < 10_000) {
-          next++;
-          const response = await post(url, initializeBody);
-          assert.equal(response.status, 200);
-          assert.ok(response.headers.get('mcp-session-id'));
-          await response.text();
-        }
-      }),
-    );
-    assert.ok(server.stats().sessions > 0);
-    await waitFor(() => server.stats().sessions === 0, 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    gc();
-    gc();
-    const grown = (process.memoryUsage().heapUsed - before) / 1024 / 1024;
-    t.diagnostic(`heap growth after 10 000 sessions expired: ${grown.toFixed(1)} MiB`);
-    assert.ok(grown < 64, `heap grew ${grown.toFixed(1)} MiB`);
-  });
+  test(
+    '10 000 sessions created and expired: all answered, none left, memory back near the start',
+    { timeout: 300_000 },
+    async (t) => {
+      const { url, server } = await startMcp(t, 'inline', { sessionIdleTimeoutMs: 300, enableJsonResponse: true });
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < 10_000) {
+            next++;
+            const response = await post(url, initializeBody);
+            assert.equal(response.status, 200);
+            assert.ok(response.headers.get('mcp-session-id'));
+            await response.text();
+          }
+        }),
+      );
+      assert.ok(server.stats().sessions > 0);
+      await waitFor(() => server.stats().sessions === 0, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      gc();
+      gc();
+      const grown = (process.memoryUsage().heapUsed - before) / 1024 / 1024;
+      t.diagnostic(`heap growth after 10 000 sessions expired: ${grown.toFixed(1)} MiB`);
+      // 3.4-3.7 MiB measured (about 370 bytes a session, the runtime's own caches warming up). 12 MiB
+      // is 1.2 KB a session: a session's server and transport left behind would be far more.
+      assert.ok(
+        grown < 12,
+        `heap grew ${grown.toFixed(1)} MiB: ${((grown * 1024 * 1024) / 10_000).toFixed(0)} bytes a session`,
+      );
+    },
+  );
 
   test('authenticate: 401 with WWW-Authenticate without a token; tools see extra.authInfo with one', async (t) => {
     const { url } = await startMcp(t, 'inline', {

@@ -1,30 +1,57 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
 import { startProgram } from './start-program.js';
+import { temporaryDir } from './stdio-exchange.js';
 import WebSocket from 'ws';
 
 const cli = fileURLToPath(new URL('../../apps/demo/dist/cli.js', import.meta.url));
 
-/** Starts `mummyx-demo` on a free port and waits for its listening line. */
+/**
+ * The environment of a demo started by a test: its data folder is a temporary one (never the
+ * user's ~/.cache/mummyx-demo), also for runs that stop before reading --data-dir.
+ */
+function demoEnv(t: TestContext): NodeJS.ProcessEnv {
+  return { ...process.env, MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-demo-test-') };
+}
+
+/** Starts `mummyx-demo` on a free port with a temporary data folder and waits for its listening line. */
 function startDemo(t: TestContext, ...args: string[]): Promise<string> {
-  return startProgram(t, cli, { args: ['--port', '0', ...args] });
+  return startProgram(t, cli, { args: ['--port', '0', '--data-dir', temporaryDir(t, 'mummyx-demo-test-'), ...args] });
+}
+
+/** Starts the demo as a child the test signals itself; resolves with the child, its URL and its stderr so far. */
+async function spawnDemo(
+  t: TestContext,
+  ...args: string[]
+): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [cli, '--port', '0', ...args], {
+    env: demoEnv(t),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let output = '';
+  for await (const chunk of child.stdout) {
+    output += String(chunk);
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    if (url !== undefined) {
+      child.stdout.resume();
+      return { child, url, stderr: () => stderr };
+    }
+  }
+  throw new Error(`the demo exited without listening: ${output}\n${stderr}`);
 }
 
 test('the demo serves its page and health, and exits cleanly on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, [cli, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.resume();
-  let output = '';
-  let url: string | undefined;
-  for await (const chunk of child.stdout) {
-    output += String(chunk);
-    url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-    if (url !== undefined) break;
-  }
-  assert.ok(url, output);
+  const { child, url } = await spawnDemo(t);
   const page = await fetch(`${url}/`);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /MummyX demo/);
@@ -34,6 +61,40 @@ test('the demo serves its page and health, and exits cleanly on SIGTERM', async 
   assert.equal(code, 0);
   t.diagnostic(`exit code ${code}`);
 });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(
+    `${signal} with a request in flight: the request finishes, then the demo exits 0`,
+    { timeout: 60_000 },
+    async (t) => {
+      const { child, url, stderr } = await spawnDemo(t, '--threads', '2');
+      const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+      // About a second of synchronous work on a worker (several on a busy machine).
+      let answeredAt = Number.POSITIVE_INFINITY;
+      const work = fetch(`${url}/work?rounds=3000000`).then(async (response) => {
+        const body = (await response.json()) as { rounds: number; elapsedMs: number; thread: string };
+        answeredAt = performance.now();
+        return { status: response.status, body };
+      });
+      // In flight: its worker is busy (/stats answers on the IO thread meanwhile).
+      for (;;) {
+        const stats = (await (await fetch(`${url}/stats`)).json()) as { pool?: { busyWorkers: number } };
+        if (stats.pool?.busyWorkers === 1) break;
+        await delay(10);
+      }
+      const signalledAt = performance.now();
+      child.kill(signal);
+      const { status, body } = await work;
+      assert.ok(answeredAt > signalledAt, 'the answer came after the signal: the request was in flight');
+      assert.equal(status, 200);
+      assert.equal(body.rounds, 3_000_000);
+      assert.match(body.thread, /^worker \d+$/);
+      const [code, killedBy] = await exited;
+      assert.deepEqual([code, killedBy], [0, null], `exit: ${stderr()}`);
+      assert.match(stderr(), new RegExp(`${signal}, closing`));
+    },
+  );
+}
 
 test('a ping answers while a blocking job holds another worker', async (t) => {
   const url = await startDemo(t, '--threads', '2');
@@ -87,8 +148,11 @@ test('chat messages reach every chat socket and the activity stream', async (t) 
   assert.match(await chatSeen, /hello bob/);
 });
 
-test('refuses a bad --port with a clear message and exit code 2', async () => {
-  const child = spawn(process.execPath, [cli, '--port', 'eighty'], { stdio: ['ignore', 'pipe', 'pipe'] });
+test('refuses a bad --port with a clear message and exit code 2', async (t) => {
+  const child = spawn(process.execPath, [cli, '--port', 'eighty'], {
+    env: demoEnv(t),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += String(chunk)));
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -96,8 +160,8 @@ test('refuses a bad --port with a clear message and exit code 2', async () => {
   assert.match(stderr, /--port must be an integer/);
 });
 
-test('--help prints every mode and option and exits 0; an unknown option exits 2', async () => {
-  const help = spawn(process.execPath, [cli, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+test('--help prints every mode and option and exits 0; an unknown option exits 2', async (t) => {
+  const help = spawn(process.execPath, [cli, '--help'], { env: demoEnv(t), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   help.stdout.on('data', (chunk) => (stdout += String(chunk)));
   const [code] = (await once(help, 'exit')) as [number | null];
@@ -114,7 +178,7 @@ test('--help prints every mode and option and exits 0; an unknown option exits 2
   ]) {
     assert.ok(stdout.includes(text), text);
   }
-  const bad = spawn(process.execPath, [cli, '--colour'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const bad = spawn(process.execPath, [cli, '--colour'], { env: demoEnv(t), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   bad.stderr.on('data', (chunk) => (stderr += String(chunk)));
   const [badCode] = (await once(bad, 'exit')) as [number | null];

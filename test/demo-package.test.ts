@@ -1,7 +1,7 @@
 // The demo as users get it: the packages packed with `npm pack`, installed from the tarballs into
 // an empty project, and `npx mummyx-demo --stdio` run there.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -86,120 +86,141 @@ async function stageLocalPrebuild(dir: string): Promise<string> {
   return prebuilds;
 }
 
-test('the packed packages install into an empty project and `npx mummyx-demo --stdio` answers', async (t) => {
-  const dir = temporaryDir(t, 'mummyx-pack-');
-  const tarballs = join(dir, 'tarballs');
-  mkdirSync(tarballs);
+/** npm's messages when the registry cannot be reached at all. */
+const offline = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH)\b/;
+const hasTar = spawnSync('tar', ['--version']).status === 0;
 
-  // 1. Pack what would be published.
-  const { stdout: packed } = await run(
-    npm,
-    ['pack', '--json', '--pack-destination', tarballs, ...published.flatMap((workspace) => ['-w', workspace])],
-    { cwd: root, maxBuffer: 16 * 1024 * 1024 },
-  );
-  const packs = JSON.parse(packed) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>;
-  assert.deepEqual(
-    packs.map((pack) => pack.name).sort(),
-    published.map((dir) => manifest(join(root, dir, 'package.json')).name).sort(),
-  );
-  const demoPack = packs.find((pack) => pack.name === '@mummyx/demo');
-  assert.ok(demoPack);
-  const demoFiles = demoPack.files.map((file) => file.path);
-  for (const file of ['package.json', 'seed.sql', 'dist/cli.js', 'dist/app.js', 'dist/mcp-server.js']) {
-    assert.ok(demoFiles.includes(file), `${file} is in the demo package: ${demoFiles.join(', ')}`);
-  }
-  for (const pack of packs) {
-    for (const file of pack.files)
-      assert.doesNotMatch(file.path, /tsbuildinfo|dist-test|\.test\.js$|^src\//, pack.name);
-  }
+test(
+  'the packed packages install into an empty project and `npx mummyx-demo --stdio` answers',
+  {
+    skip: hasTar ? false : 'needs tar on the PATH (to hand the built better-sqlite3 addon to the install)',
+  },
+  async (t) => {
+    const dir = temporaryDir(t, 'mummyx-pack-');
+    const tarballs = join(dir, 'tarballs');
+    mkdirSync(tarballs);
 
-  // 2. Install the tarballs into an empty project.
-  const project = join(dir, 'project');
-  mkdirSync(project);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh-project', private: true }));
-  // Where the workspace has no addon for this Node (the suite's runs on other Node versions), the
-  // install skips build scripts and the demo runs its database on node:sqlite instead.
-  const hasAddon = isAddonBuiltForThisNode();
-  const installOptions = hasAddon
-    ? { env: { ...process.env, npm_config_better_sqlite3_local_prebuilds: await stageLocalPrebuild(dir) }, flags: [] }
-    : { env: process.env, flags: ['--ignore-scripts'] };
-  if (!hasAddon) t.diagnostic(`better-sqlite3 is not built for Node ${process.version}: installing without scripts`);
-  await run(
-    npm,
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      ...installOptions.flags,
-      ...packs.map((pack) => join(tarballs, pack.filename)),
-    ],
-    { cwd: project, env: installOptions.env, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 },
-  );
-
-  // 3. The published manifests name exactly what their code imports: every package imported by
-  //    dist/*.js is a dependency (or peer), every dependency is imported by the code or its type
-  //    declarations (no dev tool rides along),
-  //    ranges are real versions (no workspace:, file: or "*"), and @mummyx/* ones are published.
-  const names = new Set(packs.map((pack) => pack.name));
-  for (const name of names) {
-    const packageDir = join(project, 'node_modules', ...name.split('/'));
-    const installed = manifest(join(packageDir, 'package.json'));
-    assert.notEqual(installed.private, true, `${name} is not private`);
-    const declared = { ...installed.peerDependencies, ...installed.dependencies };
-    for (const [dependency, range] of Object.entries(declared)) {
-      assert.doesNotMatch(range, /^(workspace:|file:|link:|\*$|$)/, `${name} → ${dependency}@${range}`);
-      if (dependency.startsWith('@mummyx/')) assert.ok(names.has(dependency), `${name} → unpublished ${dependency}`);
+    // 1. Pack what would be published.
+    const { stdout: packed } = await run(
+      npm,
+      ['pack', '--json', '--pack-destination', tarballs, ...published.flatMap((workspace) => ['-w', workspace])],
+      { cwd: root, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const packs = JSON.parse(packed) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>;
+    assert.deepEqual(
+      packs.map((pack) => pack.name).sort(),
+      published.map((dir) => manifest(join(root, dir, 'package.json')).name).sort(),
+    );
+    const demoPack = packs.find((pack) => pack.name === '@mummyx/demo');
+    assert.ok(demoPack);
+    const demoFiles = demoPack.files.map((file) => file.path);
+    for (const file of ['package.json', 'seed.sql', 'dist/cli.js', 'dist/app.js', 'dist/mcp-server.js']) {
+      assert.ok(demoFiles.includes(file), `${file} is in the demo package: ${demoFiles.join(', ')}`);
     }
-    const imported = importedPackages(join(packageDir, 'dist'), '.js');
-    const typed = importedPackages(join(packageDir, 'dist'), '.d.ts');
-    assert.deepEqual(
-      [...imported].filter((dependency) => !(dependency in declared)),
-      [],
-      `${name} imports packages it does not declare`,
-    );
-    assert.deepEqual(
-      Object.keys(installed.dependencies ?? {}).filter(
-        (dependency) => !imported.has(dependency) && !typed.has(dependency),
-      ),
-      [],
-      `${name} declares dependencies its code never imports`,
-    );
-  }
-  const demo = manifest(join(project, 'node_modules', '@mummyx', 'demo', 'package.json'));
-  for (const runtime of ['@mummyx/core', '@modelcontextprotocol/sdk', 'better-sqlite3', 'zod']) {
-    assert.ok(demo.dependencies?.[runtime], `the demo lists ${runtime}`);
-  }
-  assert.match(demo.dependencies?.['better-sqlite3'] ?? '', /^\^12\./);
-  const cli = readFileSync(join(project, 'node_modules', '@mummyx', 'demo', 'dist', 'cli.js'), 'utf8');
-  assert.ok(cli.startsWith('#!/usr/bin/env node\n'));
+    for (const pack of packs) {
+      for (const file of pack.files)
+        assert.doesNotMatch(file.path, /tsbuildinfo|dist-test|\.test\.js$|^src\//, pack.name);
+    }
 
-  // 4. Run it the way Claude Desktop does.
-  const exchange = await exchangeLines(
-    npx,
-    ['mummyx-demo', '--stdio'],
-    mcpSession([
-      {
-        method: 'tools/call',
-        params: {
-          name: 'sql_query',
-          arguments: { sql: 'SELECT name FROM authors WHERE country = ? ORDER BY id', parameters: ['Poland'] },
+    // 2. Install the tarballs into an empty project.
+    const project = join(dir, 'project');
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh-project', private: true }));
+    // Where the workspace has no addon for this Node (the suite's runs on other Node versions), the
+    // install skips build scripts and the demo runs its database on node:sqlite instead.
+    const hasAddon = isAddonBuiltForThisNode();
+    const installOptions = hasAddon
+      ? { env: { ...process.env, npm_config_better_sqlite3_local_prebuilds: await stageLocalPrebuild(dir) }, flags: [] }
+      : { env: process.env, flags: ['--ignore-scripts'] };
+    if (!hasAddon) t.diagnostic(`better-sqlite3 is not built for Node ${process.version}: installing without scripts`);
+    const installing = run(
+      npm,
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        ...installOptions.flags,
+        ...packs.map((pack) => join(tarballs, pack.filename)),
+      ],
+      { cwd: project, env: installOptions.env, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 },
+    );
+    try {
+      await installing;
+    } catch (error) {
+      // The dependencies come from the registry (or npm's cache): without either there is nothing to test.
+      const stderr = (error as { stderr?: string }).stderr ?? '';
+      if (!offline.test(stderr)) throw error;
+      t.skip(
+        `needs the npm registry (or npm's cache) to install the dependencies (offline: ${offline.exec(stderr)![1]!})`,
+      );
+      return;
+    }
+
+    // 3. The published manifests name exactly what their code imports: every package imported by
+    //    dist/*.js is a dependency (or peer), every dependency is imported by the code or its type
+    //    declarations (no dev tool rides along),
+    //    ranges are real versions (no workspace:, file: or "*"), and @mummyx/* ones are published.
+    const names = new Set(packs.map((pack) => pack.name));
+    for (const name of names) {
+      const packageDir = join(project, 'node_modules', ...name.split('/'));
+      const installed = manifest(join(packageDir, 'package.json'));
+      assert.notEqual(installed.private, true, `${name} is not private`);
+      const declared = { ...installed.peerDependencies, ...installed.dependencies };
+      for (const [dependency, range] of Object.entries(declared)) {
+        assert.doesNotMatch(range, /^(workspace:|file:|link:|\*$|$)/, `${name} → ${dependency}@${range}`);
+        if (dependency.startsWith('@mummyx/')) assert.ok(names.has(dependency), `${name} → unpublished ${dependency}`);
+      }
+      const imported = importedPackages(join(packageDir, 'dist'), '.js');
+      const typed = importedPackages(join(packageDir, 'dist'), '.d.ts');
+      assert.deepEqual(
+        [...imported].filter((dependency) => !(dependency in declared)),
+        [],
+        `${name} imports packages it does not declare`,
+      );
+      assert.deepEqual(
+        Object.keys(installed.dependencies ?? {}).filter(
+          (dependency) => !imported.has(dependency) && !typed.has(dependency),
+        ),
+        [],
+        `${name} declares dependencies its code never imports`,
+      );
+    }
+    const demo = manifest(join(project, 'node_modules', '@mummyx', 'demo', 'package.json'));
+    for (const runtime of ['@mummyx/core', '@modelcontextprotocol/sdk', 'better-sqlite3', 'zod']) {
+      assert.ok(demo.dependencies?.[runtime], `the demo lists ${runtime}`);
+    }
+    assert.match(demo.dependencies?.['better-sqlite3'] ?? '', /^\^12\./);
+    const cli = readFileSync(join(project, 'node_modules', '@mummyx', 'demo', 'dist', 'cli.js'), 'utf8');
+    assert.ok(cli.startsWith('#!/usr/bin/env node\n'));
+
+    // 4. Run it the way Claude Desktop does.
+    const exchange = await exchangeLines(
+      npx,
+      ['mummyx-demo', '--stdio'],
+      mcpSession([
+        {
+          method: 'tools/call',
+          params: {
+            name: 'sql_query',
+            arguments: { sql: 'SELECT name FROM authors WHERE country = ? ORDER BY id', parameters: ['Poland'] },
+          },
         },
-      },
-    ]),
-    { cwd: project, env: { ...process.env, MUMMYX_DEMO_DATA_DIR: join(dir, 'data') }, timeoutMs: 60_000 },
-  );
-  assert.equal(exchange.code, 0, exchange.stderr);
-  const messages = parseJsonRpcLines(exchange.stdoutLines).sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
-  assert.deepEqual(
-    messages.map((message) => message.id),
-    [1, 2],
-    exchange.stdoutLines.join('\n'),
-  );
-  assert.equal((messages[0]?.result as { serverInfo: { name: string } }).serverInfo.name, 'mummyx-demo');
-  assert.deepEqual((messages[1]?.result as CallToolResult).structuredContent, {
-    columns: ['name'],
-    rows: [['Stanisław Lem']],
-    isTruncated: false,
-  });
-});
+      ]),
+      { cwd: project, env: { ...process.env, MUMMYX_DEMO_DATA_DIR: join(dir, 'data') }, timeoutMs: 60_000 },
+    );
+    assert.equal(exchange.code, 0, exchange.stderr);
+    const messages = parseJsonRpcLines(exchange.stdoutLines).sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+    assert.deepEqual(
+      messages.map((message) => message.id),
+      [1, 2],
+      exchange.stdoutLines.join('\n'),
+    );
+    assert.equal((messages[0]?.result as { serverInfo: { name: string } }).serverInfo.name, 'mummyx-demo');
+    assert.deepEqual((messages[1]?.result as CallToolResult).structuredContent, {
+      columns: ['name'],
+      rows: [['Stanisław Lem']],
+      isTruncated: false,
+    });
+  },
+);

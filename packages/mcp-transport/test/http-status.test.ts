@@ -6,6 +6,7 @@ import {
   bothAccept,
   closeEvents,
   initializeBody,
+  postMcp,
   rawInitialize,
   readEvents,
   startMcp,
@@ -19,14 +20,6 @@ interface ErrorBody {
   error: { code: number; message: string };
 }
 
-function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(new URL('/mcp', url), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: bothAccept, ...headers },
-    body,
-  });
-}
-
 const listTools = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
 
 for (const mode of ['inline', 'threaded'] as Mode[]) {
@@ -34,13 +27,13 @@ for (const mode of ['inline', 'threaded'] as Mode[]) {
     test('POST refusals: 406, 415, 400 bad JSON, 400 not JSON-RPC, 413, 400 without session, 404 unknown session', async (t) => {
       const { url } = await startMcp(t, mode, { maxMessageBytes: 1_000 });
       const cases: Array<[string, Promise<Response>, number, number]> = [
-        ['json-only Accept', post(url, initializeBody, { Accept: 'application/json' }), 406, -32000],
-        ['text/plain body', post(url, initializeBody, { 'Content-Type': 'text/plain' }), 415, -32000],
-        ['bad JSON', post(url, '{"jsonrpc":', {}), 400, -32700],
-        ['not JSON-RPC', post(url, '{"hello":1}', {}), 400, -32600],
-        ['over maxMessageBytes', post(url, JSON.stringify({ pad: 'x'.repeat(2_000) }), {}), 413, -32000],
-        ['no session', post(url, listTools), 400, -32000],
-        ['unknown session', post(url, listTools, { 'Mcp-Session-Id': 'no-such-session' }), 404, -32001],
+        ['json-only Accept', postMcp(url, initializeBody, { Accept: 'application/json' }), 406, -32000],
+        ['text/plain body', postMcp(url, initializeBody, { 'Content-Type': 'text/plain' }), 415, -32000],
+        ['bad JSON', postMcp(url, '{"jsonrpc":', {}), 400, -32700],
+        ['not JSON-RPC', postMcp(url, '{"hello":1}', {}), 400, -32600],
+        ['over maxMessageBytes', postMcp(url, JSON.stringify({ pad: 'x'.repeat(2_000) }), {}), 413, -32000],
+        ['no session', postMcp(url, listTools), 400, -32000],
+        ['unknown session', postMcp(url, listTools, { 'Mcp-Session-Id': 'no-such-session' }), 404, -32001],
       ];
       for (const [name, pending, status, code] of cases) {
         const response = await pending;
@@ -55,7 +48,7 @@ for (const mode of ['inline', 'threaded'] as Mode[]) {
 
     test('initialize answers with a visible-ASCII session id and SSE proxy headers; notifications get 202', async (t) => {
       const { url } = await startMcp(t, mode);
-      const response = await post(url, initializeBody);
+      const response = await postMcp(url, initializeBody);
       assert.equal(response.status, 200);
       assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
       assert.equal(response.headers.get('cache-control'), 'no-cache, no-transform');
@@ -68,7 +61,7 @@ for (const mode of ['inline', 'threaded'] as Mode[]) {
       assert.ok(events[0]!.id !== undefined && events[0]!.retry !== undefined);
       const answer = JSON.parse(events.find((e) => e.event === 'message')!.data) as { id: number; result: unknown };
       assert.equal(answer.id, 1);
-      const notified = await post(url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), {
+      const notified = await postMcp(url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), {
         'Mcp-Session-Id': id,
       });
       assert.equal(notified.status, 202);
@@ -78,15 +71,19 @@ for (const mode of ['inline', 'threaded'] as Mode[]) {
     test('MCP-Protocol-Version: unsupported → 400, absent accepted, 2026-07-28 probe → 400 so clients fall back', async (t) => {
       const { url } = await startMcp(t, mode);
       const id = await rawInitialize(url);
-      const bad = await post(url, listTools, { 'Mcp-Session-Id': id, 'MCP-Protocol-Version': '1999-01-01' });
+      const bad = await postMcp(url, listTools, { 'Mcp-Session-Id': id, 'MCP-Protocol-Version': '1999-01-01' });
       assert.equal(bad.status, 400);
       assert.match(((await bad.json()) as ErrorBody).error.message, /Unsupported protocol version/);
-      const absent = await post(url, listTools, { 'Mcp-Session-Id': id });
+      const absent = await postMcp(url, listTools, { 'Mcp-Session-Id': id });
       assert.equal(absent.status, 200);
       await absent.text();
-      const modern = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: {} }), {
-        'MCP-Protocol-Version': '2026-07-28',
-      });
+      const modern = await postMcp(
+        url,
+        JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: {} }),
+        {
+          'MCP-Protocol-Version': '2026-07-28',
+        },
+      );
       assert.equal(modern.status, 400);
       const body = (await modern.json()) as ErrorBody;
       assert.equal(body.error.code, -32000);
@@ -98,7 +95,7 @@ for (const mode of ['inline', 'threaded'] as Mode[]) {
       const deleted = await fetch(new URL('/mcp', url), { method: 'DELETE', headers: { 'Mcp-Session-Id': id } });
       assert.equal(deleted.status, 200);
       await deleted.text();
-      assert.equal((await post(url, listTools, { 'Mcp-Session-Id': id })).status, 404);
+      assert.equal((await postMcp(url, listTools, { 'Mcp-Session-Id': id })).status, 404);
       const again = await fetch(new URL('/mcp', url), { method: 'DELETE', headers: { 'Mcp-Session-Id': id } });
       assert.equal(again.status, 404);
       const get = await fetch(new URL('/mcp', url), { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': id } });
@@ -132,7 +129,7 @@ for (const mode of ['inline', 'threaded'] as Mode[]) {
     test('a message for the GET stream sent before the client opened it waits and arrives on the GET', async (t) => {
       const { url } = await startMcp(t, mode);
       const id = await rawInitialize(url);
-      const call = await post(
+      const call = await postMcp(
         url,
         JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'announce', arguments: {} } }),
         { 'Mcp-Session-Id': id },

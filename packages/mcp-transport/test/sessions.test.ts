@@ -8,23 +8,15 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { McpSessionInfo, SessionCloseReason } from '@mummyx/mcp-transport';
 import {
-  bothAccept,
   closeEvents,
   initializeBody,
+  postMcp,
   rawInitialize,
   readEvents,
   startMcp,
   textOf,
   type Mode,
 } from './helpers.js';
-
-function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(new URL('/mcp', url), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: bothAccept, ...headers },
-    body,
-  });
-}
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -42,7 +34,7 @@ describe('sessions', () => {
     const { url } = await startMcp(t, 'inline', { maxSessions: 2 });
     await rawInitialize(url);
     await rawInitialize(url);
-    const third = await post(url, initializeBody);
+    const third = await postMcp(url, initializeBody);
     assert.equal(third.status, 503);
     assert.equal(third.headers.get('retry-after'), '5');
     assert.match(((await third.json()) as { error: { message: string } }).error.message, /maximum of 2 sessions/);
@@ -63,7 +55,7 @@ describe('sessions', () => {
         Array.from({ length: 16 }, async () => {
           while (next < 10_000) {
             next++;
-            const response = await post(url, initializeBody);
+            const response = await postMcp(url, initializeBody);
             assert.equal(response.status, 200);
             assert.ok(response.headers.get('mcp-session-id'));
             await response.text();
@@ -94,7 +86,7 @@ describe('sessions', () => {
           : undefined,
       resourceMetadataUrl: 'http://127.0.0.1/.well-known/oauth-protected-resource/mcp',
     });
-    const refused = await post(url, initializeBody);
+    const refused = await postMcp(url, initializeBody);
     assert.equal(refused.status, 401);
     assert.equal(
       refused.headers.get('www-authenticate'),
@@ -131,7 +123,7 @@ describe('sessions', () => {
       assert.deepEqual(closed[0], [id, 'idle']);
       await waitFor(() => server.stats().sessions === 0);
       assert.equal(created.length, 1);
-      const after = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), {
+      const after = await postMcp(url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), {
         'Mcp-Session-Id': id,
       });
       assert.equal(after.status, 404);
@@ -140,7 +132,7 @@ describe('sessions', () => {
     test(`${mode}: resumption: a dropped POST stream is resumed with GET + Last-Event-ID and delivers the rest`, async (t) => {
       const { url } = await startMcp(t, mode);
       const id = await rawInitialize(url);
-      const call = await post(
+      const call = await postMcp(
         url,
         JSON.stringify({
           jsonrpc: '2.0',
@@ -182,7 +174,7 @@ describe('sessions', () => {
         const headers = { 'Mcp-Session-Id': id, 'MCP-Protocol-Version': '2025-11-25' };
         let nextId = 100;
         const count = async (): Promise<number> => {
-          const reply = await post(
+          const reply = await postMcp(
             url,
             JSON.stringify({
               jsonrpc: '2.0',
@@ -198,7 +190,7 @@ describe('sessions', () => {
         };
         // The counter is per thread and this file's tests share it: compare with what it was.
         const before = await count();
-        const call = await post(
+        const call = await postMcp(
           url,
           JSON.stringify({
             jsonrpc: '2.0',

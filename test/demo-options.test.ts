@@ -25,51 +25,58 @@ async function connect(t: TestContext, url: string): Promise<Client> {
 
 const query = { sql: 'SELECT title FROM books WHERE author_id = ? ORDER BY published', parameters: [3] };
 
-test('--threads 0 runs everything on the one IO thread: no pool, and a blocking job holds up the rest', async (t) => {
-  const url = await startProgram(t, demoCli, {
-    args: ['--port', '0', '--threads', '0', '--data-dir', temporaryDir(t, 'mummyx-demo-inline-')],
-  });
-  const stats = (await (await fetch(`${url}/stats`)).json()) as { pool?: unknown };
-  assert.equal(stats.pool, undefined, 'no worker pool');
-  assert.deepEqual(await (await fetch(`${url}/ping`)).json(), { thread: 0 }, 'the ping ran on the main thread');
-
-  const client = await connect(t, url);
-  const result = (await client.callTool({ name: 'sql_query', arguments: query })) as CallToolResult;
-  assert.deepEqual(result.structuredContent, {
-    columns: ['title'],
-    rows: [['Kindred'], ['Parable of the Sower']],
-    isTruncated: false,
-  });
-  const work = (await client.callTool({ name: 'cpu_work', arguments: { rounds: 1_000, chunks: 1 } })) as CallToolResult;
-  assert.equal((work.structuredContent as { thread: string }).thread, 'main', 'tools run on the main thread');
-
-  // The difference threads make: with one thread, a ping sent while a job runs waits for it. The
-  // ping's connection opens only once the job's request is on the wire (and 50 ms later), so the
-  // server reads the job first.
-  let isJobDone = false;
-  let written!: () => void;
-  const onWire = new Promise<void>((resolve) => (written = resolve));
-  const job = new Promise<{ thread: string }>((resolve, reject) => {
-    const req = httpRequest(`${url}/work?rounds=2000000`, { agent: false }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => {
-        isJobDone = true;
-        resolve(JSON.parse(body) as { thread: string });
-      });
+test(
+  '--threads 0 runs everything on the one IO thread: no pool, and a blocking job holds up the rest',
+  { timeout: 180_000 },
+  async (t) => {
+    const url = await startProgram(t, demoCli, {
+      args: ['--port', '0', '--threads', '0', '--data-dir', temporaryDir(t, 'mummyx-demo-inline-')],
     });
-    req.on('error', reject);
-    req.on('finish', written);
-    req.end();
-  });
-  await onWire;
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const ping = await fetch(`${url}/ping`);
-  assert.equal(ping.status, 200);
-  assert.equal(isJobDone, true, 'the ping was answered only after the job');
-  assert.equal((await job).thread, 'io');
-});
+    const stats = (await (await fetch(`${url}/stats`)).json()) as { pool?: unknown };
+    assert.equal(stats.pool, undefined, 'no worker pool');
+    assert.deepEqual(await (await fetch(`${url}/ping`)).json(), { thread: 0 }, 'the ping ran on the main thread');
+
+    const client = await connect(t, url);
+    const result = (await client.callTool({ name: 'sql_query', arguments: query })) as CallToolResult;
+    assert.deepEqual(result.structuredContent, {
+      columns: ['title'],
+      rows: [['Kindred'], ['Parable of the Sower']],
+      isTruncated: false,
+    });
+    const work = (await client.callTool({
+      name: 'cpu_work',
+      arguments: { rounds: 1_000, chunks: 1 },
+    })) as CallToolResult;
+    assert.equal((work.structuredContent as { thread: string }).thread, 'main', 'tools run on the main thread');
+
+    // The difference threads make: with one thread, a ping sent while a job runs waits for it. The
+    // ping's connection opens only once the job's request is on the wire (and 50 ms later), so the
+    // server reads the job first.
+    let isJobDone = false;
+    let written!: () => void;
+    const onWire = new Promise<void>((resolve) => (written = resolve));
+    const job = new Promise<{ thread: string }>((resolve, reject) => {
+      const req = httpRequest(`${url}/work?rounds=300000`, { agent: false }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => {
+          isJobDone = true;
+          resolve(JSON.parse(body) as { thread: string });
+        });
+      });
+      req.on('error', reject);
+      req.on('finish', written);
+      req.end();
+    });
+    await onWire;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const ping = await fetch(`${url}/ping`);
+    assert.equal(ping.status, 200);
+    assert.equal(isJobDone, true, 'the ping was answered only after the job');
+    assert.equal((await job).thread, 'io');
+  },
+);
 
 for (const engine of ['better-sqlite3', 'node:sqlite'] as const satisfies readonly SqliteEngine[]) {
   const isAvailable = availableEngines().includes(engine);

@@ -91,47 +91,28 @@ function slowPost(
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  test(`${signal} with requests in flight: they finish, then the demo exits 0`, { timeout: 60_000 }, async (t) => {
+  test(`${signal} with a request in flight: it finishes, then the demo exits 0`, { timeout: 180_000 }, async (t) => {
     const { child, url, stderr } = await spawnDemo(t, '--threads', '2');
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    // Two requests in flight when the signal comes: one whose body is half sent (the test sends
-    // the rest only once the demo says it is closing), and one running synchronous work on a
-    // worker (a fraction of a second; a few seconds on a busy machine, within the server's
-    // 10 s closeTimeoutMs).
+    // A request whose body is half sent when the signal comes; the test sends the rest only once
+    // the demo says it is closing. Its handler then runs on a worker, after close() began.
     const upload = slowPost(url, '/echo');
     upload.start('01234');
-    let answeredAt = Number.POSITIVE_INFINITY;
-    const work = fetch(`${url}/work?rounds=500000`).then(async (response) => {
-      const body = (await response.json()) as { rounds: number; thread: string };
-      answeredAt = performance.now();
-      return { status: response.status, body };
-    });
-    // Both in flight: the upload's head has arrived and the job's worker is busy (/stats
-    // answers on the IO thread meanwhile, and counts itself).
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
-      assert.ok(Date.now() < deadline, 'the two requests were never in flight together');
-      const stats = (await (await fetch(`${url}/stats`)).json()) as {
-        requestsInFlight: number;
-        pool?: { busyWorkers: number };
-      };
-      if (stats.pool?.busyWorkers === 1 && stats.requestsInFlight >= 3) break;
+      assert.ok(Date.now() < deadline, 'the upload never showed as in flight');
+      const stats = (await (await fetch(`${url}/stats`)).json()) as { requestsInFlight: number };
+      // /stats (answered on the IO thread) counts itself.
+      if (stats.requestsInFlight >= 2) break;
       await delay(5);
     }
-    const signalledAt = performance.now();
     child.kill(signal);
     while (!stderr().includes(`${signal}, closing`)) {
       assert.ok(Date.now() < deadline, `no "${signal}, closing" on stderr: ${stderr()}`);
       await delay(5);
     }
     upload.finish('56789');
-
     assert.deepEqual(await upload.answer, { status: 200, body: '0123456789' }, 'the upload finished after the signal');
-    const { status, body } = await work;
-    assert.ok(answeredAt > signalledAt, 'the job was answered after the signal: it was in flight');
-    assert.equal(status, 200);
-    assert.equal(body.rounds, 500_000);
-    assert.match(body.thread, /^worker \d+$/);
     const [code, killedBy] = await exited;
     assert.deepEqual([code, killedBy], [0, null], `exit: ${stderr()}`);
   });

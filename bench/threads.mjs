@@ -13,7 +13,8 @@
 //   4. coldstart — the blocking example with THREADS=100 loaded by wrk the moment it prints
 //      `listening`: its rate in the first 2 s and the first 5 s, against its own warmed rate (after
 //      the pool warm-up more), per round.
-// Method (/work/shared/reference/benchmarking.md): wrk -t1 -c100 -d10s --timeout 5s, 2 s warm-up,
+// Method (bench/README.md, from ../shared/reference/benchmarking.md beside the repository):
+// wrk -t1 -c100 -d10s --timeout 5s, 2 s warm-up,
 // 3 rounds alternating the servers, median and min–max, server CPU µs/request from /proc/PID/stat.
 // Every section runs twice: "pinned" (server process — IO thread AND all its worker threads — on
 // core 0, wrk and this script on core 1) and "unpinned" (server, wrk and this script free to use

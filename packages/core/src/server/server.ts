@@ -14,7 +14,7 @@ import { SessionRegistry, type IoSessions } from '../threads/session-registry.js
 import type { WorkerPool } from '../threads/worker-pool.js';
 import { createWss, type WsConnection } from '../websocket/websocket-connection.js';
 import type { WebSocketHandler } from '../websocket/websocket.js';
-import { answerClientError } from './client-error.js';
+import { answerClientError, answerConnect } from './client-error.js';
 import { ConnectionWatch } from './connection-watch.js';
 import type { SinkContext } from './node-response-sink.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
@@ -172,6 +172,7 @@ export class Server {
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.#log),
     );
+    this.#http.on('connect', (_req: IncomingMessage, socket: Socket) => answerConnect(socket));
     this.#http.on('connection', (socket: Socket) => {
       if (this.#closing || this.#sockets.size >= o.maxConnections) {
         this.#refuse(socket);

@@ -212,7 +212,10 @@ async function httpUnread() {
     const rss = stop();
     const last = await statsOf(server);
     // What is still held once the collector has run (the bodies of cut connections are garbage).
+    // V8 frees the memory of dead ArrayBuffers on a background thread after the collection returns:
+    // read RSS a little later.
     await fetch(new URL('/gc', server.url));
+    await sleep(3_000);
     rss.afterGcMb = mb(readProcessMemory(server.pid).rssKb);
     for (const socket of sockets) socket.destroy();
     return { probe: 'http-unread', threads: opts.threads ?? '0', rss, connectionsEvery5s: connections, stats: last };

@@ -5,6 +5,7 @@
 // message in 1 KiB and 4 KiB fragments (9.3.3, 9.3.4, 9.4.3, 9.4.4), and is still bounded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { openGate } from './fixtures/gate.js';
 import {
   Opcode,
   RawWebSocket,
@@ -89,15 +90,17 @@ const cases: Array<{ name: string; bytes: Buffer; expected: string[] }> = [
 ];
 
 test('threaded: the close waits at most closeTimeoutMs for the handler', async (t) => {
+  const gate = openGate();
+  t.after(() => gate.open());
   const { port, track } = await startApp(t, 'threaded', { websocket: { closeTimeoutMs: 300 } });
   const client = await RawWebSocket.open(port, '/echo');
   track(client);
-  // The handler blocks its worker 3 s on the message before the close frame: the server's close
-  // frame does not wait for it, and the late reply is dropped.
-  client.write(
-    Buffer.concat([text('!block 3000'), encodeFrame({ opcode: Opcode.Close, payload: closePayload(1000) })]),
-  );
-  assert.deepEqual(describe(await framesUntilClose(client, 2_500)), ['close 1000']);
+  // The handler holds its worker at the gate on the message before the close frame: the server's
+  // close frame does not wait for it past closeTimeoutMs, and the late reply is dropped.
+  client.write(Buffer.concat([text('!gate'), encodeFrame({ opcode: Opcode.Close, payload: closePayload(1000) })]));
+  await gate.arrivals(1);
+  assert.deepEqual(describe(await framesUntilClose(client, 5_000)), ['close 1000']);
+  assert.equal(gate.isOpen, false, 'the close frame came while the handler was still held');
 });
 
 for (const mode of modes) {

@@ -1,0 +1,66 @@
+import { BroadcastChannel } from 'node:worker_threads';
+import type { Redis } from 'ioredis';
+import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import type { ChannelSubscriptions } from './topic-bridge.js';
+
+/**
+ * A `BroadcastChannel` of this process carried to the same-named channel of
+ * every other node: what any thread posts on it is published to Redis as
+ * `[nodeId, message]` (JSON), and what other nodes published is posted on
+ * it here, reaching every thread's channel of that name. A BroadcastChannel
+ * never hears its own posts, so nothing loops. This is how the MCP event bus
+ * (one channel per mount path) spans nodes.
+ */
+export class ChannelBridge {
+  readonly name: string;
+  readonly #channel: BroadcastChannel;
+  readonly #redis: Redis;
+  readonly #channels: ChannelSubscriptions;
+  readonly #redisChannel: string;
+  readonly #nodeId: string;
+  #published = 0;
+  #received = 0;
+  #dropped = 0;
+
+  constructor(name: string, parts: { redis: Redis; channels: ChannelSubscriptions; nodeId: string; keyPrefix: string }) {
+    this.name = name;
+    this.#redis = parts.redis;
+    this.#channels = parts.channels;
+    this.#nodeId = parts.nodeId;
+    this.#redisChannel = `${parts.keyPrefix}channel:${name}`;
+    this.#channel = new BroadcastChannel(name);
+    this.#channel.onmessage = (event) => this.#send((event as { data?: unknown }).data);
+    (this.#channel as { unref?: () => void }).unref?.();
+    this.#channels.add(this.#redisChannel, (payload) => this.#receive(payload));
+  }
+
+  #send(data: unknown): void {
+    if (this.#redis.status !== 'ready') {
+      this.#dropped++;
+      return;
+    }
+    const payload = encodeEnvelope(this.#nodeId, data);
+    if (payload === undefined) {
+      this.#dropped++;
+      return;
+    }
+    this.#published++;
+    this.#redis.publish(this.#redisChannel, payload).catch(() => this.#dropped++);
+  }
+
+  #receive(payload: string): void {
+    const message = decodeEnvelope(payload, this.#nodeId);
+    if (message === undefined) return;
+    this.#received++;
+    this.#channel.postMessage(message.data);
+  }
+
+  stats(): { published: number; received: number; dropped: number } {
+    return { published: this.#published, received: this.#received, dropped: this.#dropped };
+  }
+
+  close(): void {
+    this.#channels.remove(this.#redisChannel);
+    this.#channel.close();
+  }
+}

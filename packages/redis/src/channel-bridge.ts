@@ -22,7 +22,10 @@ export class ChannelBridge {
   #received = 0;
   #dropped = 0;
 
-  constructor(name: string, parts: { redis: Redis; channels: ChannelSubscriptions; nodeId: string; keyPrefix: string }) {
+  constructor(
+    name: string,
+    parts: { redis: Redis; channels: ChannelSubscriptions; nodeId: string; keyPrefix: string },
+  ) {
     this.name = name;
     this.#redis = parts.redis;
     this.#channels = parts.channels;

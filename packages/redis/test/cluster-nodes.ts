@@ -38,7 +38,8 @@ export async function startNode(
   });
   router.post('/open', (request) => {
     const key = `${name}-${++next}-${Math.random().toString(36).slice(2)}`;
-    bindings.set(key, request.bindSession(key).release);
+    const binding = request.bindSession(key);
+    bindings.set(key, () => binding.release());
     request.respond(200, { 'Content-Type': 'text/plain' }, key);
   });
   const sessionKey = (request: { pathParams: Record<string, string> }) => request.pathParams['key'];

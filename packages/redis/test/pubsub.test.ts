@@ -15,7 +15,7 @@ interface Inbox {
 async function sseInbox(t: TestContext, url: string, topic: string): Promise<Inbox> {
   const source = new EventSource(`${url}/events/${topic}`);
   const messages: string[] = [];
-  source.onmessage = (event) => messages.push(event.data);
+  source.onmessage = (event) => messages.push(event.data as string);
   await new Promise<void>((resolve, reject) => {
     source.addEventListener('ready', () => resolve());
     source.onerror = () => reject(new Error('SSE stream failed'));
@@ -29,7 +29,7 @@ async function wsInbox(t: TestContext, url: string, topic: string): Promise<Inbo
   const messages: string[] = [];
   await new Promise<void>((resolve, reject) => {
     socket.on('message', (data) => {
-      const text = String(data);
+      const text = (data as Buffer).toString('utf8');
       if (text.startsWith('ready ')) resolve();
       else messages.push(text);
     });
@@ -129,7 +129,10 @@ describe('topics across nodes', () => {
     a.server.publish('live', 'after');
     b.server.publish('live', 'b after');
     await until(() => onB.messages.includes('after') && onA.messages.includes('b after'), 'cross-node delivery again');
-    assert.ok(a.logs.some((line) => line.startsWith('info: ') && line.includes('reconnected')), a.logs.join(' | '));
+    assert.ok(
+      a.logs.some((line) => line.startsWith('info: ') && line.includes('reconnected')),
+      a.logs.join(' | '),
+    );
     assert.equal(onA.messages.filter((message) => message === 'after').length, 1);
   });
 });

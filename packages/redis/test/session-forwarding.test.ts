@@ -49,7 +49,8 @@ describe('sessions across nodes', () => {
     assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
     const reader = response.body!.getReader();
     let text = '';
-    while (text.split('tick from a').length < 4) text += new TextDecoder().decode((await reader.read()).value);
+    while (text.split('tick from a').length < 4)
+      text += new TextDecoder().decode((await reader.read()).value as Uint8Array);
     assert.match(text, /event: from\ndata: a\n/);
     assert.equal(a.server.stats().streams, 1);
     controller.abort();

@@ -47,7 +47,8 @@ export class RequestIntake {
   #router: Router | undefined;
   #pool: WorkerPool | undefined;
   #requestsHandled = 0;
-  #cluster: { directory: SessionDirectory; forwarding: SessionForwarding; isBound: (key: string) => boolean } | undefined;
+  #cluster:
+    { directory: SessionDirectory; forwarding: SessionForwarding; isBound: (key: string) => boolean } | undefined;
 
   constructor(
     options: { maxBodyBytes: number; maxUriBytes: number },
@@ -217,7 +218,13 @@ export class RequestIntake {
     );
   }
 
-  #place(head: RequestHead, body: Buffer | undefined, sink: PoolSink, placement: Placement, key: string | undefined): void {
+  #place(
+    head: RequestHead,
+    body: Buffer | undefined,
+    sink: PoolSink,
+    placement: Placement,
+    key: string | undefined,
+  ): void {
     this.#requestsHandled++;
     switch (placement) {
       case 'pool':

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import { freePort, RedisProcess, until } from './redis-server.js';
+
+const demoCli = fileURLToPath(new URL('../../../apps/demo/dist/cli.js', import.meta.url));
+const clusterExample = fileURLToPath(new URL('../../../examples/cluster/', import.meta.url));
+export const haproxyPath = process.env['HAPROXY'] ?? '/usr/sbin/haproxy';
+
+/** A process stopped when the test ends (SIGTERM, SIGKILL after 5 s), unless it already exited. */
+function track(t: TestContext, child: ChildProcess): void {
+  t.after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  });
+}
+
+export interface DemoNode {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  /** kill -9: no goodbye, no lease released. */
+  kill(): Promise<void>;
+}
+
+/** One `mummyx-demo --redis` node on a free port. */
+export async function startDemoNode(
+  t: TestContext,
+  name: string,
+  redisUrl: string,
+  dataDir: string,
+  extraArgs: string[] = [],
+): Promise<DemoNode> {
+  const child = spawn(
+    process.execPath,
+    [
+      demoCli,
+      '--port',
+      '0',
+      '--threads',
+      '2',
+      '--data-dir',
+      dataDir,
+      '--redis',
+      redisUrl,
+      '--node-id',
+      name,
+      ...extraArgs,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MUMMYX_REDIS_URL: '' } },
+  );
+  track(t, child);
+  let output = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stdout.setEncoding('utf8');
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: string) => {
+      output += chunk;
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match !== null) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`node ${name} exited (${code}): ${output}`)));
+  });
+  return {
+    name,
+    url,
+    child,
+    output: () => output,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface Cluster {
+  redis: RedisProcess;
+  nodes: DemoNode[];
+  /** The balancer's address. */
+  url: string;
+  dataDir: string;
+}
+
+/**
+ * Redis, three demo nodes sharing one data directory, and HAProxy in front
+ * with one of the shipped configurations (`examples/cluster/haproxy-*.cfg`).
+ */
+export async function startCluster(
+  t: TestContext,
+  config: 'haproxy-round-robin.cfg' | 'haproxy-sticky.cfg' = 'haproxy-round-robin.cfg',
+): Promise<Cluster> {
+  const redis = await RedisProcess.start(t);
+  const dataDir = mkdtempSync(join(tmpdir(), 'mummyx-cluster-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
+  const nodes: DemoNode[] = [];
+  // One at a time: the first creates the sample database in the shared directory.
+  for (const name of ['n1', 'n2', 'n3']) nodes.push(await startDemoNode(t, name, redis.url, dataDir));
+  const frontPort = await freePort();
+  const env: Record<string, string> = { ...process.env, FRONT: `127.0.0.1:${frontPort}` };
+  nodes.forEach((node, i) => (env[`NODE${i + 1}`] = new URL(node.url).host));
+  const haproxy = spawn(haproxyPath, ['-db', '-f', join(clusterExample, config)], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  track(t, haproxy);
+  let haproxyOutput = '';
+  haproxy.stderr.setEncoding('utf8').on('data', (chunk: string) => (haproxyOutput += chunk));
+  const url = `http://127.0.0.1:${frontPort}`;
+  // Up once a round of requests has reached every node.
+  await until(
+    async () => {
+      if (haproxy.exitCode !== null) throw new Error(`haproxy exited: ${haproxyOutput}`);
+      const seen = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        try {
+          const answer = (await (await fetch(`${url}/ping`)).json()) as { node?: string };
+          if (answer.node !== undefined) seen.add(answer.node);
+        } catch {
+          return false;
+        }
+      }
+      return seen.size === 3;
+    },
+    'the balancer to reach all three nodes',
+    30_000,
+  );
+  return { redis, nodes, url, dataDir };
+}
+
+/** A node's `/stats`. */
+export async function statsOf(node: DemoNode): Promise<{
+  sessionDirectory?: { forwarded: number; unknown: number };
+  broker?: { published: number; received: number; connected: boolean };
+  requestsHandled: number;
+}> {
+  return (await fetch(`${node.url}/stats`)).json() as never;
+}
+
+export { until };

@@ -8,10 +8,20 @@ import type { ChannelSubscriptions } from './topic-bridge.js';
  * every other node: what any thread posts on it is published to Redis as
  * `[nodeId, message]` (JSON), and what other nodes published is posted on
  * it here, reaching every thread's channel of that name. A BroadcastChannel
- * never hears its own posts, so nothing loops. This is how the MCP event bus
- * (one channel per mount path) spans nodes.
+ * never hears its own posts, so nothing loops, as long as one process
+ * bridges a name once (a second bridge would hear the first one's posts:
+ * it is refused). This is how the MCP event bus (one channel per mount
+ * path) spans nodes.
  */
+/** Channel names bridged in this process: a second bridge of one name would echo every message back. */
+const bridged = new Set<string>();
+
 export class ChannelBridge {
+  /** True while some bridge of this process carries `name`. */
+  static isBridged(name: string): boolean {
+    return bridged.has(name);
+  }
+
   readonly name: string;
   readonly #channel: BroadcastChannel;
   readonly #redis: Redis;
@@ -26,6 +36,10 @@ export class ChannelBridge {
     name: string,
     parts: { redis: Redis; channels: ChannelSubscriptions; nodeId: string; keyPrefix: string },
   ) {
+    if (bridged.has(name)) {
+      throw new RangeError(`channel ${name} is bridged already in this process (one node per process)`);
+    }
+    bridged.add(name);
     this.name = name;
     this.#redis = parts.redis;
     this.#channels = parts.channels;
@@ -63,6 +77,7 @@ export class ChannelBridge {
   }
 
   close(): void {
+    if (!bridged.delete(this.name)) return;
     this.#channels.remove(this.#redisChannel);
     this.#channel.close();
   }

@@ -123,6 +123,11 @@ export async function attachRedis(server: Server, options: AttachRedisOptions = 
   if (forwardSessions && origin === undefined) {
     throw new RangeError('attachRedis: the server is not listening yet; call it after listen() or give advertiseUrl');
   }
+  for (const name of options.channels ?? []) {
+    if (ChannelBridge.isBridged(name)) {
+      throw new RangeError(`attachRedis: channel ${name} is bridged already in this process (one node per process)`);
+    }
+  }
   const nodeLeaseMs = positive('nodeLeaseMs', options.nodeLeaseMs, 10_000);
   const sessionTtlMs = positive('sessionTtlMs', options.sessionTtlMs, 24 * 3_600_000);
   const redis = openRedis(url, `node ${nodeId} commands`, log);

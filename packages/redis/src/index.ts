@@ -6,3 +6,4 @@ export { RedisUploadLocker, type RedisUploadLockerOptions } from './redis-upload
 export { RedisEventStore, type RedisEventStoreOptions } from './redis-event-store.js';
 export type { RedisClientOptions } from './client-holder.js';
 export type { RedisConnectionOptions, RedisLog } from './connection.js';
+export { RedisTaskStore, RedisTaskLimitError, type RedisTaskStoreOptions } from './redis-task-store.js';

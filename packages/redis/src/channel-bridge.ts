@@ -1,6 +1,6 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import type { Redis } from 'ioredis';
-import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { NodeMessages } from './envelope.js';
 import type { ChannelSubscriptions } from './topic-bridge.js';
 
 /**
@@ -24,13 +24,9 @@ export class ChannelBridge {
 
   readonly name: string;
   readonly #channel: BroadcastChannel;
-  readonly #redis: Redis;
   readonly #channels: ChannelSubscriptions;
   readonly #redisChannel: string;
-  readonly #nodeId: string;
-  #published = 0;
-  #received = 0;
-  #dropped = 0;
+  readonly #messages: NodeMessages;
 
   constructor(
     name: string,
@@ -41,39 +37,23 @@ export class ChannelBridge {
     }
     bridged.add(name);
     this.name = name;
-    this.#redis = parts.redis;
+    this.#messages = new NodeMessages(parts.redis, parts.nodeId);
     this.#channels = parts.channels;
-    this.#nodeId = parts.nodeId;
     this.#redisChannel = `${parts.keyPrefix}channel:${name}`;
     this.#channel = new BroadcastChannel(name);
-    this.#channel.onmessage = (event) => this.#send((event as { data?: unknown }).data);
+    this.#channel.onmessage = (event) => this.#messages.publish(this.#redisChannel, (event as { data?: unknown }).data);
     (this.#channel as { unref?: () => void }).unref?.();
     this.#channels.add(this.#redisChannel, (payload) => this.#receive(payload));
   }
 
-  #send(data: unknown): void {
-    if (this.#redis.status !== 'ready') {
-      this.#dropped++;
-      return;
-    }
-    const payload = encodeEnvelope(this.#nodeId, data);
-    if (payload === undefined) {
-      this.#dropped++;
-      return;
-    }
-    this.#published++;
-    this.#redis.publish(this.#redisChannel, payload).catch(() => this.#dropped++);
-  }
-
   #receive(payload: string): void {
-    const message = decodeEnvelope(payload, this.#nodeId);
-    if (message === undefined) return;
-    this.#received++;
-    this.#channel.postMessage(message.data);
+    const message = this.#messages.open(payload);
+    if (message !== undefined) this.#channel.postMessage(message.data);
   }
 
   stats(): { published: number; received: number; dropped: number } {
-    return { published: this.#published, received: this.#received, dropped: this.#dropped };
+    const { published, received, dropped } = this.#messages;
+    return { published, received, dropped };
   }
 
   close(): void {

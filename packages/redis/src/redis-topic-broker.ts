@@ -1,6 +1,6 @@
 import type { BrokerStats, TopicBroker } from '@mummyx/core';
 import type { Redis } from 'ioredis';
-import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { NodeMessages } from './envelope.js';
 import type { ChannelSubscriptions } from './topic-bridge.js';
 
 /**
@@ -16,12 +16,9 @@ export class RedisTopicBroker implements TopicBroker {
   readonly #redis: Redis;
   readonly #subscriber: Redis;
   readonly #channels: ChannelSubscriptions;
-  readonly #nodeId: string;
+  readonly #messages: NodeMessages;
   readonly #prefix: string;
   #deliver: ((topic: string, data: unknown) => void) | undefined;
-  #published = 0;
-  #received = 0;
-  #dropped = 0;
   #disconnects = 0;
 
   constructor(parts: {
@@ -34,7 +31,7 @@ export class RedisTopicBroker implements TopicBroker {
     this.#redis = parts.redis;
     this.#subscriber = parts.subscriber;
     this.#channels = parts.channels;
-    this.#nodeId = parts.nodeId;
+    this.#messages = new NodeMessages(parts.redis, parts.nodeId);
     this.#prefix = `${parts.keyPrefix}topic:`;
     let isUp = this.#subscriber.status === 'ready';
     this.#subscriber.on('ready', () => (isUp = true));
@@ -59,32 +56,20 @@ export class RedisTopicBroker implements TopicBroker {
   }
 
   publish(topic: string, data: unknown): void {
-    if (this.#redis.status !== 'ready') {
-      this.#dropped++;
-      return;
-    }
-    const payload = encodeEnvelope(this.#nodeId, data);
-    if (payload === undefined) {
-      this.#dropped++;
-      return;
-    }
-    this.#published++;
-    this.#redis.publish(this.#prefix + topic, payload).catch(() => this.#dropped++);
+    this.#messages.publish(this.#prefix + topic, data);
   }
 
   #receive(topic: string, payload: string): void {
-    const message = decodeEnvelope(payload, this.#nodeId);
-    if (message === undefined) return;
-    this.#received++;
-    this.#deliver?.(topic, message.data);
+    const message = this.#messages.open(payload);
+    if (message !== undefined) this.#deliver?.(topic, message.data);
   }
 
   stats(): BrokerStats {
     return {
       connected: this.#redis.status === 'ready' && this.#subscriber.status === 'ready',
-      published: this.#published,
-      received: this.#received,
-      dropped: this.#dropped,
+      published: this.#messages.published,
+      received: this.#messages.received,
+      dropped: this.#messages.dropped,
       disconnects: this.#disconnects,
     };
   }

@@ -1,6 +1,6 @@
 // JSON-RPC bookkeeping for the stdio modes: which messages are requests and responses, and the
 // requests still in flight, so a stdio server answers everything it received before it leaves.
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 
 export function isRequest(
   message: JSONRPCMessage,

@@ -3,9 +3,9 @@
 // calls reach the HTTP demo, and so show on its web page. Messages pass through unchanged: the
 // session, its server and its tools are the HTTP demo's. stdout carries only JSON-RPC; logs go to
 // stderr. When the demo cannot be reached, each request gets a JSON-RPC error that says so.
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import { isRequest, isResponse, PendingRequests } from './json-rpc.js';
 
 export interface StdioRelayOptions {

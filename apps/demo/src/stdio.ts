@@ -1,10 +1,20 @@
 // `mummyx-demo --stdio`: the demo's McpServer over stdin/stdout, for clients that start servers as
 // child processes (Claude Desktop). stdout carries nothing but JSON-RPC messages, one per line;
-// every log line goes to stderr. There is no HTTP server in this mode: `broadcast` reaches nobody
-// and `hash_upload` (which needs the upload endpoint) is not offered.
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { PendingRequests } from './json-rpc.js';
+// every log line goes to stderr. There is no HTTP server in this mode: `broadcast` reaches no
+// page and `hash_upload` (which needs the upload endpoint) is not offered.
+//
+// Both protocol eras: the SDK's `serveStdio` picks the era from the opening message (`initialize`
+// for 2025, `server/discover` or any request carrying a 2026-07-28 `_meta` for 2026) and keeps one
+// server for the connection.
+import {
+  ReadBuffer,
+  serializeMessage,
+  STDIO_DEFAULT_MAX_BUFFER_SIZE,
+  type JSONRPCMessage,
+  type Transport,
+} from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { isRequest, isResponse } from './json-rpc.js';
 import { createDemoMcpServer } from './mcp-server.js';
 
 export interface StdioOptions {
@@ -13,35 +23,118 @@ export interface StdioOptions {
   log: (line: string) => void;
 }
 
+type RequestId = string | number;
+
+/**
+ * JSON-RPC over stdin/stdout, one message a line, that answers everything it was asked before it
+ * closes: at the end of input it waits until every request already received has its response
+ * (so `printf '…' | mummyx-demo --stdio` gets all its answers), then closes. A 2026-07-28
+ * `subscriptions/listen` never ends by itself, so it does not hold the close back.
+ */
+class LineTransport implements Transport {
+  readonly #input: NodeJS.ReadableStream;
+  readonly #output: NodeJS.WritableStream;
+  readonly #buffer = new ReadBuffer({ maxBufferSize: STDIO_DEFAULT_MAX_BUFFER_SIZE });
+  readonly #pending = new Set<RequestId>();
+  readonly #listens = new Set<RequestId>();
+  #isInputEnded = false;
+  #isClosed = false;
+  readonly closed: Promise<void>;
+  #resolveClosed: () => void = () => {};
+
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  constructor(input: NodeJS.ReadableStream, output: NodeJS.WritableStream) {
+    this.#input = input;
+    this.#output = output;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  start(): Promise<void> {
+    this.#input.on('data', this.#onData);
+    this.#input.once('end', this.#onEnd);
+    this.#input.on('error', this.#onInputError);
+    this.#output.on('error', this.#onOutputError);
+    return Promise.resolve();
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.#isClosed) return;
+    const id = isResponse(message) ? message.id : undefined;
+    const isWritten = this.#output.write(serializeMessage(message));
+    if (!isWritten) await new Promise((resolve) => this.#output.once('drain', resolve));
+    if (id !== undefined) {
+      this.#pending.delete(id);
+      this.#listens.delete(id);
+      this.#closeIfDone();
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#isClosed) return Promise.resolve();
+    this.#isClosed = true;
+    this.#input.off('data', this.#onData);
+    this.#input.off('end', this.#onEnd);
+    this.#input.off('error', this.#onInputError);
+    this.#output.off('error', this.#onOutputError);
+    this.#buffer.clear();
+    this.onclose?.();
+    this.#resolveClosed();
+    return Promise.resolve();
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    try {
+      this.#buffer.append(chunk);
+      for (let message = this.#buffer.readMessage(); message !== null; message = this.#buffer.readMessage()) {
+        if (isRequest(message)) {
+          (message.method === 'subscriptions/listen' ? this.#listens : this.#pending).add(message.id);
+        }
+        this.onmessage?.(message);
+      }
+    } catch (error) {
+      // A line that is not JSON-RPC, or one past the size bound: report it and drop the input.
+      this.onerror?.(error as Error);
+      this.#buffer.clear();
+    }
+  };
+
+  readonly #onEnd = (): void => {
+    this.#isInputEnded = true;
+    this.#closeIfDone();
+  };
+
+  readonly #onInputError = (error: Error): void => {
+    this.onerror?.(error);
+    this.#onEnd();
+  };
+
+  readonly #onOutputError = (error: Error): void => {
+    // The client went away (EPIPE): nobody is left to answer.
+    this.onerror?.(error);
+    this.#pending.clear();
+    this.#isInputEnded = true;
+    this.#closeIfDone();
+  };
+
+  #closeIfDone(): void {
+    if (this.#isInputEnded && this.#pending.size === 0) void this.close();
+  }
+}
+
 /**
  * Serves MCP on stdin/stdout until stdin ends; then, once every request already received is
- * answered, closes and resolves (so `printf '…' | mummyx-demo --stdio` gets all its answers).
+ * answered, closes and resolves.
  */
 export async function runStdio(options: StdioOptions): Promise<void> {
-  const server = createDemoMcpServer({ dataDir: options.dataDir, conformance: options.conformance });
-  server.server.onerror = (error) => options.log(`MCP error: ${error.message}`);
-  const transport = new StdioServerTransport();
-  await server.connect(transport);
-
-  // Count the requests in flight, to answer them all before leaving at the end of input.
-  const pending = new PendingRequests();
-  const receive = transport.onmessage;
-  transport.onmessage = (message: JSONRPCMessage) => {
-    pending.received(message);
-    receive?.(message);
-  };
-  const send = transport.send.bind(transport);
-  transport.send = async (message: JSONRPCMessage) => {
-    await send(message);
-    pending.sent(message);
-  };
-  const closed = transport.onclose;
-  transport.onclose = () => {
-    closed?.();
-    pending.abandon();
-  };
-  pending.watchProcessStreams(options.log);
+  const transport = new LineTransport(process.stdin, process.stdout);
+  const handle = serveStdio(() => createDemoMcpServer({ dataDir: options.dataDir, conformance: options.conformance }), {
+    transport,
+    onerror: (error) => options.log(`MCP error: ${error.message}`),
+  });
   options.log(`MCP over stdio ready (sample database in ${options.dataDir}); end of input stops it`);
-  await pending.finished;
-  await server.close();
+  await transport.closed;
+  await handle.close();
 }

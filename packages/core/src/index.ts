@@ -11,6 +11,7 @@ export type { SseEvent } from './sse/sse-encoder.js';
 export { publish } from './pubsub/publish.js';
 export type { TopicBroker, BrokerStats } from './pubsub/topic-broker.js';
 export type { SessionDirectory, SessionDirectoryStats } from './server/session-directory.js';
+export { sharedSecret } from './threads/shared-secret.js';
 export type {
   WebSocket,
   WebSocketHandler,
@@ -41,7 +42,14 @@ export {
   type Route,
   type RouteMatch,
 } from './router/router.js';
-export { fetchHandler, type FetchHandler, type FetchHandlerOptions } from './fetch/fetch-handler.js';
+export {
+  fetchHandler,
+  toWebRequest,
+  writeWebResponse,
+  type FetchHandler,
+  type FetchHandlerOptions,
+  type WebRequestOptions,
+} from './fetch/fetch-handler.js';
 export { MxError, errorCodes, type ErrorCode, type MxErrorOptions } from './errors.js';
 export { FileLogger, type FileLoggerOptions } from './log/file-logger.js';
 export { stderrLogHandler, silentLogHandler, type LogHandler, type LogLevel } from './log/log-handler.js';

@@ -13,7 +13,7 @@ import {
 
 interface ErrorBody {
   jsonrpc: string;
-  id: null;
+  id: number | string | null;
   error: { code: number; message: string };
 }
 
@@ -28,24 +28,24 @@ function post(url: string, body: string, headers: Record<string, string> = {}): 
 const listTools = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
 
 describe('Streamable HTTP status codes', () => {
-  test('POST refusals: 406, 415, 400 bad JSON, 400 not JSON-RPC, 413, 400 without session, 404 unknown session', async (t) => {
+  test('POST refusals: 406, 415, 400 bad JSON, 400 not JSON-RPC, 413, 400 without session, 404 unknown session; each echoes the id when the body had one', async (t) => {
     const { url } = await startMcp(t, 'inline', { maxMessageBytes: 1_000 });
-    const cases: Array<[string, Promise<Response>, number, number]> = [
-      ['json-only Accept', post(url, initializeBody, { Accept: 'application/json' }), 406, -32000],
-      ['text/plain body', post(url, initializeBody, { 'Content-Type': 'text/plain' }), 415, -32000],
-      ['bad JSON', post(url, '{"jsonrpc":', {}), 400, -32700],
-      ['not JSON-RPC', post(url, '{"hello":1}', {}), 400, -32600],
-      ['over maxMessageBytes', post(url, JSON.stringify({ pad: 'x'.repeat(2_000) }), {}), 413, -32000],
-      ['no session', post(url, listTools), 400, -32000],
-      ['unknown session', post(url, listTools, { 'Mcp-Session-Id': 'no-such-session' }), 404, -32001],
+    const cases: Array<[string, Promise<Response>, number, number, number | null]> = [
+      ['json-only Accept', post(url, initializeBody, { Accept: 'application/json' }), 406, -32000, 1],
+      ['text/plain body', post(url, initializeBody, { 'Content-Type': 'text/plain' }), 415, -32000, null],
+      ['bad JSON', post(url, '{"jsonrpc":', {}), 400, -32700, null],
+      ['not JSON-RPC', post(url, '{"hello":1}', {}), 400, -32600, null],
+      ['over maxMessageBytes', post(url, JSON.stringify({ pad: 'x'.repeat(2_000) }), {}), 413, -32000, null],
+      ['no session', post(url, listTools), 400, -32000, 2],
+      ['unknown session', post(url, listTools, { 'Mcp-Session-Id': 'no-such-session' }), 404, -32001, 2],
     ];
-    for (const [name, pending, status, code] of cases) {
+    for (const [name, pending, status, code, id] of cases) {
       const response = await pending;
       assert.equal(response.status, status, name);
       assert.match(response.headers.get('content-type') ?? '', /application\/json/, name);
       const body = (await response.json()) as ErrorBody;
       assert.equal(body.jsonrpc, '2.0', name);
-      assert.equal(body.id, null, name);
+      assert.equal(body.id, id, name);
       assert.equal(body.error.code, code, name);
     }
   });

@@ -198,7 +198,7 @@ export class RequestIntake {
     }
     const key = this.#sessionKeyOf(session, (found as RouteFound).pathParams, head, body, sink);
     const cluster = this.#cluster;
-    if (cluster === undefined || key === undefined || cluster.isBound(key) || isForwarded(head)) {
+    if (cluster === undefined || typeof key !== 'string' || cluster.isBound(key) || isForwarded(head)) {
       this.#place(head, body, sink, placement, key);
       return;
     }
@@ -223,7 +223,7 @@ export class RequestIntake {
     body: Buffer | undefined,
     sink: PoolSink,
     placement: Placement,
-    key: string | undefined,
+    key: string | undefined | false,
   ): void {
     this.#requestsHandled++;
     switch (placement) {
@@ -231,7 +231,9 @@ export class RequestIntake {
         this.#pool!.dispatch(head, body, sink);
         return;
       case 'session':
-        this.#pool!.dispatchSession(key, head, body, sink);
+        // `false`: the request belongs to no session; it runs where any other request would.
+        if (key === false) this.#pool!.dispatch(head, body, sink);
+        else this.#pool!.dispatchSession(key, head, body, sink);
         return;
       default: {
         // Inline, or a stream-bodied route's request without a body: on this thread.
@@ -242,18 +244,19 @@ export class RequestIntake {
     }
   }
 
-  /** A route's session key for a request; a throwing `session` function counts as no key. */
+  /** A route's session key for a request (`false`: no session); a throwing `session` function counts as no key. */
   #sessionKeyOf(
-    session: (request: Request) => string | undefined,
+    session: (request: Request) => string | undefined | false,
     pathParams: Record<string, string>,
     head: RequestHead,
     body: Buffer | undefined,
     sink: PoolSink,
-  ): string | undefined {
+  ): string | undefined | false {
     try {
       const request = new Request(head, body, sink, this.#requestConfig);
       request.pathParams = pathParams;
       const key = session(request);
+      if (key === false) return false;
       return typeof key === 'string' && key.length > 0 ? key : undefined;
     } catch (error) {
       this.#log('error', `the session option of ${head.method} ${head.path} threw: ${String(error)}`);

@@ -4,7 +4,8 @@
 // Configuration reaches every thread through the environment the CLI sets before the server
 // starts (workers inherit it): MUMMYX_DEMO_DATA_DIR (sample database, uploads),
 // MUMMYX_DEMO_CONFORMANCE=1 (register the conformance fixtures), and in a cluster MUMMYX_REDIS_URL
-// (upload locks and the MCP event store in Redis) and MUMMYX_DEMO_NODE (this node's name).
+// (upload locks and the MCP event store in Redis), MUMMYX_DEMO_NODE (this node's name) and
+// MUMMYX_DEMO_REQUEST_STATE_KEY (the cluster's requestState key).
 import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
@@ -32,6 +33,7 @@ const isConformance = process.env['MUMMYX_DEMO_CONFORMANCE'] === '1';
 /** Set by `mummyx-demo --redis`: the nodes share upload locks and resumable MCP events through Redis. */
 const redisUrl = process.env['MUMMYX_REDIS_URL'] || undefined;
 const redis = redisUrl === undefined ? undefined : await import('@mummyx/redis');
+const requestStateKey = process.env['MUMMYX_DEMO_REQUEST_STATE_KEY'] || undefined;
 
 /** Largest file the upload box accepts. */
 export const maxUploadBytes = 1024 * 1024 * 1024;
@@ -125,6 +127,8 @@ export const mcp: McpMount = mountMcp(router, {
   },
   // The demo answers /health itself (below).
   healthPath: false,
+  // In a cluster every node verifies requestState with the key the CLI read from Redis.
+  ...(requestStateKey === undefined ? {} : { requestStateKey }),
   // In a cluster a stream may be resumed (Last-Event-ID) through any node.
   ...(redis === undefined ? {} : { eventStore: new redis.RedisEventStore({ url: redisUrl }) }),
   onSessionCreated: (session) =>

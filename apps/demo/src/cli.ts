@@ -233,8 +233,18 @@ async function runHttp(dataDir: string): Promise<void> {
   if (redisUrl !== undefined) {
     process.env['MUMMYX_REDIS_URL'] = redisUrl;
     process.env['MUMMYX_DEMO_NODE'] = nodeId;
+    // A multi-round-trip retry may reach any node: every node verifies requestState with one key.
+    const { clusterSecret } = await import('@mummyx/redis');
+    try {
+      process.env['MUMMYX_DEMO_REQUEST_STATE_KEY'] = await clusterSecret({ url: redisUrl, name: 'request-state-key' });
+    } catch (error) {
+      log(`cannot join the cluster at ${redisUrl}: ${(error as Error).message}`);
+      process.exit(1);
+    }
   } else {
     delete process.env['MUMMYX_REDIS_URL'];
+    delete process.env['MUMMYX_DEMO_REQUEST_STATE_KEY'];
+    delete process.env['MUMMYX_DEMO_NODE'];
   }
   const app = new URL('./app.js', import.meta.url);
   const { setPageInfo, setStatsSource } = (await import(app.href)) as typeof import('./app.js');
@@ -259,10 +269,13 @@ async function runHttp(dataDir: string): Promise<void> {
   let redisNode: { close(): Promise<void> } | undefined;
   if (redisUrl !== undefined) {
     const { attachRedis } = await import('@mummyx/redis');
+    const { mcpEventChannelName } = await import('@mummyx/mcp-transport');
     try {
       redisNode = await attachRedis(server, {
         url: redisUrl,
         nodeId,
+        // mount.notify on any node reaches every listen stream and 2025 session of the cluster.
+        channels: [mcpEventChannelName('/mcp')],
         ...(values['advertise-url'] === undefined ? {} : { advertiseUrl: values['advertise-url'] }),
         log: (level, message) => server.log(level, `redis: ${message}`),
       });

@@ -7,3 +7,4 @@ export { RedisEventStore, type RedisEventStoreOptions } from './redis-event-stor
 export type { RedisClientOptions } from './client-holder.js';
 export type { RedisConnectionOptions, RedisLog } from './connection.js';
 export { RedisTaskStore, RedisTaskLimitError, type RedisTaskStoreOptions } from './redis-task-store.js';
+export { clusterSecret, type ClusterSecretOptions } from './cluster-secret.js';

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpTransportV2 } from '@modelcontextprotocol/client';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { EventSource } from 'eventsource';
 import { Upload } from 'tus-js-client';
 import { startCluster, statsOf, until, type Cluster } from './cluster-processes.js';
@@ -36,6 +38,25 @@ function upload(cluster: Cluster, data: Buffer, options: { chunkSize: number; on
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** An SDK 2.x client pinned to 2026-07-28 (stateless requests), accepting every confirmation it is asked. */
+async function connect2026(t: TestContext, url: string): Promise<{ client: ClientV2; asked: string[] }> {
+  const client = new ClientV2(
+    { name: 'cluster-2026', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { form: {} } } },
+  );
+  const asked: string[] = [];
+  client.setRequestHandler('elicitation/create', (request) => {
+    asked.push(request.params.message);
+    return { action: 'accept', content: { confirm: true } };
+  });
+  await client.connect(new HttpTransportV2(new URL(`${url}/mcp`)));
+  t.after(() => client.close());
+  assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+  return { client, asked };
+}
+
+const latestBroadcast = 'demo://broadcasts/latest';
 
 describe('three demo nodes behind HAProxy, coordinated through Redis', { timeout: 180_000 }, () => {
   it('serves a 2025 SDK session, a legacy SSE session and cross-node broadcasts, and a tus upload over every node', async (t) => {
@@ -89,6 +110,49 @@ describe('three demo nodes behind HAProxy, coordinated through Redis', { timeout
     };
     assert.equal(hashed.sha256, sha256(data));
     void n2;
+  });
+
+  it('serves 2026-07-28 clients on every node: calls spread, confirmations verified on another node, notifications reach listen streams and 2025 subscribers elsewhere', async (t) => {
+    const cluster = await startCluster(t);
+    const [n1, n2, n3] = cluster.nodes as [Cluster['nodes'][0], Cluster['nodes'][0], Cluster['nodes'][0]];
+    const { client, asked } = await connect2026(t, cluster.url);
+    const before = await Promise.all(cluster.nodes.map(async (node) => (await statsOf(node)).requestsHandled));
+    assert.ok((await client.listTools()).tools.some((tool) => tool.name === 'order_book'));
+    // Lists carry caching hints (the client may answer them itself): count tool calls.
+    for (let i = 0; i < 9; i++) {
+      const result = await client.callTool({ name: 'cpu_work', arguments: { rounds: 1 } });
+      assert.equal(result.isError, undefined, textOf(result));
+    }
+    const after = await Promise.all(cluster.nodes.map(async (node) => (await statsOf(node)).requestsHandled));
+    after.forEach((count, i) => assert.ok(count - before[i]! >= 3, `node n${i + 1} served 2026 requests`));
+
+    // input_required from one node, the retry with its requestState through the next (round-robin).
+    const ordered = await client.callTool({ name: 'order_book', arguments: { bookId: 4, quantity: 2 } });
+    assert.equal(ordered.isError, undefined, textOf(ordered));
+    assert.equal((ordered.structuredContent as { status?: string }).status, 'ordered');
+    assert.equal(asked.length, 1);
+
+    // A listen stream on n1 and a 2025 session on n2 that subscribed hear a broadcast made through n3.
+    const { client: listener } = await connect2026(t, n1.url);
+    const heard2026: string[] = [];
+    listener.setNotificationHandler('notifications/resources/updated', (notification) => {
+      heard2026.push(notification.params.uri);
+    });
+    await listener.listen({ resourceSubscriptions: [latestBroadcast] });
+    const legacy = new Client({ name: 'cluster-2025-subscriber', version: '1.0.0' });
+    const heard2025: string[] = [];
+    legacy.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      heard2025.push(notification.params.uri);
+    });
+    await legacy.connect(new StreamableHTTPClientTransport(new URL(`${n2.url}/mcp`)));
+    t.after(() => legacy.close());
+    await legacy.subscribeResource({ uri: latestBroadcast });
+    const { client: raiser } = await connect2026(t, n3.url);
+    await raiser.callTool({ name: 'broadcast', arguments: { message: 'across the cluster' } });
+    await until(() => heard2026.length === 1 && heard2025.length === 1, 'the update on n1 and n2');
+    assert.deepEqual([heard2026, heard2025], [[latestBroadcast], [latestBroadcast]]);
+    const latest = await listener.readResource({ uri: latestBroadcast });
+    assert.match(JSON.stringify(latest.contents), /across the cluster/, 'the resource reads the same on every node');
   });
 
   it('keeps a 2025 session on its node with the sticky HAProxy configuration (nothing forwarded)', async (t) => {

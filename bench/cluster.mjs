@@ -1,7 +1,9 @@
 // Cluster overhead on one machine (issue 26): publish -> delivery latency of a pub/sub topic on one
-// node (no Redis), on one node of a cluster, and across nodes through Redis; and the latency a
-// request for a session held by another node pays for being forwarded there.
-//   node bench/cluster.mjs [--messages 1000] [--requests 1000] [--rounds 3]
+// node (no Redis), on one node of a cluster, and across nodes through Redis; the latency a
+// request for a session held by another node pays for being forwarded there; and 2026-07-28
+// tools/call per second through HAProxy round-robin to one mummyx-demo node or three.
+//   node bench/cluster.mjs [--messages 1000] [--requests 1000] [--rounds 3] [--duration 10] [--connections 10]
+// The throughput part needs wrk and haproxy (Debian packages); --duration 0 leaves it out.
 // Starts its own redis-server (Debian's) on a free port and the nodes (bench/servers/cluster-node.mjs),
 // all on 127.0.0.1; everything is stopped by PID at the end. Each measurement is sequential (one
 // message or request in flight), so it reads latency, not throughput.
@@ -11,14 +13,32 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
-import { freePort, parseArgsOrExit, round, startServer, stopServer, benchDir } from './lib/harness.mjs';
+import { writeFileSync } from 'node:fs';
+import {
+  benchDir,
+  freePort,
+  parseArgsOrExit,
+  repoRoot,
+  round,
+  runWrk,
+  startServer,
+  stopServer,
+  summaryLua,
+} from './lib/harness.mjs';
 
-const usage = 'usage: node bench/cluster.mjs [--messages N] [--requests N] [--rounds N]';
+const usage =
+  'usage: node bench/cluster.mjs [--messages N] [--requests N] [--rounds N] [--duration S] [--connections N]';
 const args = {
   messages: 1000,
   requests: 1000,
   rounds: 3,
-  ...parseArgsOrExit(process.argv.slice(2), { messages: 'number', requests: 'number', rounds: 'number' }, usage),
+  duration: 10,
+  connections: 10,
+  ...parseArgsOrExit(
+    process.argv.slice(2),
+    { messages: 'number', requests: 'number', rounds: 'number', duration: 'number', connections: 'number' },
+    usage,
+  ),
 };
 const nodeScript = join(benchDir, 'servers', 'cluster-node.mjs');
 
@@ -119,6 +139,102 @@ async function requestLatency(url, count) {
   return samples;
 }
 
+/**
+ * 2026-07-28 `tools/call` (cpu_work, one round) per second through HAProxy round-robin: to one
+ * node (all three server lines point at n1) and to three. Rounds alternate the two.
+ */
+async function mcpThroughput(redisUrl, dataDir) {
+  const demo = join(repoRoot, 'apps', 'demo', 'dist', 'cli.js');
+  const nodes = [];
+  for (const name of ['n1', 'n2', 'n3']) {
+    nodes.push(
+      await startServer({
+        name,
+        command: process.execPath,
+        args: [demo, '--port', '0', '--threads', '2', '--data-dir', dataDir, '--redis', redisUrl, '--node-id', name],
+        readyTimeoutMs: 60_000,
+      }),
+    );
+  }
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/call',
+    params: {
+      name: 'cpu_work',
+      arguments: { rounds: 1 },
+      _meta: {
+        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+        'io.modelcontextprotocol/clientCapabilities': {},
+        'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+      },
+    },
+  });
+  const script = join(dataDir, 'tools-call.lua');
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\n` +
+      `wrk.headers["Content-Type"] = "application/json"\nwrk.headers["Accept"] = "application/json, text/event-stream"\n` +
+      `wrk.headers["MCP-Protocol-Version"] = "2026-07-28"\nwrk.headers["Mcp-Method"] = "tools/call"\n` +
+      `wrk.headers["Mcp-Name"] = "cpu_work"\ndofile(${JSON.stringify(summaryLua)})\n`,
+  );
+  const hosts = nodes.map((node) => new URL(node.url).host);
+  const layouts = { 'one node': [hosts[0], hosts[0], hosts[0]], 'three nodes': hosts };
+  const results = { 'one node': [], 'three nodes': [] };
+  try {
+    for (let r = 0; r < args.rounds; r++) {
+      for (const [layout, servers] of Object.entries(layouts)) {
+        const frontPort = await freePort();
+        const haproxy = await startHaproxy(frontPort, servers);
+        try {
+          await runWrk({
+            url: `http://127.0.0.1:${frontPort}/mcp`,
+            durationS: 2,
+            connections: args.connections,
+            script,
+          });
+          const run = await runWrk({
+            url: `http://127.0.0.1:${frontPort}/mcp`,
+            durationS: args.duration,
+            connections: args.connections,
+            script,
+          });
+          const errors = Object.values(run.errors).reduce((a, b) => a + b, 0);
+          results[layout].push({ rps: run.requests_per_s, p99Ms: run.latency_us.p99 / 1000, errors });
+        } finally {
+          haproxy.kill('SIGKILL');
+          await once(haproxy, 'exit');
+        }
+      }
+    }
+  } finally {
+    for (const node of nodes) await stopServer(node);
+  }
+  return results;
+}
+
+async function startHaproxy(frontPort, servers) {
+  const config = join(repoRoot, 'examples', 'cluster', 'haproxy-round-robin.cfg');
+  const env = {
+    ...process.env,
+    FRONT: `127.0.0.1:${frontPort}`,
+    NODE1: servers[0],
+    NODE2: servers[1],
+    NODE3: servers[2],
+  };
+  const child = spawn('haproxy', ['-db', '-f', config], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${frontPort}/health`)).status === 200) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error('haproxy did not come up');
+}
+
 const redis = await startRedis();
 const solo = await startNode('solo');
 const a = await startNode('a', redis.url);
@@ -135,7 +251,14 @@ try {
   }
 } finally {
   for (const node of [solo, a, b]) await stopServer(node);
+}
+let throughput;
+const dataDir = mkdtempSync(join(tmpdir(), 'mummyx-bench-cluster-'));
+try {
+  if (args.duration > 0) throughput = await mcpThroughput(redis.url, dataDir);
+} finally {
   await redis.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 const table = Object.fromEntries(Object.entries(results).map(([name, values]) => [name, summary(values)]));
@@ -156,3 +279,12 @@ console.log(`  forwarded by another node p50 ${table.forwarded.p50}  p99 ${table
 console.log(
   `  added by forwarding       p50 ${round(table.forwarded.p50 - table.direct.p50, 3)}  p99 ${round(table.forwarded.p99 - table.direct.p99, 3)}`,
 );
+if (throughput !== undefined) {
+  console.log(
+    `2026-07-28 tools/call (cpu_work, 1 round) through HAProxy round-robin, wrk -c${args.connections} ${args.duration} s, per round:`,
+  );
+  for (const [layout, runs] of Object.entries(throughput)) {
+    const text = runs.map((run) => `${round(run.rps)}/s (p99 ${round(run.p99Ms, 1)} ms, ${run.errors} errors)`);
+    console.log(`  ${layout.padEnd(12)} ${text.join('  ')}`);
+  }
+}

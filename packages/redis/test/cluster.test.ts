@@ -155,6 +155,51 @@ describe('three demo nodes behind HAProxy, coordinated through Redis', { timeout
     assert.match(JSON.stringify(latest.contents), /across the cluster/, 'the resource reads the same on every node');
   });
 
+  it('goes on serving through the others while a node is frozen, and takes it back once it thaws', async (t) => {
+    const cluster = await startCluster(t);
+    const [n1, n2] = cluster.nodes as [Cluster['nodes'][0], Cluster['nodes'][0]];
+    const legacy = new Client({ name: 'cluster-frozen', version: '1.0.0' });
+    await legacy.connect(new StreamableHTTPClientTransport(new URL(`${n1.url}/mcp`)));
+    t.after(() => legacy.close());
+    // SIGSTOP: the node still accepts connections but answers nothing (a slow, stuck machine).
+    n2.child.kill('SIGSTOP');
+    t.after(() => {
+      if (n2.child.exitCode === null) n2.child.kill('SIGCONT');
+    });
+    // HAProxy's health checks take it out of rotation; a request sent to it meanwhile waits for it.
+    const stuck: Array<Promise<unknown>> = [];
+    await until(
+      async () => {
+        const answers = await Promise.race([
+          Promise.all(
+            [0, 1, 2].map(async () => ((await (await fetch(`${cluster.url}/ping`)).json()) as { node: string }).node),
+          ),
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000)),
+        ]);
+        if (answers === undefined) {
+          stuck.push(fetch(`${cluster.url}/ping`).then((response) => response.text()));
+          return false;
+        }
+        return !answers.includes('n2');
+      },
+      'the balancer to route around the frozen node',
+      30_000,
+    );
+    const served = new Set<string>();
+    for (let i = 0; i < 9; i++) {
+      served.add(((await (await fetch(`${cluster.url}/ping`)).json()) as { node: string }).node);
+    }
+    assert.deepEqual([...served].sort(), ['n1', 'n3']);
+    assert.ok((await legacy.listTools()).tools.length > 0, 'a session on a live node is untouched');
+    n2.child.kill('SIGCONT');
+    await until(
+      async () => ((await (await fetch(`${cluster.url}/ping`)).json()) as { node: string }).node === 'n2',
+      'n2 back in rotation',
+      30_000,
+    );
+    await Promise.all(stuck);
+  });
+
   it('keeps a 2025 session on its node with the sticky HAProxy configuration (nothing forwarded)', async (t) => {
     const cluster = await startCluster(t, 'haproxy-sticky.cfg');
     const client = new Client({ name: 'cluster-sticky', version: '1.0.0' });

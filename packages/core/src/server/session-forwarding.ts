@@ -67,7 +67,9 @@ export class SessionForwarding {
       return;
     }
     const upstream = httpRequest(url, { method: head.method, headers, agent: this.#agent, setHost: false });
+    let isAnswered = false;
     upstream.on('response', (response: IncomingMessage) => {
+      isAnswered = true;
       if (sink.clientGone()) {
         response.destroy();
         return;
@@ -82,6 +84,8 @@ export class SessionForwarding {
       sink.sendStream!(response.statusCode ?? 502, answer, response);
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
+      // Once the answer has begun, the piping ends it (a truncated stream); nothing to add.
+      if (isAnswered) return;
       if (upstream.reusedSocket && error.code === 'ECONNRESET') {
         // A kept-alive connection the other node had closed: one fresh try.
         this.forward(origin, nodeId, head, body, sink);

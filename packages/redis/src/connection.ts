@@ -42,8 +42,8 @@ export function safeUrl(url: string): string {
 /**
  * A client that reconnects for ever (100 ms, then up to every 2 s), fails
  * commands that waited through two reconnection attempts instead of queueing
- * them without bound, and logs the first failure of an outage and the
- * recovery once each.
+ * them without bound, and logs the start of an outage and the recovery once
+ * each.
  */
 export function openRedis(url: string, name: string, log: RedisLog): Redis {
   const redis = new Redis(url, {
@@ -54,17 +54,19 @@ export function openRedis(url: string, name: string, log: RedisLog): Redis {
     lazyConnect: false,
   });
   let isDown = false;
+  let lastError = '';
+  // Errors come with every failed attempt; the outage is logged once, when reconnecting starts
+  // (never for a connection closed on purpose, which does not reconnect).
   redis.on('error', (error: Error) => {
+    lastError = error.message;
+  });
+  redis.on('reconnecting', () => {
     if (isDown) return;
     isDown = true;
-    log('error', `${name}: lost ${safeUrl(url)} (${error.message}); reconnecting`);
-  });
-  redis.on('close', () => {
-    if (isDown || redis.status === 'end') return;
-    isDown = true;
-    log('error', `${name}: connection to ${safeUrl(url)} closed; reconnecting`);
+    log('error', `${name}: lost ${safeUrl(url)}${lastError === '' ? '' : ` (${lastError})`}; reconnecting`);
   });
   redis.on('ready', () => {
+    lastError = '';
     if (!isDown) return;
     isDown = false;
     log('info', `${name}: reconnected to ${safeUrl(url)}`);

@@ -108,9 +108,9 @@ if (values.stdio && values.url !== undefined && values.conformance) {
 }
 if (
   (values.stdio || command !== undefined) &&
-  (values['node-id'] !== undefined || values['advertise-url'] !== undefined)
+  (values.redis !== undefined || values['node-id'] !== undefined || values['advertise-url'] !== undefined)
 ) {
-  fail('--node-id and --advertise-url go with the HTTP demo and --redis');
+  fail('--redis, --node-id and --advertise-url go with the HTTP demo');
 }
 if (command === 'claude-config' && (values.stdio || values.conformance)) {
   fail('claude-config takes --install, --config and --url only');

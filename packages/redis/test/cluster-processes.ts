@@ -4,15 +4,38 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TestContext } from 'node:test';
-import { freePort, RedisProcess, until } from './redis-server.js';
+import { freePort, RedisProcess, until, type AfterHooks } from './redis-server.js';
 
 const demoCli = fileURLToPath(new URL('../../../apps/demo/dist/cli.js', import.meta.url));
 const clusterExample = fileURLToPath(new URL('../../../examples/cluster/', import.meta.url));
 export const haproxyPath = process.env['HAPROXY'] ?? '/usr/sbin/haproxy';
 
+/**
+ * Cleanups for what a suite's `before` hook started (processes, directories),
+ * run last first by the suite's `after` hook, so several tests share one cluster.
+ */
+export class Teardown implements AfterHooks {
+  readonly #cleanups: Array<() => unknown> = [];
+
+  after(fn: () => unknown): void {
+    this.#cleanups.push(fn);
+  }
+
+  async run(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const cleanup of this.#cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
+  }
+}
+
 /** A process stopped when the test ends (SIGTERM, SIGKILL after 5 s), unless it already exited. */
-function track(t: TestContext, child: ChildProcess): void {
+function track(t: AfterHooks, child: ChildProcess): void {
   t.after(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
@@ -32,13 +55,16 @@ export interface DemoNode {
   kill(): Promise<void>;
 }
 
-/** One `mummyx-demo --redis` node on a free port. */
+/**
+ * One `mummyx-demo` node of the cluster on a free port, told Redis's address
+ * by `--redis` or by `MUMMYX_REDIS_URL` (`redisFrom: 'env'`).
+ */
 export async function startDemoNode(
-  t: TestContext,
+  t: AfterHooks,
   name: string,
   redisUrl: string,
   dataDir: string,
-  extraArgs: string[] = [],
+  redisFrom: 'flag' | 'env' = 'flag',
 ): Promise<DemoNode> {
   const child = spawn(
     process.execPath,
@@ -50,13 +76,14 @@ export async function startDemoNode(
       '2',
       '--data-dir',
       dataDir,
-      '--redis',
-      redisUrl,
+      ...(redisFrom === 'flag' ? ['--redis', redisUrl] : []),
       '--node-id',
       name,
-      ...extraArgs,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MUMMYX_REDIS_URL: '' } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MUMMYX_REDIS_URL: redisFrom === 'env' ? redisUrl : '' },
+    },
   );
   track(t, child);
   let output = '';
@@ -93,19 +120,35 @@ export interface Cluster {
 }
 
 /**
- * Redis, three demo nodes sharing one data directory, and HAProxy in front
- * with one of the shipped configurations (`examples/cluster/haproxy-*.cfg`).
+ * Redis, three demo nodes sharing one data directory (n1 and n2 told Redis's
+ * address by `--redis`, n3 by `MUMMYX_REDIS_URL`), and HAProxy in front with
+ * one of the shipped configurations (`examples/cluster/haproxy-*.cfg`).
  */
 export async function startCluster(
-  t: TestContext,
-  config: 'haproxy-round-robin.cfg' | 'haproxy-sticky.cfg' = 'haproxy-round-robin.cfg',
+  t: AfterHooks,
+  config: BalancerConfig = 'haproxy-round-robin.cfg',
 ): Promise<Cluster> {
   const redis = await RedisProcess.start(t);
   const dataDir = mkdtempSync(join(tmpdir(), 'mummyx-cluster-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
-  const nodes: DemoNode[] = [];
-  // One at a time: the first creates the sample database in the shared directory.
-  for (const name of ['n1', 'n2', 'n3']) nodes.push(await startDemoNode(t, name, redis.url, dataDir));
+  // The first creates the sample database in the shared directory; then the others.
+  const first = await startDemoNode(t, 'n1', redis.url, dataDir);
+  const others = await Promise.all([
+    startDemoNode(t, 'n2', redis.url, dataDir),
+    startDemoNode(t, 'n3', redis.url, dataDir, 'env'),
+  ]);
+  const nodes = [first, ...others];
+  const url = await startBalancer(t, nodes, config);
+  return { redis, nodes, url, dataDir };
+}
+
+export type BalancerConfig = 'haproxy-round-robin.cfg' | 'haproxy-sticky.cfg';
+
+/**
+ * HAProxy with one of the shipped configurations in front of three nodes;
+ * resolves with its address once a round of requests reached every node.
+ */
+export async function startBalancer(t: AfterHooks, nodes: DemoNode[], config: BalancerConfig): Promise<string> {
   const frontPort = await freePort();
   const env: Record<string, string> = { ...process.env, FRONT: `127.0.0.1:${frontPort}` };
   nodes.forEach((node, i) => (env[`NODE${i + 1}`] = new URL(node.url).host));
@@ -117,7 +160,6 @@ export async function startCluster(
   let haproxyOutput = '';
   haproxy.stderr.setEncoding('utf8').on('data', (chunk: string) => (haproxyOutput += chunk));
   const url = `http://127.0.0.1:${frontPort}`;
-  // Up once a round of requests has reached every node.
   await until(
     async () => {
       if (haproxy.exitCode !== null) throw new Error(`haproxy exited: ${haproxyOutput}`);
@@ -130,12 +172,12 @@ export async function startCluster(
           return false;
         }
       }
-      return seen.size === 3;
+      return seen.size === nodes.length;
     },
     'the balancer to reach all three nodes',
     30_000,
   );
-  return { redis, nodes, url, dataDir };
+  return url;
 }
 
 /** A node's `/stats`. */

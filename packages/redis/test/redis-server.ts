@@ -4,7 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+
+/** Where a helper registers what to undo when the test ends: a test's context, or a suite's teardown. */
+export interface AfterHooks {
+  after(fn: () => unknown): void;
+}
 
 /** A free TCP port on 127.0.0.1 (free when asked; taken by whoever binds it first). */
 export async function freePort(): Promise<number> {
@@ -36,7 +40,7 @@ export class RedisProcess {
     this.#dir = dir;
   }
 
-  static async start(t: TestContext): Promise<RedisProcess> {
+  static async start(t: AfterHooks): Promise<RedisProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'mummyx-redis-'));
     const redis = new RedisProcess(await freePort(), dir);
     t.after(async () => {

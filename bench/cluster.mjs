@@ -106,21 +106,49 @@ async function subscribe(url) {
   })();
   await isReady;
   return {
-    next: (text) => new Promise((resolve) => (waiting = { text, resolve })),
+    /** When `data: text` arrives (performance.now()), or undefined after `timeoutMs`. */
+    next: (text, timeoutMs) =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), timeoutMs);
+        waiting = {
+          text,
+          resolve: (at) => {
+            clearTimeout(timer);
+            resolve(at);
+          },
+        };
+      }),
     close: () => reader.cancel(),
   };
 }
 
+/**
+ * Publishes probes until one reaches the subscriber: across nodes, the subscriber's node
+ * subscribes to the topic in Redis only after the stream opened, and a message published before
+ * that reaches nobody there.
+ */
+async function untilDelivered(publisherUrl, subscriber, topic) {
+  for (let i = 0; i < 100; i++) {
+    const text = `probe${i}`;
+    const arrived = subscriber.next(text, 200);
+    await (await fetch(`${publisherUrl}/publish/${topic}`, { method: 'POST', body: text })).arrayBuffer();
+    if ((await arrived) !== undefined) return;
+  }
+  throw new Error(`no probe published on ${publisherUrl} reached the subscriber of ${topic}`);
+}
+
 async function publishLatency(publisherUrl, subscriberUrl, count, topic) {
   const subscriber = await subscribe(`${subscriberUrl}/events/${topic}`);
+  await untilDelivered(publisherUrl, subscriber, topic);
   const samples = [];
   for (let i = 0; i < count + 50; i++) {
     const text = `m${i}`;
-    const arrived = subscriber.next(text);
+    const arrived = subscriber.next(text, 10_000);
     const started = performance.now();
     const response = await fetch(`${publisherUrl}/publish/${topic}`, { method: 'POST', body: text });
     await response.arrayBuffer();
     const at = await arrived;
+    if (at === undefined) throw new Error(`${text} published on ${publisherUrl} never reached ${subscriberUrl}`);
     if (i >= 50) samples.push(at - started);
   }
   await subscriber.close();

@@ -96,15 +96,24 @@ describe('topics across nodes', () => {
     await until(async () => (await subscribersOf(redis.url, 'mummyx:topic:quiet')) === 0, 'a unsubscribed');
   });
 
-  it('serves local subscribers while Redis is down, says so, and carries messages across again once it is back', async (t) => {
+  it('serves local subscribers while Redis is down and restarts under a steady stream of publishes, says so, and carries messages across again once it is back', async (t) => {
     const redis = await RedisProcess.start(t);
     const a = await startNode(t, 'a', redis.url);
     const b = await startNode(t, 'b', redis.url);
     const onA = await sseInbox(t, a.url, 'live');
     const onB = await wsInbox(t, b.url, 'live');
     await until(async () => (await subscribersOf(redis.url, 'mummyx:topic:live')) === 2, 'both subscribed');
-    a.server.publish('live', 'before');
-    await until(() => onB.messages.includes('before'), 'cross-node delivery');
+    // Both nodes publish every 5 ms from now until the end: the load the restart happens under.
+    let sent = 0;
+    const pump = setInterval(() => {
+      a.server.publish('live', `a${sent}`);
+      b.server.publish('live', `b${sent}`);
+      sent++;
+    }, 5);
+    t.after(() => clearInterval(pump));
+    const from = (inbox: Inbox, node: string) =>
+      inbox.messages.filter((message) => message.startsWith(node)).map((message) => Number(message.slice(1)));
+    await until(() => from(onB, 'a').length >= 5 && from(onA, 'b').length >= 5, 'cross-node delivery');
 
     await redis.stop();
     await until(() => a.server.stats().broker?.connected === false, 'a sees Redis gone');
@@ -112,10 +121,10 @@ describe('topics across nodes', () => {
       a.logs.some((line) => line.startsWith('error: ') && line.includes('reconnecting')),
       `a clear log line: ${a.logs.join(' | ')}`,
     );
-    a.server.publish('live', 'during');
-    b.server.publish('live', 'b during');
-    await until(() => onA.messages.includes('during') && onB.messages.includes('b during'), 'local delivery');
-    assert.ok(!onB.messages.includes('during'), 'nothing crossed while Redis was down');
+    const sentAtOutage = sent;
+    await until(() => sent >= sentAtOutage + 20, 'publishes during the outage');
+    const crossedBefore = from(onB, 'a').length;
+    await until(() => from(onA, 'a').length >= sentAtOutage + 20, 'local delivery during the outage');
     assert.ok(a.server.stats().broker!.dropped >= 1);
     assert.ok(a.server.stats().broker!.disconnects >= 1);
 
@@ -126,13 +135,28 @@ describe('topics across nodes', () => {
       20_000,
     );
     await until(async () => (await subscribersOf(redis.url, 'mummyx:topic:live')) === 2, 'subscriptions restored');
-    a.server.publish('live', 'after');
-    b.server.publish('live', 'b after');
-    await until(() => onB.messages.includes('after') && onA.messages.includes('b after'), 'cross-node delivery again');
+    const sentAtReturn = sent;
+    await until(
+      () => from(onB, 'a').some((n) => n > sentAtReturn) && from(onA, 'b').some((n) => n > sentAtReturn),
+      'cross-node delivery again',
+    );
+    clearInterval(pump);
     assert.ok(
       a.logs.some((line) => line.startsWith('info: ') && line.includes('reconnected')),
       a.logs.join(' | '),
     );
-    assert.equal(onA.messages.filter((message) => message === 'after').length, 1);
+    assert.ok(from(onB, 'a').length > crossedBefore, 'more crossed after the restart');
+    // Local subscribers got every local publish, once, in order, through the outage and the restart.
+    await until(() => from(onA, 'a').length === sent && from(onB, 'b').length === sent, 'every local publish');
+    const all = Array.from({ length: sent }, (_, i) => i);
+    assert.deepEqual(from(onA, 'a'), all);
+    assert.deepEqual(from(onB, 'b'), all);
+    // What crossed came once and in order, with the gap of the outage only.
+    for (const crossed of [from(onB, 'a'), from(onA, 'b')]) {
+      assert.ok(
+        crossed.every((n, i) => i === 0 || n > crossed[i - 1]!),
+        `in order, no repeats: ${crossed.join(',')}`,
+      );
+    }
   });
 });

@@ -2,24 +2,20 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startCluster, Teardown, until, type Cluster } from './cluster-processes.js';
+import { clusterForSuite, until, type Cluster } from './cluster-processes.js';
 import { sha256, upload } from './cluster-clients.js';
 
 const nodeAt = async (url: string) => ((await (await fetch(`${url}/ping`)).json()) as { node: string }).node;
 
 // One cluster for both tests, in order: n2 is frozen and thawed, then killed.
 describe('three demo nodes behind HAProxy round-robin: a frozen node, a killed node', { timeout: 110_000 }, () => {
-  const teardown = new Teardown();
-  let cluster: Cluster;
-  before(async () => {
-    cluster = await startCluster(teardown);
-  });
-  after(() => teardown.run());
+  const sharedCluster = clusterForSuite();
 
   it('goes on serving through the others while a node is frozen, and takes it back once it thaws', async (t) => {
+    const cluster = sharedCluster();
     const [n1, n2] = cluster.nodes as [Cluster['nodes'][0], Cluster['nodes'][0]];
     const legacy = new Client({ name: 'cluster-frozen', version: '1.0.0' });
     await legacy.connect(new StreamableHTTPClientTransport(new URL(`${n1.url}/mcp`)));
@@ -56,6 +52,7 @@ describe('three demo nodes behind HAProxy round-robin: a frozen node, a killed n
   });
 
   it('resumes an upload through the others when a node is killed mid-upload, and a dead node’s session answers 404', async () => {
+    const cluster = sharedCluster();
     const victim = cluster.nodes[1]!;
     // A session held by the node that is about to die.
     const initialize = await fetch(`${victim.url}/mcp`, {

@@ -4,17 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { freePort, RedisProcess, until, type AfterHooks } from './redis-server.js';
 
 const demoCli = fileURLToPath(new URL('../../../apps/demo/dist/cli.js', import.meta.url));
 const clusterExample = fileURLToPath(new URL('../../../examples/cluster/', import.meta.url));
 export const haproxyPath = process.env['HAPROXY'] ?? '/usr/sbin/haproxy';
 
-/**
- * Cleanups for what a suite's `before` hook started (processes, directories),
- * run last first by the suite's `after` hook, so several tests share one cluster.
- */
-export class Teardown implements AfterHooks {
+/** Cleanups for what a suite's `before` hook started, run last first by its `after` hook. */
+class Teardown implements AfterHooks {
   readonly #cleanups: Array<() => unknown> = [];
 
   after(fn: () => unknown): void {
@@ -140,6 +138,24 @@ export async function startCluster(
   const nodes = [first, ...others];
   const url = await startBalancer(t, nodes, config);
   return { redis, nodes, url, dataDir };
+}
+
+/**
+ * One cluster for every test of the calling suite (`describe`): its `before`
+ * hook starts it and its `after` hook stops it, since starting one takes most
+ * of a test's time. Returns the function that hands it to a test.
+ */
+export function clusterForSuite(config?: BalancerConfig): () => Cluster {
+  const teardown = new Teardown();
+  let cluster: Cluster | undefined;
+  before(async () => {
+    cluster = await startCluster(teardown, config);
+  });
+  after(() => teardown.run());
+  return () => {
+    if (cluster === undefined) throw new Error('the cluster did not start');
+    return cluster;
+  };
 }
 
 export type BalancerConfig = 'haproxy-round-robin.cfg' | 'haproxy-sticky.cfg';

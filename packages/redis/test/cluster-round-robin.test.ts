@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { EventSource } from 'eventsource';
-import { startBalancer, startCluster, Teardown, until, type Cluster } from './cluster-processes.js';
+import { clusterForSuite, startBalancer, until, type Cluster } from './cluster-processes.js';
 import {
   connect2026,
   countByNode,
@@ -20,17 +20,12 @@ import {
   upload,
 } from './cluster-clients.js';
 
-// One cluster (Redis, three demo nodes, HAProxy round-robin) for every test of this file:
-// starting one takes most of a test's time.
+// One cluster (Redis, three demo nodes, HAProxy round-robin) for every test of this file.
 describe('three demo nodes behind HAProxy, coordinated through Redis', { timeout: 110_000 }, () => {
-  const teardown = new Teardown();
-  let cluster: Cluster;
-  before(async () => {
-    cluster = await startCluster(teardown);
-  });
-  after(() => teardown.run());
+  const sharedCluster = clusterForSuite();
 
   it('serves a 2025 SDK session with no stickiness, a legacy SSE session, cross-node broadcasts, and a tus upload over every node', async (t) => {
+    const cluster = sharedCluster();
     const [n1, , n3] = cluster.nodes as [Cluster['nodes'][0], Cluster['nodes'][0], Cluster['nodes'][0]];
 
     // A page on n1 hears a broadcast raised through a session on n3.
@@ -87,6 +82,7 @@ describe('three demo nodes behind HAProxy, coordinated through Redis', { timeout
   });
 
   it('serves 2026-07-28 clients on every node: calls spread, confirmations verified on another node, notifications reach listen streams and 2025 subscribers elsewhere', async (t) => {
+    const cluster = sharedCluster();
     const [n1, n2, n3] = cluster.nodes as [Cluster['nodes'][0], Cluster['nodes'][0], Cluster['nodes'][0]];
     const { client, asked, servedBy } = await connect2026(t, cluster.url);
     assert.ok((await client.listTools()).tools.some((tool) => tool.name === 'order_book'));
@@ -128,6 +124,7 @@ describe('three demo nodes behind HAProxy, coordinated through Redis', { timeout
   });
 
   it('keeps a 2025 session on its node with the sticky HAProxy configuration (nothing forwarded)', async (t) => {
+    const cluster = sharedCluster();
     // The same nodes behind a second HAProxy with the stick table.
     const sticky = await startBalancer(t, cluster.nodes, 'haproxy-sticky.cfg');
     const forwardedBefore = await forwardedTotal(cluster);

@@ -29,6 +29,7 @@ export {
   type MultipartEntry,
 } from './http/multipart.js';
 export type { ResponseBody } from './http/response.js';
+export type { ResponseStreamBody } from './http/response-stream.js';
 export type { CompressionOptions, ContentEncoding } from './http/compression.js';
 export {
   Router,
@@ -39,7 +40,7 @@ export {
   type Route,
   type RouteMatch,
 } from './router/router.js';
-export { fetchHandler, type FetchHandler, type FetchHandlerOptions } from './fetch/fetch-handler.js';
+export { fetchHandler, type FetchHandler } from './fetch/fetch-handler.js';
 export { MxError, errorCodes, type ErrorCode, type MxErrorOptions } from './errors.js';
 export { FileLogger, type FileLoggerOptions } from './log/file-logger.js';
 export { stderrLogHandler, silentLogHandler, type LogHandler, type LogLevel } from './log/log-handler.js';

@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { BroadcastChannel } from 'node:worker_threads';
 import { createServer, type ServerOptions } from '@mummyx/core';
 import { EventSource } from 'eventsource';
 import { router } from './fixtures/fetch-hono-app.js';
 import { exchange } from './fetch-helpers.js';
+import { gatesFor, openGet } from './gate-helpers.js';
 import { httpGet, within, type HttpResult } from './helpers.js';
 
 const appUrl = new URL('./fixtures/fetch-hono-app.js', import.meta.url);
@@ -36,51 +36,6 @@ async function serve(t: TestContext, mode: 'inline' | 'threads'): Promise<Served
 
 function json(result: HttpResult): Record<string, unknown> {
   return JSON.parse(result.body.toString()) as Record<string, unknown>;
-}
-
-let tokens = 0;
-
-/**
- * The test's end of a route's gates (see gates() in the fixture): `heard(text)` resolves once
- * the app posted `text`, from whichever thread it runs on; `say(text)` posts to the app.
- */
-function gatesFor(t: TestContext) {
-  const token = `${process.pid}-${++tokens}`;
-  const channel = new BroadcastChannel(`fetch-hono:${token}`);
-  t.after(() => channel.close());
-  const heard: string[] = [];
-  const waiting: Array<{ match: (text: string) => boolean; resolve: (text: string) => void }> = [];
-  channel.onmessage = (event) => {
-    const text = String((event as MessageEvent).data);
-    heard.push(text);
-    for (const waiter of waiting.splice(0)) {
-      if (waiter.match(text)) waiter.resolve(text);
-      else waiting.push(waiter);
-    }
-  };
-  return {
-    token,
-    say: (text: string): void => channel.postMessage(text),
-    heard: (what: string, match: (text: string) => boolean = (text) => text === what): Promise<string> => {
-      const seen = heard.find(match);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return within(
-        10_000,
-        new Promise<string>((resolve) => waiting.push({ match, resolve })),
-        `the app to say ${what}`,
-      );
-    },
-  };
-}
-
-/** Opens a GET and resolves with the response once its head arrived; destroyed when the test ends. */
-function openGet(t: TestContext, url: string): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false }, resolve);
-    req.on('error', reject);
-    req.end();
-    t.after(() => req.destroy());
-  });
 }
 
 for (const mode of ['inline', 'threads'] as const) {

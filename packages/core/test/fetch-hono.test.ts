@@ -10,7 +10,7 @@ import { createServer, type ServerOptions } from '@mummyx/core';
 import { EventSource } from 'eventsource';
 import { router } from './fixtures/fetch-hono-app.js';
 import { exchange } from './fetch-helpers.js';
-import { gatesFor, openGet } from './gate-helpers.js';
+import { gatesFor, openGet, readGated } from './gate-helpers.js';
 import { httpGet, within, type HttpResult } from './helpers.js';
 
 const appUrl = new URL('./fixtures/fetch-hono-app.js', import.meta.url);
@@ -161,16 +161,7 @@ for (const mode of ['inline', 'threads'] as const) {
     assert.equal(response.statusCode, 200);
     assert.equal(response.headers['transfer-encoding'], 'chunked');
     assert.equal(response.headers['x-main-thread'], String(!onWorker));
-    let text = '';
-    const arrivals: Array<[string, boolean]> = [];
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      text += chunk;
-      arrivals.push([text, response.complete]);
-      const whole = parts.findIndex((_, i) => text === parts.slice(0, i + 1).join(''));
-      if (whole !== -1) gates.say(`received ${whole + 1}`);
-    });
-    await within(10_000, new Promise((resolve) => response.on('end', resolve)), 'the end of the response');
+    const arrivals = await readGated(response, parts, gates);
     // Chunk n+1 is made only once the client has chunk n: had anything been gathered on the
     // way (on the worker, between the threads, on the IO thread), the response would never end.
     assert.deepEqual(arrivals, [

@@ -34,3 +34,43 @@ export function openGet(t: TestContext, url: string, headers: Record<string, str
     t.after(() => req.destroy());
   });
 }
+
+/**
+ * Reads `response` to its end, saying `received N` to `gates` each time the text so far is the
+ * first N of `parts` (a handler that makes part N+1 only then can never end a response that was
+ * gathered on the way). Resolves with every arrival: the text so far, and whether the response
+ * was complete by then.
+ */
+export async function readGated(
+  response: IncomingMessage,
+  parts: readonly string[],
+  gates: TestGates,
+): Promise<Array<[string, boolean]>> {
+  let text = '';
+  const arrivals: Array<[string, boolean]> = [];
+  response.setEncoding('utf8');
+  response.on('data', (chunk: string) => {
+    text += chunk;
+    arrivals.push([text, response.complete]);
+    const whole = parts.findIndex((_, i) => text === parts.slice(0, i + 1).join(''));
+    if (whole !== -1) gates.say(`received ${whole + 1}`);
+  });
+  await within(10_000, new Promise((resolve) => response.on('end', resolve)), 'the end of the response');
+  return arrivals;
+}
+
+/** Reads `response` until it stops: how (`ended`, `aborted` or `error`), and the text it had. */
+export async function howItStops(response: IncomingMessage, ms = 10_000): Promise<{ outcome: string; text: string }> {
+  let text = '';
+  response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const outcome = await within(
+    ms,
+    new Promise<string>((resolve) => {
+      response.on('end', () => resolve('ended'));
+      response.on('aborted', () => resolve('aborted'));
+      response.on('error', () => resolve('error'));
+    }),
+    'the response to stop',
+  );
+  return { outcome, text };
+}

@@ -3,13 +3,12 @@
 // read after the client left, during a streamed response (response-streams.test.ts) — and never
 // once the response was complete.
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createServer, type Server } from '@mummyx/core';
 import { gatesFor } from './gate-helpers.js';
 import { router } from './fixtures/response-streams-app.js';
-import { httpGet } from './helpers.js';
+import { httpGet, rawSend } from './helpers.js';
 
 const appUrl = new URL('./fixtures/response-streams-app.js', import.meta.url);
 
@@ -24,14 +23,6 @@ async function serve(
   t.after(() => server.close());
   const { port, url } = await server.listen(0);
   return { server, port, url };
-}
-
-function rawSend(t: TestContext, port: number, request: string): Socket {
-  const socket = connect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  t.after(() => socket.destroy());
-  socket.write(request);
-  return socket;
 }
 
 /** Waits until the server has seen every connection close. */

@@ -4,13 +4,12 @@
 // client that leaves stops the producer; a worker whose handler returned takes other requests
 // while its stream goes on.
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { createServer, type Server, type ServerOptions } from '@mummyx/core';
 import { exchange } from './fetch-helpers.js';
-import { gatesFor, openGet } from './gate-helpers.js';
+import { gatesFor, howItStops, openGet, readGated } from './gate-helpers.js';
 import { router } from './fixtures/response-streams-app.js';
-import { httpGet, within } from './helpers.js';
+import { httpGet, rawSend, within } from './helpers.js';
 
 const appUrl = new URL('./fixtures/response-streams-app.js', import.meta.url);
 
@@ -34,15 +33,6 @@ async function serveStreams(t: TestContext, mode: 'inline' | 'threads', options:
   return { server, url: address.url, port: address.port, logs };
 }
 
-/** A raw connection that sent `request`; destroyed when the test ends. */
-function rawSend(t: TestContext, port: number, request: string): Socket {
-  const socket = connect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  t.after(() => socket.destroy());
-  socket.write(request);
-  return socket;
-}
-
 const parts = ['first ', 'second ', 'third'];
 
 for (const mode of ['inline', 'threads'] as const) {
@@ -60,16 +50,7 @@ for (const mode of ['inline', 'threads'] as const) {
       assert.equal(response.statusCode, 200);
       assert.equal(response.headers['transfer-encoding'], 'chunked');
       assert.equal(response.headers['x-thread'], where);
-      let text = '';
-      const arrivals: Array<[string, boolean]> = [];
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        text += chunk;
-        arrivals.push([text, response.complete]);
-        const whole = parts.findIndex((_, i) => text === parts.slice(0, i + 1).join(''));
-        if (whole !== -1) gates.say(`received ${whole + 1}`);
-      });
-      await within(10_000, new Promise((resolve) => response.on('end', resolve)), 'the end of the response');
+      const arrivals = await readGated(response, parts, gates);
       // Part n+1 is made only once the client has part n: a body gathered anywhere on the way
       // would never end.
       assert.deepEqual(arrivals, [
@@ -134,17 +115,7 @@ for (const mode of ['inline', 'threads'] as const) {
     const { url, logs } = await serveStreams(t, mode);
     const response = await openGet(t, `${url}/fails`);
     assert.equal(response.statusCode, 200);
-    let text = '';
-    response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    const outcome = await within(
-      10_000,
-      new Promise<string>((resolve) => {
-        response.on('end', () => resolve('ended'));
-        response.on('aborted', () => resolve('aborted'));
-        response.on('error', () => resolve('error'));
-      }),
-      'the response to stop',
-    );
+    const { outcome, text } = await howItStops(response);
     assert.notEqual(outcome, 'ended', 'a failed body must not look complete');
     assert.equal(text, 'partial');
     const line = logs.find((entry) => entry.includes('the response body failed midway'));

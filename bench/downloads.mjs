@@ -16,18 +16,15 @@
 // Usage: node bench/downloads.mjs [--rounds N] [--size MIB] [--threads N] [--stall S | --no-stall] [--unpinned]
 //        [--only inline-file,worker-file,node-http-file,inline-generated,worker-generated,node-http-generated]
 // Needs `npm run build` first (the server imports packages/core/dist).
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  benchDir,
   clockTicks,
   defaultCores,
   formatTable,
-  git,
-  machineInfo,
   parseArgsOrExit,
   pinPid,
   readProcessCpuTicks,
@@ -36,6 +33,7 @@ import {
   startServer,
   stats,
   stopServer,
+  writeResults,
 } from './lib/harness.mjs';
 
 const usage =
@@ -253,22 +251,6 @@ const lines = [
     rows,
   ),
 ];
-mkdirSync(join(benchDir, 'results'), { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const out = join(benchDir, 'results', `downloads-${stamp}.json`);
-writeFileSync(
-  out,
-  JSON.stringify(
-    {
-      settings: { rounds, sizeMiB, threads, stallS, cores },
-      machine: machineInfo(),
-      commit: git(['rev-parse', 'HEAD']),
-      summary,
-      runs,
-    },
-    null,
-    2,
-  ),
-);
+const out = writeResults('downloads', { settings: { rounds, sizeMiB, threads, stallS, cores }, summary, runs });
 lines.push('', `results: ${out}`);
 console.log(lines.join('\n'));

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createServer, type ServerOptions } from '@mummyx/core';
 import { EventSource } from 'eventsource';
 import { router } from './fixtures/fetch-hono-app.js';
@@ -169,6 +170,31 @@ for (const mode of ['inline', 'threads'] as const) {
       ['first second ', false],
       ['first second third', false],
     ]);
+  });
+
+  test(`${mode}: a client that stops reading holds the app's stream back; leaving cancels it`, async (t) => {
+    const { url } = await serve(t, mode);
+    const gates = gatesFor(t);
+    const response = await openGet(t, `${url}/held?token=${gates.token}`);
+    assert.equal(response.statusCode, 200);
+    response.pause();
+    const made = (): number => gates.transcript.filter((text) => text.startsWith('made ')).length;
+    // Held: no chunk made over five polls in a row.
+    let last = -1;
+    let still = 0;
+    const deadline = Date.now() + 20_000;
+    while (still < 5) {
+      assert.ok(Date.now() < deadline, `the producer never stopped: ${made()} chunks made`);
+      await delay(50);
+      const now = made();
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+    // What the socket's buffers, the ring and the stream's own queue hold is a few MiB; a body
+    // read without back-pressure would be made whole (2,048 chunks) by now.
+    assert.ok(last > 0 && last < 1024, `${last} chunks of 64 KiB made for a client that reads nothing`);
+    response.destroy();
+    await gates.heard('cancelled');
   });
 
   test(`${mode}: c.req.raw.signal aborts when the client leaves before the response`, async (t) => {

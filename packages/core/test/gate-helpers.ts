@@ -11,6 +11,8 @@ export interface TestGates {
   say(text: string): void;
   /** Resolves with what the handler said (`what`, or the first text `match` accepts); fails after 10 s. */
   heard(what: string, match?: (text: string) => boolean): Promise<string>;
+  /** Everything the handler said so far, in order. */
+  readonly transcript: readonly string[];
 }
 
 /** Gates for one request, closed when the test ends. */
@@ -22,6 +24,9 @@ export function gatesFor(t: TestContext): TestGates {
     token,
     say: (text) => gates.say(text),
     heard: (what, match) => within(10_000, gates.heard(what, match), `the app to say ${what}`),
+    get transcript() {
+      return gates.transcript;
+    },
   };
 }
 

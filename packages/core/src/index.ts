@@ -9,6 +9,7 @@ export type { Request, RequestHead, RespondSseOptions, SessionBinding, UpgradeOp
 export type { SseStream } from './sse/sse-stream.js';
 export type { SseEvent } from './sse/sse-encoder.js';
 export { publish } from './pubsub/publish.js';
+export { sharedSecret } from './threads/shared-secret.js';
 export type {
   WebSocket,
   WebSocketHandler,
@@ -40,7 +41,13 @@ export {
   type Route,
   type RouteMatch,
 } from './router/router.js';
-export { fetchHandler, type FetchHandler } from './fetch/fetch-handler.js';
+export {
+  fetchHandler,
+  toWebRequest,
+  writeWebResponse,
+  type FetchHandler,
+  type WebRequestOptions,
+} from './fetch/fetch-handler.js';
 export { MxError, errorCodes, type ErrorCode, type MxErrorOptions } from './errors.js';
 export { FileLogger, type FileLoggerOptions } from './log/file-logger.js';
 export { stderrLogHandler, silentLogHandler, type LogHandler, type LogLevel } from './log/log-handler.js';

@@ -1,6 +1,6 @@
 import type { Request } from '@mummyx/core';
 import { ErrorCode, respondError } from './json-rpc.js';
-import type { AuthInfo } from './sdk-v1.js';
+import type { AuthInfo } from './mcp-types.js';
 
 export interface AuthOptions {
   /** Checks credentials and returns what tools see as `extra.authInfo`; undefined (or a throw) refuses. */

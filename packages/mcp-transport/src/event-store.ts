@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from './sdk-v1.js';
+import type { JSONRPCMessage } from './mcp-types.js';
 
 /**
  * Where a session's server-to-client events are kept for resumption

@@ -22,6 +22,8 @@ export interface GuardOptions {
   allowedHosts?: readonly string[] | '*' | undefined;
   /** Exact origins accepted in `Origin`; `'*'` accepts any. Default: loopback origins and the request's own host. */
   allowedOrigins?: readonly string[] | '*' | undefined;
+  /** CORS settings: when `allowedOrigins` is not given, the origins CORS allows are accepted too. */
+  cors?: { origins: readonly string[] | '*' } | undefined;
 }
 
 /**
@@ -49,6 +51,8 @@ export function refusalReason(request: Request, options: GuardOptions): string |
   if (options.allowedOrigins !== undefined) {
     return options.allowedOrigins.includes(origin) ? undefined : `Forbidden: Origin ${origin} is not allowed`;
   }
+  const corsOrigins = options.cors?.origins;
+  if (corsOrigins === '*' || corsOrigins?.includes(origin) === true) return undefined;
   let url: URL;
   try {
     url = new URL(origin);

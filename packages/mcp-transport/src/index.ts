@@ -1,5 +1,9 @@
-export { mountMcp, type McpMount, type McpMountOptions } from './mount.js';
+export { mountMcp, type McpMount, type McpMountOptions, type McpNotifier } from './mount.js';
 export type { CorsOptions } from './cors.js';
 export type { SessionCloseReason } from './session-registry.js';
 export type { McpSessionInfo, McpServerLike, TransportKind } from './session-transport.js';
+export type { CacheHint, CacheableMethod, CreateServer, McpServerContext } from './server-factory.js';
+export type { RequestStateCodec } from './request-state.js';
+export type { AuthInfo } from './mcp-types.js';
+export { McpTransportError, mcpTransportErrorCodes, type McpTransportErrorCode } from './errors.js';
 export { InMemoryEventStore, type EventStore, type InMemoryEventStoreOptions } from './event-store.js';

@@ -1,5 +1,5 @@
 import type { HeadersInit, Request } from '@mummyx/core';
-import type { JSONRPCMessage, RequestId } from './sdk-v1.js';
+import type { JSONRPCMessage, RequestId } from './mcp-types.js';
 
 /** JSON-RPC error codes this package answers with. */
 export const ErrorCode = {
@@ -10,35 +10,51 @@ export const ErrorCode = {
   SessionNotFound: -32001,
 } as const;
 
-/** A JSON-RPC error body with `id: null`, the shape MCP clients parse from HTTP errors. */
-export function errorBody(code: number, message: string): string {
-  return JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
+/**
+ * A JSON-RPC error body, the shape MCP clients parse from HTTP errors. It
+ * carries the request's `id` when one could be read (`echoableId`), `null`
+ * otherwise (a body that is not JSON, a batch).
+ */
+export function errorBody(code: number, message: string, id: RequestId | null = null): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } });
 }
 
-/** Answers an HTTP request with a JSON-RPC error. */
+/** Answers an HTTP request with a JSON-RPC error, echoing `id` when the request's could be read. */
 export function respondError(
   request: Request,
   status: number,
   code: number,
   message: string,
   headers: Record<string, string> = {},
+  id: RequestId | null = null,
 ): void {
-  request.respond(status, { 'Content-Type': 'application/json', ...headers }, errorBody(code, message));
+  request.respond(status, { 'Content-Type': 'application/json', ...headers }, errorBody(code, message, id));
+}
+
+/**
+ * The id an error reply to a POST body echoes: the `id` of a single
+ * JSON-RPC request (a string or an integer), else null (a batch, a
+ * notification, something that is not a request).
+ */
+export function echoableId(body: unknown): RequestId | null {
+  if (!isObject(body) || typeof body['method'] !== 'string') return null;
+  const id = body['id'];
+  return isId(id) ? (id as RequestId) : null;
 }
 
 /** Most messages one batch may hold. */
 const maxBatch = 100;
 
 /**
- * The JSON-RPC messages of a POST body; answers 415 (not JSON), 413 (over
- * `maxMessageBytes`) or 400 (not JSON-RPC) with `headers` and returns
- * undefined otherwise.
+ * The JSON value of a POST body; answers 415 (not JSON), 413 (over
+ * `maxMessageBytes`) or 400 (not JSON) with `headers` and returns undefined
+ * otherwise.
  */
-export function readMessages(
+export function readJson(
   request: Request,
   headers: Record<string, string>,
   maxMessageBytes: number,
-): { messages: JSONRPCMessage[]; batch: boolean } | undefined {
+): { value: unknown } | undefined {
   if (!isMediaType(request.headers.get('content-type'), 'application/json')) {
     respondError(
       request,
@@ -59,9 +75,37 @@ export function readMessages(
     );
     return undefined;
   }
-  const parsed = parseMessages(request.body.toString('utf8'), maxBatch);
+  try {
+    return { value: JSON.parse(request.body.toString('utf8')) as unknown };
+  } catch (error) {
+    respondError(request, 400, ErrorCode.ParseError, `Parse error: ${(error as Error).message}`, headers);
+    return undefined;
+  }
+}
+
+/**
+ * The JSON-RPC messages of a POST body; answers 415, 413 or 400 (not
+ * JSON-RPC, with the request's id when readable) with `headers` and returns
+ * undefined otherwise.
+ */
+export function readMessages(
+  request: Request,
+  headers: Record<string, string>,
+  maxMessageBytes: number,
+): { messages: JSONRPCMessage[]; batch: boolean } | undefined {
+  const body = readJson(request, headers, maxMessageBytes);
+  return body === undefined ? undefined : messagesOf(request, body.value, headers);
+}
+
+/** The JSON-RPC messages of a parsed body; answers 400 with `headers` and returns undefined when it holds none. */
+export function messagesOf(
+  request: Request,
+  value: unknown,
+  headers: Record<string, string>,
+): { messages: JSONRPCMessage[]; batch: boolean } | undefined {
+  const parsed = toMessages(value, maxBatch);
   if (!parsed.ok) {
-    respondError(request, 400, parsed.code, parsed.message, headers);
+    respondError(request, 400, parsed.code, parsed.message, headers, echoableId(value));
     return undefined;
   }
   return parsed;
@@ -81,6 +125,11 @@ export function parseMessages(text: string, maxBatch: number): ParsedMessages {
   } catch (error) {
     return { ok: false, code: ErrorCode.ParseError, message: `Parse error: ${(error as Error).message}` };
   }
+  return toMessages(value, maxBatch);
+}
+
+/** The JSON-RPC messages of a parsed body: one message or a batch of at most `maxBatch`. */
+export function toMessages(value: unknown, maxBatch: number): ParsedMessages {
   const batch = Array.isArray(value);
   const items: unknown[] = batch ? (value as unknown[]) : [value];
   if (items.length === 0) return { ok: false, code: ErrorCode.InvalidRequest, message: 'Invalid Request: empty batch' };

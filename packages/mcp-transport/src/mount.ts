@@ -1,20 +1,31 @@
 import type { Request, Router } from '@mummyx/core';
-import { checkCredentials } from './auth.js';
+import { authInfoOf, checkCredentials } from './auth.js';
 import { corsHeaders, respondPreflight, type CorsOptions } from './cors.js';
 import type { EndpointContext } from './endpoint-context.js';
+import { ChannelEventBus, type ChangeEvent } from './event-bus.js';
 import { InMemoryEventStore, type EventStore } from './event-store.js';
 import { refusalReason } from './host-origin-guard.js';
 import { ErrorCode, respondError } from './json-rpc.js';
 import { LegacySseEndpoint, legacySessionKey } from './legacy-sse/endpoint.js';
-import type { AuthInfo } from './sdk-v1.js';
+import type { AuthInfo } from './mcp-types.js';
+import { LazyRequestStateCodec, requestStateKeyOf, type RequestStateCodec } from './request-state.js';
+import { ServerFactory, type CacheHint, type CacheableMethod, type CreateServer } from './server-factory.js';
 import { SessionRegistry, type SessionCloseReason } from './session-registry.js';
-import type { McpServerLike, McpSessionInfo } from './session-transport.js';
-import { StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';
+import type { McpSessionInfo } from './session-transport.js';
+import { postSessionKey, StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';
+import { Era2026, type ModernOptions } from './streamable-http/era-2026.js';
 import { WebSocketEndpoint } from './websocket/endpoint.js';
 
 export interface McpMountOptions {
-  /** Makes the MCP server for a new session (one per session: the SDK's servers hold one transport). */
-  createServer: (session: McpSessionInfo) => McpServerLike | Promise<McpServerLike>;
+  /**
+   * Makes an MCP server (`McpServer` or low-level `Server`, of
+   * `@modelcontextprotocol/sdk` 1.x or `@modelcontextprotocol/server` 2.x):
+   * one per 2025-era session (a server holds one transport), and, with SDK
+   * 2.x, one per 2026-07-28 request (`ctx.era === 'modern'`; the SDK's
+   * model: keep it cheap, build schemas at module scope). With SDK 2.x,
+   * spread `ctx.serverOptions` into the server's options.
+   */
+  createServer: CreateServer;
   /** Streamable HTTP endpoint. Default `/mcp`. */
   path?: string;
   /** Legacy HTTP+SSE stream (protocol 2024-11-05); false to leave it out. Default `/sse`. */
@@ -65,6 +76,33 @@ export interface McpMountOptions {
   resourceMetadataUrl?: string;
   /** CORS for browser clients; `Mcp-Session-Id` is exposed. Default off. */
   cors?: CorsOptions;
+  /**
+   * The HMAC key of `requestState` (multi-round-trip requests, 2026-07-28),
+   * at least 32 bytes (a string counts as UTF-8). Every worker, and every
+   * node behind a balancer, must have the same one: a retry may reach any of
+   * them. Default: one random key per process, the same on every worker
+   * thread (enough for one machine; set it for several).
+   */
+  requestStateKey?: string | Uint8Array;
+  /** How long a minted `requestState` stays valid, in seconds. Default 600. */
+  requestStateTtlSeconds?: number;
+  /**
+   * Caching hints (`ttlMs`, `cacheScope`) of 2026-07-28 results, per method,
+   * used when a result carries none of its own; handed to SDK 2.x servers in
+   * `ctx.serverOptions`. Default: none (`ttlMs: 0`, `cacheScope: 'private'`).
+   */
+  cacheHints?: Partial<Record<CacheableMethod, CacheHint>>;
+  /**
+   * The 2026-07-28 leg of the Streamable HTTP path (SDK 2.x servers only):
+   * how it answers (`responseMode` `'auto'`: JSON unless the tool sends
+   * progress or logs first, then SSE; `'sse'`: always SSE), its SSE
+   * keep-alive interval (`keepAliveMs`, default 15 000; 0 none), and how
+   * many `subscriptions/listen` streams one thread keeps open
+   * (`maxSubscriptions`, default 1 024). `false` answers every 2026-era
+   * request as a 2025-only server does (400 / -32000), so clients fall back
+   * to `initialize`. Default: on.
+   */
+  modern?: { responseMode?: 'auto' | 'sse'; keepAliveMs?: number; maxSubscriptions?: number } | false;
   /** Runs on the thread that owns the session once it is initialised. */
   onSessionCreated?: (session: McpSessionInfo) => void;
   /** Runs on the thread that owned the session, with why it closed. */
@@ -73,13 +111,45 @@ export interface McpMountOptions {
   log?: (message: string) => void;
 }
 
-/** What `mountMcp` returns: this thread's view of its sessions. */
+/** Announces changes to the clients of a mount, on every thread. */
+export interface McpNotifier {
+  /** `notifications/tools/list_changed`. */
+  toolsChanged(): void;
+  /** `notifications/prompts/list_changed`. */
+  promptsChanged(): void;
+  /** `notifications/resources/list_changed`. */
+  resourcesChanged(): void;
+  /** `notifications/resources/updated` for `uri`. */
+  resourceUpdated(uri: string): void;
+}
+
+/** What `mountMcp` returns: this thread's view of the mount. */
 export interface McpMount {
   /** Sessions open on this thread. */
   readonly sessionCount: number;
   /** Session ids open on this thread. */
   sessionIds(): string[];
-  /** Closes every session on this thread. */
+  /**
+   * Change notifications, callable from any thread (a tool on any worker):
+   * each reaches every 2026-07-28 `subscriptions/listen` stream of this
+   * mount on every thread (as each client filtered it), and every 2025-era
+   * session of the mount on every thread whose server declared `listChanged`
+   * for that list, or whose client subscribed to that resource.
+   */
+  readonly notify: McpNotifier;
+  /**
+   * The `requestState` codec with the mount's key (SDK 2.x
+   * `createRequestStateCodec`): tools `mint` the state they return with
+   * `inputRequired(...)`; servers made with `ctx.serverOptions` verify it (its methods are bound: pass
+   * `{ verify: mount.requestState.verify }` on its own if you build the options yourself).
+   * Rejects with `MX_ERR_SDK_MISSING` when `@modelcontextprotocol/server`
+   * is not installed.
+   */
+  readonly requestState: RequestStateCodec;
+  /**
+   * Closes every session on this thread, aborts its 2026-era requests in
+   * flight and ends its listen streams.
+   */
   close(): Promise<void>;
 }
 
@@ -94,33 +164,48 @@ const mib = 1024 * 1024;
  */
 export function mountMcp(router: Router, options: McpMountOptions): McpMount {
   const o = resolveOptions(options);
+  const codec = new LazyRequestStateCodec(o.requestStateKey, o.requestStateTtlSeconds);
+  const factory = new ServerFactory(options.createServer, codec, options.cacheHints);
+  const createServer = (info: McpSessionInfo, request: Request) => factory.create(info, 'legacy', authInfoOf(request));
   const sessions = new SessionRegistry({
-    createServer: options.createServer,
+    createServer,
     maxSessions: o.maxSessions,
     sessionIdleTimeoutMs: o.sessionIdleTimeoutMs,
     onSessionCreated: options.onSessionCreated,
     onSessionClosed: options.onSessionClosed,
     log: o.log,
   });
+  const bus = new ChannelEventBus(o.path, o.log);
+  bus.subscribe((event) => sessions.announce(event));
   const context: EndpointContext = {
     sessions,
+    factory,
     corsHeaders: (request) => corsHeaders(request, options.cors),
     maxMessageBytes: o.maxMessageBytes,
     log: o.log,
   };
   const guarded = guard(options, context);
 
-  const streamable = new StreamableHttpEndpoint(context, {
-    createServer: options.createServer,
-    stateless: o.stateless,
-    enableJsonResponse: o.enableJsonResponse,
-    eventStore: o.eventStore,
-    retryIntervalMs: o.retryIntervalMs,
-    resumeGraceMs: o.resumeGraceMs,
-  });
+  const era2026 = new Era2026(context, factory, bus, o.modern);
+  const streamable = new StreamableHttpEndpoint(
+    context,
+    {
+      createServer,
+      stateless: o.stateless,
+      enableJsonResponse: o.enableJsonResponse,
+      eventStore: o.eventStore,
+      retryIntervalMs: o.retryIntervalMs,
+      resumeGraceMs: o.resumeGraceMs,
+    },
+    era2026,
+  );
   // Stateless requests have no session: they spread over every worker.
   const sticky = o.stateless ? {} : { session: streamableSessionKey };
-  router.post(o.path, (request) => guarded(request, () => streamable.post(request)), sticky);
+  router.post(
+    o.path,
+    (request) => guarded(request, () => streamable.post(request)),
+    o.stateless ? {} : { session: postSessionKey },
+  );
   router.get(o.path, (request) => guarded(request, () => streamable.get(request)), sticky);
   router.delete(o.path, (request) => guarded(request, () => streamable.delete(request)), sticky);
   if (o.ssePath !== undefined) {
@@ -152,12 +237,26 @@ export function mountMcp(router: Router, options: McpMountOptions): McpMount {
     }
   }
 
+  const publish = (event: ChangeEvent): void => bus.publish(event);
   return {
     get sessionCount() {
       return sessions.size;
     },
     sessionIds: () => sessions.ids(),
-    close: () => sessions.closeAll(),
+    notify: {
+      toolsChanged: () => publish({ kind: 'tools_list_changed' }),
+      promptsChanged: () => publish({ kind: 'prompts_list_changed' }),
+      resourcesChanged: () => publish({ kind: 'resources_list_changed' }),
+      resourceUpdated: (uri) => {
+        if (typeof uri !== 'string') throw new TypeError('resourceUpdated needs the resource URI');
+        publish({ kind: 'resource_updated', uri });
+      },
+    },
+    requestState: codec,
+    close: async () => {
+      await Promise.all([sessions.closeAll(), era2026.close()]);
+      bus.close();
+    },
   };
 }
 
@@ -202,11 +301,35 @@ function resolveOptions(options: McpMountOptions) {
   };
   const eventStore =
     options.eventStore === false || stateless ? undefined : (options.eventStore ?? new InMemoryEventStore());
-  return { ...resolved, eventStore };
+  const modern = options.modern;
+  const resolvedModern: ModernOptions | undefined =
+    modern === false
+      ? undefined
+      : {
+          responseMode: modern?.responseMode ?? 'auto',
+          keepAliveMs: nonNegative('modern.keepAliveMs', modern?.keepAliveMs, 15_000),
+          maxSubscriptions: nonNegative('modern.maxSubscriptions', modern?.maxSubscriptions, 1_024),
+        };
+  if (resolvedModern !== undefined && resolvedModern.responseMode !== 'auto' && resolvedModern.responseMode !== 'sse') {
+    throw new RangeError("mountMcp: modern.responseMode must be 'auto' or 'sse'");
+  }
+  return {
+    ...resolved,
+    eventStore,
+    modern: resolvedModern,
+    requestStateKey: requestStateKeyOf(options.requestStateKey),
+    requestStateTtlSeconds: positive('requestStateTtlSeconds', options.requestStateTtlSeconds, 600),
+  };
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`mountMcp: ${name} must be a non-negative number`);
+  return value;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`mountMcp: ${name} must be a positive number`);
   return value;
 }

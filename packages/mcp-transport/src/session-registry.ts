@@ -1,14 +1,23 @@
 import type { Request, SessionBinding } from '@mummyx/core';
 import { ErrorCode, respondError } from './json-rpc.js';
+import type { ChangeEvent } from './event-bus.js';
+import type { RequestId } from './mcp-types.js';
 import type { McpServerLike, McpSessionInfo, SessionTransport, TransportKind } from './session-transport.js';
 
 export type SessionCloseReason = 'deleted' | 'idle' | 'disconnected' | 'server' | 'closed';
 
-/** One open session: its transport, its MCP server and its binding to this thread. */
+/** What serves a session once its transport is open: an MCP server connected to it, or an SDK entry that owns it. */
+export interface SessionServer {
+  close(): Promise<void>;
+  /** Passes a change event to the client, as the session's era and subscriptions allow. */
+  announce(event: ChangeEvent): void;
+}
+
+/** One open session: its transport, what serves it and its binding to this thread. */
 export interface Session {
   info: { -readonly [K in keyof McpSessionInfo]: McpSessionInfo[K] };
   transport: SessionTransport;
-  server: McpServerLike | undefined;
+  server: SessionServer | undefined;
   binding: SessionBinding | undefined;
   lastActivity: number;
   initialized: boolean;
@@ -16,7 +25,8 @@ export interface Session {
 }
 
 export interface SessionRegistryOptions {
-  createServer: (session: McpSessionInfo) => McpServerLike | Promise<McpServerLike>;
+  /** Makes the MCP server of a new session (the request is the one that opens it). */
+  createServer: (session: McpSessionInfo, request: Request) => Promise<McpServerLike>;
   /** Sessions open at once; more get 503. */
   maxSessions: number;
   /** A Streamable HTTP session without requests or open streams for this long is closed; 0 never. */
@@ -53,7 +63,7 @@ export class SessionRegistry {
   }
 
   /** Answers 503 with `Retry-After` and returns true when the registry holds `maxSessions` already. */
-  refuseWhenFull(request: Request, headers: Record<string, string>): boolean {
+  refuseWhenFull(request: Request, headers: Record<string, string>, replyId: RequestId | null = null): boolean {
     if (this.#sessions.size < this.#options.maxSessions) return false;
     respondError(
       request,
@@ -61,15 +71,17 @@ export class SessionRegistry {
       ErrorCode.ConnectionClosed,
       `Service Unavailable: the server holds its maximum of ${this.#options.maxSessions} sessions; retry later`,
       { 'Retry-After': '5', ...headers },
+      replyId,
     );
     return true;
   }
 
   /**
-   * Registers a session, binds it to this thread and connects a new MCP
-   * server to its transport. The session leaves the registry when its
-   * transport closes; if the server cannot be made or connected, the
-   * transport is closed and the error rethrown.
+   * Registers a session, binds it to this thread and starts what serves it:
+   * by default a new MCP server connected to its transport; `attach` serves
+   * it otherwise (an SDK entry that takes the transport itself). The session
+   * leaves the registry when its transport closes; if it cannot be served,
+   * the transport is closed and the error rethrown.
    */
   async start(
     request: Request,
@@ -77,6 +89,7 @@ export class SessionRegistry {
     id: string,
     transport: SessionTransport,
     protocolVersion: string | undefined,
+    attach?: (session: Session) => Promise<SessionServer>,
   ): Promise<Session> {
     const session: Session = {
       info: { id, transport: kind, remoteAddress: request.remoteAddress, protocolVersion },
@@ -91,15 +104,32 @@ export class SessionRegistry {
     session.binding = request.bindSession(id);
     transport.onCleanup(() => this.#forget(session));
     try {
-      const server = await this.#options.createServer(session.info);
-      session.server = server;
-      await server.connect(transport);
+      session.server = attach === undefined ? await this.#connect(session, request) : await attach(session);
     } catch (error) {
       await transport.close();
       throw error;
     }
     this.#startSweeper();
     return session;
+  }
+
+  /** A new MCP server, connected to the session's transport. */
+  async #connect(session: Session, request: Request): Promise<SessionServer> {
+    const server = await this.#options.createServer(session.info, request);
+    const served: SessionServer = {
+      close: () => server.close(),
+      announce: (event) => announceToServer(server, event, session.transport),
+    };
+    session.server = served;
+    await server.connect(session.transport);
+    return served;
+  }
+
+  /** Passes a change event to every session on this thread. */
+  announce(event: ChangeEvent): void {
+    for (const session of this.#sessions.values()) {
+      if (session.initialized) session.server?.announce(event);
+    }
   }
 
   /** The session is initialised: runs `onSessionCreated` once. */
@@ -174,4 +204,60 @@ export class SessionRegistry {
       void this.close(session, 'idle');
     }
   }
+}
+
+/** Capabilities as both SDK lines keep them (`getCapabilities` is public in 2.x, present in 1.x). */
+interface ServerCore {
+  getCapabilities?: () => {
+    tools?: { listChanged?: boolean };
+    prompts?: { listChanged?: boolean };
+    resources?: { listChanged?: boolean; subscribe?: boolean };
+  };
+  sendToolListChanged?: () => Promise<void>;
+  sendPromptListChanged?: () => Promise<void>;
+  sendResourceListChanged?: () => Promise<void>;
+  sendResourceUpdated?: (params: { uri: string }) => Promise<void>;
+}
+
+/**
+ * Sends a change event from a session's server as a 2025-era notification:
+ * a list change when the server declared `listChanged` for that list, a
+ * resource update when the client subscribed to that URI
+ * (`resources/subscribe`, seen by the transport). `subscribed` undefined
+ * sends every update (a 2026-era connection, whose entry filters by its
+ * listen streams).
+ */
+export function announceToServer(
+  server: unknown,
+  event: ChangeEvent,
+  subscriptions: { isSubscribed(uri: string): boolean } | undefined,
+): void {
+  const outer = server as { server?: unknown } | null;
+  const core = (typeof outer?.server === 'object' && outer.server !== null ? outer.server : outer) as ServerCore | null;
+  if (core === null) return;
+  let capabilities: ReturnType<NonNullable<ServerCore['getCapabilities']>> | undefined;
+  try {
+    capabilities = core.getCapabilities?.();
+  } catch {
+    capabilities = undefined;
+  }
+  let sent: Promise<void> | undefined;
+  switch (event.kind) {
+    case 'tools_list_changed':
+      if (capabilities?.tools?.listChanged === true) sent = core.sendToolListChanged?.();
+      break;
+    case 'prompts_list_changed':
+      if (capabilities?.prompts?.listChanged === true) sent = core.sendPromptListChanged?.();
+      break;
+    case 'resources_list_changed':
+      if (capabilities?.resources?.listChanged === true) sent = core.sendResourceListChanged?.();
+      break;
+    case 'resource_updated':
+      if (subscriptions === undefined || subscriptions.isSubscribed(event.uri)) {
+        sent = core.sendResourceUpdated?.({ uri: event.uri });
+      }
+      break;
+  }
+  // A session whose connection just went away cannot be told; nothing to do about it.
+  sent?.catch(() => {});
 }

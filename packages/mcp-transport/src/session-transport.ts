@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, MessageExtraInfo, Transport, TransportSendOptions } from './sdk-v1.js';
+import type { JSONRPCMessage, MessageExtraInfo, Transport, TransportSendOptions } from './mcp-types.js';
 
 export type TransportKind = 'streamable-http' | 'sse' | 'websocket';
 
@@ -12,11 +12,17 @@ export interface McpSessionInfo {
   readonly protocolVersion: string | undefined;
 }
 
-/** The part of the SDK's `McpServer` (or low-level `Server`) this package uses. */
+/**
+ * The part of an `McpServer` (or low-level `Server`) this package uses, from
+ * `@modelcontextprotocol/sdk` 1.x or `@modelcontextprotocol/server` 2.x.
+ */
 export interface McpServerLike {
   connect(transport: Transport): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Most resource subscriptions one session keeps track of. */
+const maxResourceSubscriptions = 10_000;
 
 /**
  * The SDK-facing half of a session: an MCP `Transport`. Subclasses decide
@@ -26,7 +32,9 @@ export abstract class SessionTransport implements Transport {
   sessionId: string | undefined;
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+  /** The URIs the client asked updates of with `resources/subscribe` (2025 eras). */
+  readonly #subscribedUris = new Set<string>();
   #started = false;
   #closed = false;
   readonly #cleanups: Array<() => void> = [];
@@ -75,7 +83,22 @@ export abstract class SessionTransport implements Transport {
   /** Hands one incoming message to the SDK. */
   receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
     if (this.#closed) return;
+    if (message.method === 'resources/subscribe' || message.method === 'resources/unsubscribe') {
+      this.#noteSubscription(message);
+    }
     this.onmessage?.(message, extra);
+  }
+
+  /** Whether the client subscribed to updates of `uri` (`resources/subscribe`). */
+  isSubscribed(uri: string): boolean {
+    return this.#subscribedUris.has(uri);
+  }
+
+  #noteSubscription(message: JSONRPCMessage): void {
+    const uri = message.params?.['uri'];
+    if (typeof uri !== 'string') return;
+    if (message.method === 'resources/unsubscribe') this.#subscribedUris.delete(uri);
+    else if (this.#subscribedUris.size < maxResourceSubscriptions) this.#subscribedUris.add(uri);
   }
 
   abstract send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void>;

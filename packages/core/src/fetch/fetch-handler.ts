@@ -53,11 +53,18 @@ const maxQuickBodyBytes = 1024 * 1024;
 export function fetchHandler(handler: FetchHandler): RequestHandler {
   if (typeof handler !== 'function') throw new TypeError('fetchHandler needs a function (request) => Response');
   return (request) => {
+    if (isForbiddenMethod(request.method)) {
+      refuse(request, 501, `${request.method} cannot be passed to a fetch handler`);
+      return undefined;
+    }
     const webRequest = toWebRequest(request);
-    if (webRequest === undefined) return undefined;
+    if (webRequest === undefined) {
+      refuse(request, 400, 'the request target and Host header do not form an http URL');
+      return undefined;
+    }
     const result = handler(webRequest);
-    if (result instanceof Response) return writeResponse(request, result);
-    return Promise.resolve(result).then((response) => writeResponse(request, response));
+    if (result instanceof Response) return writeWebResponse(request, result);
+    return Promise.resolve(result).then((response) => writeWebResponse(request, response));
   };
 }
 
@@ -89,22 +96,30 @@ class ServerWebRequest extends globalThis.Request {
   }
 }
 
-/** The web Request for a server request, or `undefined` once it was refused (400, 501). */
-function toWebRequest(request: Request): globalThis.Request | undefined {
+export interface WebRequestOptions {
+  /**
+   * Give the web Request the body (default true). A caller that has read the body already — a
+   * handler that parsed the JSON once to route the request — leaves it out, and the web Request
+   * is built without copying it.
+   */
+  body?: boolean;
+}
+
+/**
+ * The web Request that `fetchHandler` hands its handler for a server request (the URL, every
+ * header, the body, the client-gone signal; see `fetchHandler`), for code that calls a fetch
+ * handler itself. Returns `undefined` when the request cannot be one: a `Host` that is not a
+ * host and port, a method a web Request cannot carry (TRACE, CONNECT), a target a web Request
+ * refuses. It answers nothing: `fetchHandler` answers those 400 or 501.
+ */
+export function toWebRequest(request: Request, options: WebRequestOptions = {}): globalThis.Request | undefined {
   const method = request.method;
   const headers = request.headers;
   const url = requestUrlOf(request.uri, headers.get('host'));
-  if (url === undefined) {
-    refuse(request, 400, 'the request target and Host header do not form an http URL');
-    return undefined;
-  }
-  if (isForbiddenMethod(method)) {
-    refuse(request, 501, `${method} cannot be passed to a fetch handler`);
-    return undefined;
-  }
+  if (url === undefined || isForbiddenMethod(method)) return undefined;
   const init: RequestInit = {};
   if (method !== 'GET') init.method = method;
-  switch (bodyKindOf(method, request.body.length, headers)) {
+  switch (options.body === false ? 'none' : bodyKindOf(method, request.body.length, headers)) {
     case 'buffered':
       init.body = request.body;
       break;
@@ -123,10 +138,9 @@ function toWebRequest(request: Request): globalThis.Request | undefined {
     const raw = headers.toRaw();
     for (let i = 0; i < raw.length; i += 2) target.append(raw[i]!, raw[i + 1]!);
     return webRequest;
-  } catch (error) {
+  } catch {
     // What the parser let through but a web Request refuses: a malformed absolute-form URL, a
     // port out of range.
-    refuse(request, 400, `the request cannot be made a web Request (${(error as Error).message})`);
     return undefined;
   }
 }
@@ -139,8 +153,14 @@ function refuse(request: Request, status: number, reason: string): void {
   );
 }
 
-/** Writes a fetch handler's Response through the server request. */
-function writeResponse(request: Request, response: Response): void | Promise<void> {
+/**
+ * Writes a web Response through a server request, as `fetchHandler` writes its handler's (see
+ * there: one `respond()` for a body ready at once, a stream otherwise, an event stream always
+ * streamed; inline and on worker threads alike). For code that calls a fetch handler itself.
+ * Counts as the response; throws (status 500) for something that is not a Response. The
+ * promise settles once the response is handed to the server.
+ */
+export function writeWebResponse(request: Request, response: Response): void | Promise<void> {
   if (!isResponse(response)) throw new TypeError(`a fetch handler must return a Response, got ${String(response)}`);
   const status = response.status;
   // Response.error(), a network error, has status 0: there is nothing to send but a failure.

@@ -182,12 +182,10 @@ export class RequestIntake {
         return;
       case 'session': {
         const { route, pathParams } = found as RouteFound;
-        this.#pool!.dispatchSession(
-          this.#sessionKeyOf(route.options.session!, pathParams, head, body, sink),
-          head,
-          body,
-          sink,
-        );
+        const key = this.#sessionKeyOf(route.options.session!, pathParams, head, body, sink);
+        // `false`: the request belongs to no session; it runs where any other request would.
+        if (key === false) this.#pool!.dispatch(head, body, sink);
+        else this.#pool!.dispatchSession(key, head, body, sink);
         return;
       }
       default: {
@@ -199,18 +197,19 @@ export class RequestIntake {
     }
   }
 
-  /** A route's session key for a request; a throwing `session` function counts as no key. */
+  /** A route's session key for a request (`false`: no session); a throwing `session` function counts as no key. */
   #sessionKeyOf(
-    session: (request: Request) => string | undefined,
+    session: (request: Request) => string | undefined | false,
     pathParams: Record<string, string>,
     head: RequestHead,
     body: Buffer | undefined,
     sink: PoolSink,
-  ): string | undefined {
+  ): string | undefined | false {
     try {
       const request = new Request(head, body, sink, this.#requestConfig);
       request.pathParams = pathParams;
       const key = session(request);
+      if (key === false) return false;
       return typeof key === 'string' && key.length > 0 ? key : undefined;
     } catch (error) {
       this.#log('error', `the session option of ${head.method} ${head.path} threw: ${String(error)}`);

@@ -13,7 +13,7 @@ import { SessionRegistry, type IoSessions } from '../threads/session-registry.js
 import type { WorkerPool } from '../threads/worker-pool.js';
 import { createWss, type WsConnection } from '../websocket/websocket-connection.js';
 import type { WebSocketHandler } from '../websocket/websocket.js';
-import { answerClientError } from './client-error.js';
+import { answerClientError, answerConnect } from './client-error.js';
 import type { SinkContext } from './node-response-sink.js';
 import type { ResponseStreams } from './response-body-pipe.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
@@ -157,6 +157,7 @@ export class Server {
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.#log),
     );
+    this.#http.on('connect', (_req: IncomingMessage, socket: Socket) => answerConnect(socket));
     this.#http.on('connection', (socket: Socket) => {
       const state = { pending: new Set<ServerResponse>(), upgraded: false, remoteAddress: socket.remoteAddress ?? '' };
       this.#sockets.set(socket, state);

@@ -15,4 +15,6 @@ export interface WorkerConfig {
   doorbell: Int32Array;
   /** The worker's end of the channel for oversized requests and responses. */
   port: MessagePort;
+  /** The process's `sharedSecret()`, the same for every worker. */
+  sharedSecret: Uint8Array;
 }

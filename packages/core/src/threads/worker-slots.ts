@@ -4,6 +4,7 @@ import type { LogLevel } from '../log/log-handler.js';
 import { createDoorbell, doorbellIndexes } from './doorbell.js';
 import { Mailbox, createMailboxMemory } from './mailbox.js';
 import { MessageType, protocolVersion, type WorkerMessage } from './message-codec.js';
+import { sharedSecret } from './shared-secret.js';
 import { Slot } from './slot.js';
 import { applyTierUpFactor } from './tier-up.js';
 import type { WorkerConfig } from './worker-config.js';
@@ -107,6 +108,7 @@ export class WorkerSlots {
       mailbox: memory,
       doorbell: this.doorbell,
       port: channel.port2,
+      sharedSecret: sharedSecret(),
     };
     let worker: Worker;
     try {

@@ -1,5 +1,5 @@
 import type { SseStream } from '@mummyx/core';
-import type { JSONRPCMessage } from '../sdk-v1.js';
+import type { JSONRPCMessage } from '../mcp-types.js';
 import { SessionTransport } from '../session-transport.js';
 
 /** Legacy HTTP+SSE: everything the server says goes down the one GET stream as `message` events. */

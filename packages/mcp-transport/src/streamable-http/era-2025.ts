@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Request } from '@mummyx/core';
 import type { EndpointContext } from '../endpoint-context.js';
 import type { EventStore } from '../event-store.js';
-import { ErrorCode, hasMediaType, isInitialize, requestIds, respondError } from '../json-rpc.js';
+import { ErrorCode, echoableId, hasMediaType, isInitialize, requestIds, respondError } from '../json-rpc.js';
 import { messageExtra } from '../message-extra.js';
-import type { JSONRPCMessage, MessageExtraInfo } from '../sdk-v1.js';
+import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '../mcp-types.js';
 import type { Session } from '../session-registry.js';
 import type { McpServerLike, McpSessionInfo } from '../session-transport.js';
 import { JsonOutlet, SseOutlet } from './outlets.js';
@@ -14,8 +14,8 @@ import { isStreamOfSession } from './stream-ids.js';
 import { StreamableTransport } from './transport.js';
 
 export interface Era2025Options {
-  /** Makes the server of a new session, or of one stateless POST. */
-  createServer: (session: McpSessionInfo) => McpServerLike | Promise<McpServerLike>;
+  /** Makes the server of one stateless POST (sessions get theirs from the registry). */
+  createServer: (session: McpSessionInfo, request: Request) => Promise<McpServerLike>;
   /** No sessions: a fresh server per POST; GET and DELETE answer 405. */
   stateless: boolean;
   /** Answer POSTs with `application/json` instead of an SSE stream. */
@@ -52,6 +52,8 @@ export class Era2025 {
   async post(request: Request, body: PostedMessages, cors: Record<string, string>): Promise<void> {
     const { sessions } = this.#context;
     const messages = body.messages;
+    // Error replies carry the request's id when there is one request to name.
+    const replyId = body.batch ? null : echoableId(messages[0]);
     const initialize = messages.find(isInitialize);
     let version: string | false;
     if (initialize !== undefined) {
@@ -67,7 +69,7 @@ export class Era2025 {
       }
       version = negotiatedVersion(initialize);
     } else {
-      version = headerVersion(request, cors);
+      version = headerVersion(request, cors, replyId);
       if (version === false) return;
     }
 
@@ -81,10 +83,17 @@ export class Era2025 {
     if (initialize !== undefined) {
       const existing = sessionId === undefined ? undefined : sessions.get(sessionId);
       if (existing !== undefined) {
-        respondError(request, 400, ErrorCode.InvalidRequest, 'Invalid Request: Server already initialized', cors);
+        respondError(
+          request,
+          400,
+          ErrorCode.InvalidRequest,
+          'Invalid Request: Server already initialized',
+          cors,
+          replyId,
+        );
         return;
       }
-      if (sessions.refuseWhenFull(request, cors)) return;
+      if (sessions.refuseWhenFull(request, cors, replyId)) return;
       const id = randomUUID();
       const transport = new StreamableTransport(id, {
         eventStore: this.#options.eventStore,
@@ -94,7 +103,7 @@ export class Era2025 {
       });
       session = await sessions.start(request, 'streamable-http', id, transport, version);
     } else {
-      session = this.#sessionFor(request, sessionId, cors);
+      session = this.#sessionFor(request, sessionId, cors, replyId);
       if (session === undefined) return;
     }
     sessions.touch(session);
@@ -110,6 +119,7 @@ export class Era2025 {
           ErrorCode.InvalidRequest,
           `Conflict: request id ${String(id)} is already in progress`,
           headers,
+          replyId,
         );
         return;
       }
@@ -146,15 +156,12 @@ export class Era2025 {
     const { id: streamId, closeConnection } = transport.openRequestStream(ids, outlet, release);
     outlet.stream.onClose(() => transport.connectionLost(streamId, outlet));
     if (transport.eventStore !== undefined && primesStreams(version)) await transport.prime(streamId, outlet);
-    const withClose: MessageExtraInfo =
-      transport.eventStore === undefined
-        ? extra
-        : {
-            ...extra,
-            closeSSEStream: closeConnection,
-            closeStandaloneSSEStream: () => transport.closeStandaloneConnection(),
-          };
-    for (const message of messages) transport.receive(message, withClose);
+    if (transport.eventStore !== undefined) {
+      // Set on the POST's own extra rather than spread into a copy, which would build its lazy web Request.
+      extra.closeSSEStream = closeConnection;
+      extra.closeStandaloneSSEStream = () => transport.closeStandaloneConnection();
+    }
+    for (const message of messages) transport.receive(message, extra);
     await done;
   }
 
@@ -173,12 +180,10 @@ export class Era2025 {
       log: this.#context.log,
     });
     transport.sessionId = undefined;
-    const server = await this.#options.createServer({
-      id,
-      transport: 'streamable-http',
-      remoteAddress: request.remoteAddress,
-      protocolVersion: version,
-    });
+    const server = await this.#options.createServer(
+      { id, transport: 'streamable-http', remoteAddress: request.remoteAddress, protocolVersion: version },
+      request,
+    );
     await server.connect(transport);
     try {
       const extra = messageExtra(request);
@@ -195,14 +200,26 @@ export class Era2025 {
   }
 
   /** The session a request names; answers 400 (no id) or 404 (unknown or ended) otherwise. */
-  #sessionFor(request: Request, sessionId: string | undefined, headers: Record<string, string>): Session | undefined {
+  #sessionFor(
+    request: Request,
+    sessionId: string | undefined,
+    headers: Record<string, string>,
+    replyId: RequestId | null = null,
+  ): Session | undefined {
     if (sessionId === undefined) {
-      respondError(request, 400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required', headers);
+      respondError(
+        request,
+        400,
+        ErrorCode.ConnectionClosed,
+        'Bad Request: Mcp-Session-Id header is required',
+        headers,
+        replyId,
+      );
       return undefined;
     }
     const session = this.#context.sessions.get(sessionId);
     if (session === undefined || session.info.transport !== 'streamable-http') {
-      respondError(request, 404, ErrorCode.SessionNotFound, 'Session not found', headers);
+      respondError(request, 404, ErrorCode.SessionNotFound, 'Session not found', headers, replyId);
       return undefined;
     }
     return session;

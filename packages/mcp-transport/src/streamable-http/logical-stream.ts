@@ -1,4 +1,4 @@
-import type { RequestId } from '../sdk-v1.js';
+import type { RequestId } from '../mcp-types.js';
 import type { Outlet } from './outlets.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Request, SseStream } from '@mummyx/core';
 import { isResponse } from '../json-rpc.js';
-import type { JSONRPCMessage } from '../sdk-v1.js';
+import type { JSONRPCMessage } from '../mcp-types.js';
 
 /** Where a logical stream's events are written: an SSE response, or a JSON body being collected. */
 export interface Outlet {

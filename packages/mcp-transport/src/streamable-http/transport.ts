@@ -1,6 +1,6 @@
 import { InMemoryEventStore, type EventStore } from '../event-store.js';
 import { isResponse } from '../json-rpc.js';
-import type { JSONRPCMessage, RequestId, TransportSendOptions } from '../sdk-v1.js';
+import type { JSONRPCMessage, RequestId, TransportSendOptions } from '../mcp-types.js';
 import { SessionTransport } from '../session-transport.js';
 import { LogicalStream } from './logical-stream.js';
 import type { Outlet, SseOutlet } from './outlets.js';

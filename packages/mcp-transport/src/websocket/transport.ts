@@ -1,5 +1,5 @@
 import type { WebSocket } from '@mummyx/core';
-import type { JSONRPCMessage } from '../sdk-v1.js';
+import type { JSONRPCMessage } from '../mcp-types.js';
 import { SessionTransport } from '../session-transport.js';
 
 /** WebSocket: one JSON-RPC message per text frame. */

@@ -1,0 +1,16 @@
+/** The errors this package throws, by stable `code` (like core's `MxError` codes). */
+export const mcpTransportErrorCodes = {
+  MX_ERR_SDK_MISSING: '@modelcontextprotocol/server (MCP SDK 2.x) is not installed',
+} as const;
+
+export type McpTransportErrorCode = keyof typeof mcpTransportErrorCodes;
+
+export class McpTransportError extends Error {
+  readonly code: McpTransportErrorCode;
+
+  constructor(code: McpTransportErrorCode, detail?: string) {
+    super(detail === undefined ? mcpTransportErrorCodes[code] : `${mcpTransportErrorCodes[code]}: ${detail}`);
+    this.name = 'McpTransportError';
+    this.code = code;
+  }
+}

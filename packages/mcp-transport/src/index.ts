@@ -1,3 +1,4 @@
+export { mcpEventChannelName } from './event-bus.js';
 export { mountMcp, type McpMount, type McpMountOptions, type McpNotifier } from './mount.js';
 export type { CorsOptions } from './cors.js';
 export type { SessionCloseReason } from './session-registry.js';

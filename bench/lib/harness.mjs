@@ -8,7 +8,7 @@
 // every wait is bounded; wrk only ever targets http://127.0.0.1.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -718,6 +718,18 @@ export function parseArgs(argv, known) {
     } else out[name] = value;
   }
   return out;
+}
+
+/**
+ * Writes `data` with the machine and the git commit to bench/results/NAME-<UTC time>.json
+ * (the folder is gitignored); returns the path.
+ */
+export function writeResults(name, data) {
+  mkdirSync(join(benchDir, 'results'), { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const path = join(benchDir, 'results', `${name}-${stamp}.json`);
+  writeFileSync(path, JSON.stringify({ ...data, machine: machineInfo(), commit: git(['rev-parse', 'HEAD']) }, null, 2));
+  return path;
 }
 
 /** Renders rows (arrays of strings) as a Markdown-style table with aligned columns. */

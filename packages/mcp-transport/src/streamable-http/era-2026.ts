@@ -8,7 +8,6 @@ import { legacyProtocolVersions, modernProtocolVersion, protocolVersionMetaKey, 
 import { loadSdkV2, type McpHttpHandler, type McpRequestContext, type SdkV2, type ServerEventBus } from '../sdk-v2.js';
 import type { ServerFactory } from '../server-factory.js';
 import type { McpServerLike } from '../session-transport.js';
-import { relayEventStream } from './sse-relay.js';
 
 /** How the 2026-07-28 leg answers (SDK 2.x `createMcpHandler` options). */
 export interface ModernOptions {
@@ -150,13 +149,9 @@ export class Era2026 {
       );
       return;
     }
-    response = withHeaders(response, cors);
-    const eventStream = /^\s*text\/event-stream/i.test(response.headers.get('content-type') ?? '');
-    if (eventStream && !request.canRespondStream) {
-      relayEventStream(request, response, cors, this.#context.log);
-      return;
-    }
-    await writeWebResponse(request, response);
+    // Event streams too, inline and from workers: core streams them with back-pressure and
+    // cancels the body when the client leaves, which the SDK takes as cancelling the request.
+    await writeWebResponse(request, withHeaders(response, cors));
   }
 
   #handlerOf(sdk: SdkV2): McpHttpHandler {

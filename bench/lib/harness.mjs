@@ -246,6 +246,28 @@ export function readProcessCpuTicks(pid) {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/**
+ * utime + stime of each thread of a process, in clock ticks, by kernel thread id (the main
+ * thread's id is the process id). Threads that exit between the listing and the read are left out.
+ */
+export function readThreadCpuTicks(pid) {
+  const out = new Map();
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), readProcessCpuTicks(`${pid}/task/${tid}`));
+    } catch {
+      // the thread exited
+    }
+  }
+  return out;
+}
+
 /** cutime + cstime of this process: CPU of children already waited for (wrk, once it exits). */
 function readChildrenCpuTicks() {
   const stat = readFileSync('/proc/self/stat', 'utf8');

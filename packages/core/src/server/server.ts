@@ -18,6 +18,7 @@ import type { WebSocketHandler } from '../websocket/websocket.js';
 import { answerClientError, answerConnect } from './client-error.js';
 import { ConnectionWatch } from './connection-watch.js';
 import type { SinkContext } from './node-response-sink.js';
+import type { ResponseStreams } from './response-body-pipe.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { PendingResponses } from './pending-responses.js';
 import { RequestIntake, type ConnectionState } from './request-intake.js';
@@ -41,6 +42,8 @@ export interface ServerStats {
   connections: number;
   /** Open server-sent event streams. */
   streams: number;
+  /** Responses being streamed (`respondStream()`, `serveFile()`), inline and from workers. */
+  streamedResponses: number;
   /** Open WebSocket connections. */
   websockets: number;
   /** Session keys bound with `request.bindSession()` and not yet released (on every thread). */
@@ -116,10 +119,12 @@ export class Server {
       overflowed: () => this.#counters.bufferOverflows++,
       log: (level, message) => this.log(level, message),
     };
+    const responseStreams: ResponseStreams = { open: 0, log: (level, message) => this.log(level, message) };
     this.#sinkContext = {
       isClosing: () => this.#closing,
       nextStreamId: () => this.#nextStreamId++,
       streams,
+      responseStreams,
       sessions: this.#sessions,
     };
     this.#websocketHandler = options.websocketHandler;
@@ -127,6 +132,7 @@ export class Server {
     const currentHandler = (): WebSocketHandler | undefined => this.#websocketHandler;
     this.#upgradeContext = {
       sessions: this.#sessions,
+      responseStreams,
       nextId: () => this.#nextStreamId++,
       verifyOrigin: ws.verifyOrigin,
       websockets: {
@@ -365,6 +371,7 @@ export class Server {
       requestsInFlight: this.#requestsInFlight(),
       connections: this.#sockets.size,
       streams: this.#sinkContext.streams.streams.size,
+      streamedResponses: this.#sinkContext.responseStreams.open,
       websockets: this.#upgradeContext.websockets.connections.size,
       sessions: this.#sessions.size + (this.#pool?.sessionCount ?? 0),
       ...this.#counters,

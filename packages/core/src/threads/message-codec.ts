@@ -66,7 +66,11 @@ export enum MessageType {
   Publish = 12,
   /** [type, requestId] — the handler of a request that opened a stream settled. */
   Settled = 13,
-  /** IO → worker: [type, requestId] — the stream or WebSocket ended, or its upgrade failed. */
+  /**
+   * IO → worker: [type, requestId] — the stream or WebSocket ended, or its upgrade failed; for
+   * a streamed body, the IO thread is done with its ring (a body still being read is destroyed:
+   * the client left).
+   */
   StreamClosed = 14,
   /** [type, requestId, protocol] — the request becomes a WebSocket; its events come back to this worker. */
   WsUpgrade = 15,
@@ -94,18 +98,34 @@ export enum MessageType {
    */
   Batch = 23,
   /**
+   * [type, requestId, status, headers, ring] — the request is answered with a streamed body
+   * (`respondStream()`), which crosses in `ring` (shared memory; undefined for a head alone);
+   * see ResponsePump.
+   */
+  ResponseOpen = 24,
+  /** [type, requestId, offset, length] — the body's next bytes are at `offset` in its ring. */
+  ResponseChunk = 25,
+  /** [type, requestId, failure] — the streamed body ended; `failure` describes why it failed, if it did. */
+  ResponseEnd = 26,
+  /** IO → worker: [type, requestId, bytes] — writes of that many more bytes are done: their room in the ring is free. */
+  ResponseCredit = 27,
+  /** [type, requestId] — the request's `signal` was read: say if its client leaves. */
+  WatchClient = 28,
+  /** IO → worker: [type, requestId] — the client left before the response was complete. */
+  ClientGone = 29,
+  /**
    * IO → worker: [type, requestId] — the peer sent a close frame or broke the protocol: the
    * worker answers WsEventsHandled once its handler has handled every event sent before this,
    * and the IO thread sends its close frame after the replies those events made.
    */
-  WsAwaitEvents = 24,
+  WsAwaitEvents = 30,
   /** [type, requestId] — the answer to WsAwaitEvents; the WebSocket sends before it come first. */
-  WsEventsHandled = 25,
+  WsEventsHandled = 31,
   /**
    * IO → worker: [type, requestId, bytes] — the peer has fallen more than half of
    * `maxBufferedBytes` behind (bytes queued), or has caught up (0).
    */
-  WsBuffered = 26,
+  WsBuffered = 32,
 }
 
 export type LogMessage = [MessageType.Log, LogLevel, string];
@@ -127,6 +147,10 @@ export type SessionResponseMessage = [
 ];
 export type SessionBindMessage = [MessageType.SessionBind | MessageType.SessionUnbind, string];
 export type WorkerBatchMessage = [MessageType.Batch, WsSendMessage[]];
+export type ResponseOpenMessage = [MessageType.ResponseOpen, number, number, string[], SharedArrayBuffer | undefined];
+export type ResponseChunkMessage = [MessageType.ResponseChunk, number, number, number];
+export type ResponseEndMessage = [MessageType.ResponseEnd, number, string | undefined];
+export type WatchClientMessage = [MessageType.WatchClient, number];
 export type WsSendMessage = [MessageType.WsSend, number, MessageKind, string | Uint8Array];
 export type WsCloseMessage = [MessageType.WsClose, number, number | undefined, string | undefined];
 export type WsEventMessage = [MessageType.WsEvent, number, WebSocketEvent, WebSocketMessage];
@@ -151,12 +175,24 @@ export type WorkerMessage =
   | SessionResponseMessage
   | SessionBindMessage
   | WsEventsHandledMessage
-  | WorkerBatchMessage;
+  | WorkerBatchMessage
+  | ResponseOpenMessage
+  | ResponseChunkMessage
+  | ResponseEndMessage
+  | WatchClientMessage;
 export type StreamClosedMessage = [MessageType.StreamClosed, number];
 export type SessionRequestMessage = [MessageType.SessionRequest, number, RequestHead, Uint8Array | undefined];
 /** Messages from the IO thread to a worker. */
 export type IoBatchMessage = [MessageType.Batch, WsIoMessage[]];
-export type IoMessage = StreamClosedMessage | WsIoMessage | SessionRequestMessage | IoBatchMessage;
+export type ResponseCreditMessage = [MessageType.ResponseCredit, number, number];
+export type ClientGoneMessage = [MessageType.ClientGone, number];
+export type IoMessage =
+  | StreamClosedMessage
+  | WsIoMessage
+  | SessionRequestMessage
+  | IoBatchMessage
+  | ResponseCreditMessage
+  | ClientGoneMessage;
 
 /**
  * A request head as one NUL-joined string: llhttp rejects NUL everywhere in a

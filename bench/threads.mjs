@@ -10,6 +10,9 @@
 //      against the same app inline (THREADS=0), with raw node:http hello as a reference.
 //   3. startup — spawn → `listening` for THREADS=100 vs THREADS=0 (examples/dist/blocking.js), the CPU
 //      spent by then, and RSS idle 1 s later; the difference / 100 is the cost of one worker.
+//   4. coldstart — the blocking example with THREADS=100 loaded by wrk the moment it prints
+//      `listening`: its rate in the first 2 s and the first 5 s, against its own warmed rate (after
+//      the pool warm-up more), per round.
 // Method (bench/README.md, from ../shared/reference/benchmarking.md beside the repository):
 // wrk -t1 -c100 -d10s --timeout 5s, 2 s warm-up,
 // 3 rounds alternating the servers, median and min–max, server CPU µs/request from /proc/PID/stat.
@@ -22,7 +25,7 @@
 // (1 round of 5 s) takes ~4 min. Needs examples/dist (`npx tsc -b`) and wrk.
 //
 // Usage: node bench/threads.mjs [--quick] [--rounds N] [--duration S] [--warmup S]
-//        [--pool-warmup S] [--pool-max-warmup S] [--connections C] [--sections blocking,hello,startup]
+//        [--pool-warmup S] [--pool-max-warmup S] [--connections C] [--sections blocking,hello,startup,coldstart]
 //        [--modes pinned,unpinned] [--max-other PCT] [--retries N] [--quiet-wait S] [--no-autogroup]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -40,12 +43,13 @@ import {
   repoRoot,
   stats,
   taskset,
+  waitForQuiet,
 } from './lib/harness.mjs';
-import { roundRatios, runAlternating, runStartupRounds } from './lib/threads-measure.mjs';
+import { measureColdStart, roundRatios, runAlternating, runStartupRounds } from './lib/threads-measure.mjs';
 
 const usage =
   'usage: node bench/threads.mjs [--quick] [--rounds N] [--duration S] [--warmup S] [--pool-warmup S] [--pool-max-warmup S]\n' +
-  '       [--connections C] [--sections blocking,hello,startup] [--modes pinned,unpinned]\n' +
+  '       [--connections C] [--sections blocking,hello,startup,coldstart] [--modes pinned,unpinned]\n' +
   '       [--max-other PCT] [--retries N] [--quiet-wait S] [--no-autogroup]\n' +
   '  --quick = --rounds 1 --duration 5 --warmup 1 --pool-warmup 3 --pool-max-warmup 15 (explicit options still win)';
 
@@ -86,7 +90,7 @@ const settings = {
   handlerMs: 10,
   startupWorkers: 100,
 };
-const allSections = ['startup', 'blocking', 'hello'];
+const allSections = ['startup', 'coldstart', 'blocking', 'hello'];
 const allModes = ['pinned', 'unpinned'];
 const pickList = (text, all, what) => {
   if (text === undefined) return all;
@@ -195,6 +199,14 @@ const startupConfigs = [
   },
 ];
 
+const coldConfig = {
+  name: 'cold-100',
+  label: 'ours, fixed pool THREADS=100, from listen',
+  command: node,
+  args: [blockingJs],
+  env: { THREADS: '100' },
+};
+
 function coresFor(mode) {
   const all = ncpu > 1 ? `0-${ncpu - 1}` : '0';
   if (mode === 'pinned') return { server: 0, client: ncpu > 1 ? 1 : 0, harness: ncpu > 1 ? 1 : 0 };
@@ -240,6 +252,7 @@ const estimateS =
   // for the fixed pool in the blocking section; both pools warm up at least the pool warm-up, and
   // may run past it.
   ((sections.includes('startup') ? settings.rounds * (4 + 14) : 0) +
+    (sections.includes('coldstart') ? settings.rounds * (14 + 5 + settings.poolWarmupS + settings.durationS) : 0) +
     (sections.includes('blocking')
       ? settings.rounds * (blockingConfigs.length * perRun + 12 + 2 * (settings.poolWarmupS + 4 - settings.warmupS))
       : 0) +
@@ -284,6 +297,26 @@ try {
         onRun: onStartup,
         onWait,
       });
+    }
+    if (sections.includes('coldstart')) {
+      console.error(`  coldstart: ${coldConfig.label}`);
+      result.coldstart = [];
+      for (let r = 1; r <= settings.rounds; r++) {
+        await waitForQuiet({ maxBusyPct: settings.maxOtherCpuPct, maxWaitS: settings.quietWaitS, onWait });
+        const run = await measureColdStart(coldConfig, {
+          cores,
+          connections: settings.connections,
+          warmS: settings.poolWarmupS,
+          measureS: settings.durationS,
+        });
+        run.round = r;
+        console.error(
+          `    round ${r} listening after ${run.listeningMs.toFixed(0)} ms; first 2 s ${Math.round(run.first2sRps)} req/s ` +
+            `(${run.first2sRatio.toFixed(2)}× warmed), first 5 s ${Math.round(run.first5sRps)} ` +
+            `(${run.first5sRatio.toFixed(2)}×), warmed ${Math.round(run.warmedRps)}; errors ${run.errors}`,
+        );
+        result.coldstart.push(run);
+      }
     }
     if (sections.includes('blocking')) {
       console.error(`  blocking 10 ms: ${blockingConfigs.map((c) => c.name).join(', ')}`);
@@ -364,6 +397,42 @@ for (const mode of modes) {
       `per worker = per-round difference ÷ ${n}, median (min–max). ${n} workers cost ` +
         `${fx(pw.listeningMs?.median * n, 0)} ms wall and ${fx(pw.cpuAtListeningMs?.median * n, 0)} ms CPU more, ` +
         `and ${fx((pw.rssKb?.median * n) / 1024, 0)} MB more RSS.`,
+    );
+  }
+
+  if (result.coldstart !== undefined) {
+    const runs = result.coldstart;
+    const pick = (f) => stats(runs.map(f));
+    d.coldstart = {
+      listeningMs: pick((x) => x.listeningMs),
+      first2sRatio: pick((x) => x.first2sRatio),
+      first5sRatio: pick((x) => x.first5sRatio),
+    };
+    lines.push(
+      '',
+      `[${mode}] 4. cold pool (examples/dist/blocking.js, THREADS=100): wrk -t1 -c${settings.connections} from the ` +
+        `moment it prints "listening" (2 s, then 3 s), then ${settings.poolWarmupS} s more, then the warmed rate ` +
+        `over ${settings.durationS} s; ${settings.rounds} round(s)`,
+      formatTable(
+        [
+          'start → listening ms',
+          'first 2 s req/s',
+          'first 5 s req/s',
+          'warmed req/s',
+          'first 2 s vs warmed',
+          'first 5 s vs warmed',
+        ],
+        [
+          [
+            range(d.coldstart.listeningMs),
+            rangeGrouped(pick((x) => x.first2sRps)),
+            rangeGrouped(pick((x) => x.first5sRps)),
+            rangeGrouped(pick((x) => x.warmedRps)),
+            ratio(d.coldstart.first2sRatio),
+            ratio(d.coldstart.first5sRatio),
+          ],
+        ],
+      ),
     );
   }
 

@@ -339,3 +339,36 @@ export async function runStartupRounds(
     };
   });
 }
+
+/**
+ * A cold pool's rate: the server is started and, the moment it prints `listening`, wrk runs 2 s,
+ * then 3 s more (the first 2 s and the first 5 s after listen), then `warmS` unmeasured, then
+ * `measureS` measured (the warmed rate). Ratios are against the warmed rate of the same server.
+ */
+export async function measureColdStart(config, { cores, connections = 100, warmS = 15, measureS = 5 }) {
+  const port = await freePort();
+  const t0 = process.hrtime.bigint();
+  const server = await startServer({ readyTimeoutMs: 120_000, ...config, port, core: cores.server });
+  const listeningMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  try {
+    const url = new URL(config.path ?? '/', server.url).href;
+    const wrk = (durationS) => runWrk({ url, durationS, connections, core: cores.client });
+    const first = await wrk(2);
+    const next = await wrk(3);
+    if (warmS > 0) await wrk(warmS);
+    const warmed = await wrk(measureS);
+    const first5 = (first.requests + next.requests) / ((first.duration_us + next.duration_us) / 1e6);
+    return {
+      name: config.name,
+      listeningMs,
+      first2sRps: first.requests_per_s,
+      first5sRps: first5,
+      warmedRps: warmed.requests_per_s,
+      first2sRatio: first.requests_per_s / warmed.requests_per_s,
+      first5sRatio: first5 / warmed.requests_per_s,
+      errors: [first, next, warmed].reduce((a, w) => a + Object.values(w.errors).reduce((x, y) => x + y, 0), 0),
+    };
+  } finally {
+    await stopServer(server);
+  }
+}

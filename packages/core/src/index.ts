@@ -12,6 +12,8 @@ export { publish } from './pubsub/publish.js';
 export type { TopicBroker, BrokerStats } from './pubsub/topic-broker.js';
 export type { SessionDirectory, SessionDirectoryStats } from './server/session-directory.js';
 export { sharedSecret } from './threads/shared-secret.js';
+export { sharedCount, sharedInt32Array } from './threads/shared-memory.js';
+export type { SharedCount } from './threads/shared-memory.js';
 export type {
   WebSocket,
   WebSocketHandler,

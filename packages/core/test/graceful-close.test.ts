@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'node:test';
 import { createServer, MxError, Router } from '@mummyx/core';
-import { RawConnection, collectLogs, deferred, httpGet, start, within } from './helpers.js';
+import { RawConnection, collectLogs, deferred, httpGet, onlyResponse, rawRequest, start, within } from './helpers.js';
 
 /** Resolves with the error code of a connection attempt, or 'connected'. */
 function tryConnect(port: number): Promise<string> {
@@ -64,15 +64,21 @@ test('answers an in-flight request on a keep-alive connection, then closes that 
   await within(3_000, closing, 'close()');
 });
 
-test('refuses new connections once close() has started', async (t) => {
+test('answers a connection made once close() has started with 503, Retry-After and Connection: close, then stops listening', async (t) => {
   const { router, slowStarted } = slowRouter();
   const { server, url, port } = await start(t, router);
   const pending = httpGet(`${url}/slow`);
   await slowStarted;
   const closing = server.close();
-  assert.equal(await tryConnect(port), 'ECONNREFUSED');
+  const late = onlyResponse(
+    (await rawRequest(port, 'GET /fast HTTP/1.1\r\nHost: x\r\n\r\n', { halfClose: true })).text,
+  );
+  assert.equal(late.status, 503);
+  assert.equal(late.header('retry-after'), '1');
+  assert.equal(late.header('connection'), 'close');
   assert.equal((await pending).status, 200);
   await within(3_000, closing, 'close()');
+  assert.equal(await tryConnect(port), 'ECONNREFUSED');
 });
 
 test('closes idle keep-alive connections right away', async (t) => {

@@ -53,15 +53,18 @@ test(
   },
 );
 
-test('close() refuses new connections as soon as it is called, while draining', { timeout: 20_000 }, async (t) => {
+test('close() answers new connections 503 while draining, and stops listening', { timeout: 20_000 }, async (t) => {
   const { server, port } = await startThreaded(t, { threads: 1, closeTimeoutMs: 5_000 });
   const inFlight = send(port, '/sleep?ms=600');
   await waitFor('the worker busy', () => poolOf(server).busyWorkers === 1);
   const closing = server.close();
-  assert.equal(await tryConnect(port), 'ECONNREFUSED');
+  const late = await send(port, '/sleep?ms=1');
+  assert.equal(late.status, 503);
+  assert.equal(late.headers['retry-after'], '1');
   assert.equal((await inFlight).status, 200);
   await closing;
   assert.equal(workersOf(server), 0);
+  assert.equal(await tryConnect(port), 'ECONNREFUSED');
 });
 
 test(

@@ -182,3 +182,25 @@ test(
     assert.equal(poolOf(server).workerRestarts, 0);
   },
 );
+
+test(
+  'workerResourceLimits: a handler that outgrows its worker heap gets 500 and its worker is replaced',
+  { timeout: 60_000 },
+  async (t) => {
+    const { server, port } = await startThreaded(t, {
+      threads: 1,
+      workerResourceLimits: { maxOldGenerationSizeMb: 64 },
+    });
+    const grown = await send(port, '/grow?mb=512', { timeoutMs: 50_000 });
+    assert.equal(grown.status, 500, `answered ${grown.status}: ${grown.body.toString()}`);
+    await waitFor(
+      'the replacement worker',
+      () => poolOf(server).workerRestarts === 1 && poolOf(server).idleWorkers === 1,
+      20_000,
+    );
+    const next = await send(port, '/fast');
+    assert.equal(next.status, 200);
+    // A request under the limit is served as usual.
+    assert.equal((await send(port, '/grow?mb=8')).body.toString(), 'held 8 MiB');
+  },
+);

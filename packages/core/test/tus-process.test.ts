@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
@@ -14,8 +14,17 @@ import { createUpload, idOf, patch, tempDirectory, tusHeaders } from './tus-help
 
 const childUrl = new URL('./fixtures/tus-child.js', import.meta.url);
 
-async function startChild(t: TestContext, directory: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [childUrl.pathname, directory], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** `fileSizeLimited`: the child may write no byte to a file (`ulimit -f 0`), as on a full disk. */
+async function startChild(
+  t: TestContext,
+  directory: string,
+  fileSizeLimited = false,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = fileSizeLimited
+    ? spawn('sh', ['-c', 'ulimit -f 0 && exec "$0" "$@"', process.execPath, childUrl.pathname, directory], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : spawn(process.execPath, [childUrl.pathname, directory], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -73,6 +82,15 @@ test('a server killed mid-PATCH restarts with the bytes it had written; the uplo
   assert.equal(rest.status, 204);
   assert.equal(rest.headers.get('upload-offset'), String(data.length));
   assert.ok((await readFile(`${directory}/${id}`)).equals(data));
+});
+
+test('a creation that fails on a full disk answers 507 and leaves no file behind', async (t) => {
+  if (process.platform === 'win32') return t.skip('needs sh and ulimit');
+  const directory = await tempDirectory(t);
+  const { url } = await startChild(t, directory, true);
+  const created = await fetch(`${url}/files/`, { method: 'POST', headers: { ...tusHeaders, 'Upload-Length': '10' } });
+  assert.equal(created.status, 507);
+  assert.deepEqual(await readdir(directory), []);
 });
 
 const gib = 1024 * 1024 * 1024;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -219,6 +219,22 @@ test('expiration: an expired upload answers 410 and the sweeper deletes it; fini
   assert.equal((await fetch(partial, { method: 'HEAD', headers: tusHeaders })).status, 404);
   assert.equal((await fetch(done, { method: 'HEAD', headers: tusHeaders })).status, 200);
   assert.equal((await readFile(tus.dataPath(idOf(done)))).toString(), 'ok');
+});
+
+test('the sweeper deletes a data file left without state (a creation that failed half way) once it is 10 minutes old', async (t) => {
+  const { url, tus } = await startTus(t, { expirationMs: 60_000 });
+  const kept = await createUpload(url, 10);
+  const orphan = '0123456789abcdef0123456789abcdef';
+  const fresh = 'fedcba9876543210fedcba9876543210';
+  await writeFile(tus.dataPath(orphan), '');
+  await writeFile(tus.dataPath(fresh), '');
+  const old = new Date(Date.now() - 11 * 60_000);
+  await utimes(tus.dataPath(orphan), old, old);
+  assert.equal(await tus.sweepExpired(), 1);
+  const names = await readdir(tus.directory);
+  assert.ok(!names.includes(orphan), 'the old orphan is gone');
+  assert.ok(names.includes(fresh), 'a data file written just now may be a creation in progress: it stays');
+  assert.equal((await fetch(kept, { method: 'HEAD', headers: tusHeaders })).status, 200);
 });
 
 test('ids are 128-bit random hex; malformed ids and path traversal never reach the file system', async (t) => {

@@ -1,4 +1,4 @@
-import type { Request, Router } from '@mummyx/core';
+import { sharedCount, sharedInt32Array, type Request, type Router } from '@mummyx/core';
 import { authInfoOf, checkCredentials } from './auth.js';
 import { corsHeaders, respondPreflight, type CorsOptions } from './cors.js';
 import type { EndpointContext } from './endpoint-context.js';
@@ -11,6 +11,7 @@ import type { AuthInfo } from './mcp-types.js';
 import { LazyRequestStateCodec, requestStateKeyOf, type RequestStateCodec } from './request-state.js';
 import { ServerFactory, type CacheHint, type CacheableMethod, type CreateServer } from './server-factory.js';
 import { SessionRegistry, type SessionCloseReason } from './session-registry.js';
+import { isLoopback, SessionRate } from './session-rate.js';
 import type { McpSessionInfo } from './session-transport.js';
 import { postSessionKey, StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';
 import { Era2026, type ModernOptions } from './streamable-http/era-2026.js';
@@ -57,10 +58,28 @@ export interface McpMountOptions {
    * Without an event store they are cancelled at once. Default 10 000.
    */
   resumeGraceMs?: number;
-  /** A session without requests or open streams for this long is closed. Default 1 800 000 (30 min); 0 never. */
+  /**
+   * A session without requests or open streams for this long is closed (its
+   * client gets 404 and starts a new one). Default 600 000 (10 min); 0 never.
+   */
   sessionIdleTimeoutMs?: number;
-  /** Sessions open at once (per thread in threaded mode); more get 503. Default 10 000. */
+  /**
+   * Sessions open at once in the whole server — on every worker thread of a
+   * threaded one (a worker that exits takes its sessions out of the count);
+   * more get 503 with `Retry-After`. A
+   * session costs what its MCP server holds (the demo's: about 23 KB of heap,
+   * 50 KB of RSS) plus its transport (a few KB). When several threads open
+   * sessions at the same instant it may be passed by one per thread. Default 1 000.
+   */
   maxSessions?: number;
+  /**
+   * New sessions one client address may open per minute (a fixed window,
+   * counted for the whole server); more get 429 with `Retry-After`. `exempt`
+   * names addresses the limit skips. Default `{ perMinute: 30, exempt }` with
+   * loopback addresses (127.0.0.0/8, ::1) exempt: clients on this machine are
+   * bounded by `maxSessions` only. `false`: no limit.
+   */
+  sessionRateLimit?: { perMinute?: number; exempt?: (remoteAddress: string) => boolean } | false;
   /** Largest POST body, in bytes (the server's `maxBodyBytes` applies first). Default 4 MiB. */
   maxMessageBytes?: number;
   /** Host names (or `host:port`) accepted in `Host`; `'*'` for any. Default: localhost, 127.0.0.1 and [::1]. */
@@ -184,9 +203,21 @@ export function mountMcp(router: Router, options: McpMountOptions): McpMount {
   const codec = new LazyRequestStateCodec(o.requestStateKey, o.requestStateTtlSeconds);
   const factory = new ServerFactory(options.createServer, codec, options.cacheHints);
   const createServer = (info: McpSessionInfo, request: Request) => factory.create(info, 'legacy', authInfoOf(request));
+  // Counted for the whole server: each of its workers runs this mount, with a registry of its own.
+  const shared = `@mummyx/mcp-transport:${o.path}`;
   const sessions = new SessionRegistry({
     createServer,
     maxSessions: o.maxSessions,
+    openSessions: sharedCount(`${shared}:sessions`),
+    rate:
+      o.sessionRateLimit === undefined
+        ? undefined
+        : new SessionRate(
+            sharedInt32Array(`${shared}:session-rate`, 4_096),
+            o.sessionRateLimit.perMinute,
+            o.sessionRateLimit.exempt,
+          ),
+    sessionsPerMinute: o.sessionRateLimit?.perMinute ?? 0,
     sessionIdleTimeoutMs: o.sessionIdleTimeoutMs,
     onSessionCreated: options.onSessionCreated,
     onSessionClosed: options.onSessionClosed,
@@ -311,8 +342,9 @@ function resolveOptions(options: McpMountOptions) {
     enableJsonResponse: options.enableJsonResponse === true,
     retryIntervalMs: nonNegative('retryIntervalMs', options.retryIntervalMs, 1_000),
     resumeGraceMs: nonNegative('resumeGraceMs', options.resumeGraceMs, 10_000),
-    sessionIdleTimeoutMs: nonNegative('sessionIdleTimeoutMs', options.sessionIdleTimeoutMs, 30 * 60_000),
-    maxSessions: nonNegative('maxSessions', options.maxSessions, 10_000),
+    sessionIdleTimeoutMs: nonNegative('sessionIdleTimeoutMs', options.sessionIdleTimeoutMs, 10 * 60_000),
+    maxSessions: nonNegative('maxSessions', options.maxSessions, 1_000),
+    sessionRateLimit: sessionRateOf(options.sessionRateLimit),
     maxMessageBytes: nonNegative('maxMessageBytes', options.maxMessageBytes, 4 * mib),
     log: options.log ?? ((message: string) => process.stderr.write(`mcp: ${message}\n`)),
   };
@@ -338,6 +370,16 @@ function resolveOptions(options: McpMountOptions) {
     requestStateKey: requestStateKeyOf(options.requestStateKey),
     requestStateTtlSeconds: positive('requestStateTtlSeconds', options.requestStateTtlSeconds, 600),
   };
+}
+
+function sessionRateOf(
+  limit: McpMountOptions['sessionRateLimit'],
+): { perMinute: number; exempt: (remoteAddress: string) => boolean } | undefined {
+  if (limit === false) return undefined;
+  const perMinute = positive('sessionRateLimit.perMinute', limit?.perMinute, 30);
+  const exempt = limit?.exempt ?? isLoopback;
+  if (typeof exempt !== 'function') throw new TypeError('mountMcp: sessionRateLimit.exempt must be a function');
+  return { perMinute, exempt };
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {

@@ -1,7 +1,8 @@
-import type { Request, SessionBinding } from '@mummyx/core';
+import type { Request, SessionBinding, SharedCount } from '@mummyx/core';
 import { ErrorCode, respondError } from './json-rpc.js';
 import type { ChangeEvent } from './event-bus.js';
 import type { RequestId } from './mcp-types.js';
+import type { SessionRate } from './session-rate.js';
 import type { McpServerLike, McpSessionInfo, SessionTransport, TransportKind } from './session-transport.js';
 
 export type SessionCloseReason = 'deleted' | 'idle' | 'disconnected' | 'server' | 'closed';
@@ -27,8 +28,14 @@ export interface Session {
 export interface SessionRegistryOptions {
   /** Makes the MCP server of a new session (the request is the one that opens it). */
   createServer: (session: McpSessionInfo, request: Request) => Promise<McpServerLike>;
-  /** Sessions open at once; more get 503. */
+  /** Sessions open at once in the whole server; more get 503. */
   maxSessions: number;
+  /** The sessions open in the whole server, added to by this mount's registry on every worker thread. */
+  openSessions: SharedCount;
+  /** New sessions per client address per minute; more get 429. Undefined: no limit. */
+  rate: SessionRate | undefined;
+  /** The limit `rate` enforces, for its message. */
+  sessionsPerMinute: number;
   /** A Streamable HTTP session without requests or open streams for this long is closed; 0 never. */
   sessionIdleTimeoutMs: number;
   onSessionCreated?: ((session: McpSessionInfo) => void) | undefined;
@@ -62,14 +69,38 @@ export class SessionRegistry {
     return this.#sessions.get(id);
   }
 
-  /** Answers 503 with `Retry-After` and returns true when the registry holds `maxSessions` already. */
-  refuseWhenFull(request: Request, headers: Record<string, string>, replyId: RequestId | null = null): boolean {
-    if (this.#sessions.size < this.#options.maxSessions) return false;
+  /** Sessions open in the whole server (every worker's registry of this mount). */
+  get serverSize(): number {
+    return this.#options.openSessions.total;
+  }
+
+  /**
+   * Before a new session: answers 429 with `Retry-After` and returns true
+   * when the client's address has opened `sessionsPerMinute` sessions this
+   * minute, or 503 with `Retry-After` when the server holds `maxSessions`
+   * already.
+   */
+  refuseNewSession(request: Request, headers: Record<string, string>, replyId: RequestId | null = null): boolean {
+    const o = this.#options;
+    const wait = o.rate?.take(request.remoteAddress) ?? 0;
+    if (wait > 0) {
+      o.log(`429 for ${request.remoteAddress}: over ${o.sessionsPerMinute} new sessions this minute`);
+      respondError(
+        request,
+        429,
+        ErrorCode.ConnectionClosed,
+        `Too Many Requests: this address opened ${o.sessionsPerMinute} sessions within the minute; retry in ${wait} s`,
+        { 'Retry-After': String(wait), ...headers },
+        replyId,
+      );
+      return true;
+    }
+    if (this.serverSize < o.maxSessions) return false;
     respondError(
       request,
       503,
       ErrorCode.ConnectionClosed,
-      `Service Unavailable: the server holds its maximum of ${this.#options.maxSessions} sessions; retry later`,
+      `Service Unavailable: the server holds its maximum of ${o.maxSessions} sessions; retry later`,
       { 'Retry-After': '5', ...headers },
       replyId,
     );
@@ -101,6 +132,7 @@ export class SessionRegistry {
       closeReason: undefined,
     };
     this.#sessions.set(id, session);
+    this.#options.openSessions.add(1);
     session.binding = request.bindSession(id);
     transport.onCleanup(() => this.#forget(session));
     try {
@@ -169,6 +201,7 @@ export class SessionRegistry {
   #forget(session: Session): void {
     if (this.#sessions.get(session.info.id) !== session) return;
     this.#sessions.delete(session.info.id);
+    this.#options.openSessions.add(-1);
     session.binding?.release();
     if (session.initialized) {
       try {

@@ -7,7 +7,9 @@ import { WebSocket as WsWebSocket } from 'ws';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { McpSessionInfo, SessionCloseReason } from '@mummyx/mcp-transport';
+import { createServer } from '@mummyx/core';
 import {
+  appUrl,
   closeEvents,
   initializeBody,
   postMcp,
@@ -43,11 +45,63 @@ describe('sessions', () => {
     await sse.text();
   });
 
+  test('maxSessions holds for the whole server: 2 workers, maxSessions 3, the fourth session gets 503', async (t) => {
+    const { url, server } = await startMcp(t, 'threaded', { maxSessions: 3 });
+    for (let i = 0; i < 3; i++) await rawInitialize(url);
+    // New sessions go to the worker holding the fewest: the three are on both workers.
+    assert.equal(server.stats().sessions, 3);
+    const fourth = await postMcp(url, initializeBody);
+    assert.equal(fourth.status, 503);
+    assert.equal(fourth.headers.get('retry-after'), '5');
+    assert.match(((await fourth.json()) as { error: { message: string } }).error.message, /maximum of 3 sessions/);
+  });
+
+  test('sessionRateLimit: a third session from one address within the minute gets 429 with Retry-After', async (t) => {
+    const { url } = await startMcp(t, 'inline', { sessionRateLimit: { perMinute: 2, exempt: () => false } });
+    const id = await rawInitialize(url);
+    await rawInitialize(url);
+    const third = await postMcp(url, initializeBody);
+    assert.equal(third.status, 429);
+    const wait = Number(third.headers.get('retry-after'));
+    assert.ok(wait >= 1 && wait <= 60, `Retry-After ${wait}`);
+    assert.match(((await third.json()) as { error: { message: string } }).error.message, /opened 2 sessions/);
+    // Sessions already open are served as before.
+    const list = await postMcp(url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), {
+      'Mcp-Session-Id': id,
+      'MCP-Protocol-Version': '2025-06-18',
+    });
+    assert.equal(list.status, 200);
+    await list.text();
+  });
+
+  test('sessionRateLimit counts for the whole server: two sessions on different workers, then 429', async (t) => {
+    const app = new URL(appUrl);
+    app.searchParams.set('mount', JSON.stringify({ sessionRateLimit: { perMinute: 2 }, rateLimitLoopback: true }));
+    const server = createServer({ app, threads: 2, logLevel: 'error' });
+    t.after(() => server.close());
+    const { url } = await server.listen(0);
+    await rawInitialize(url);
+    await rawInitialize(url);
+    assert.equal(server.stats().sessions, 2);
+    const third = await postMcp(url, initializeBody);
+    assert.equal(third.status, 429);
+    await third.text();
+  });
+
+  test('sessionRateLimit: clients on this machine are exempt by default', async (t) => {
+    const { url } = await startMcp(t, 'inline');
+    for (let i = 0; i < 40; i++) await rawInitialize(url);
+  });
+
   test(
     '10 000 sessions created and expired: all answered, none left, memory back near the start',
     { timeout: 300_000 },
     async (t) => {
-      const { url, server } = await startMcp(t, 'inline', { sessionIdleTimeoutMs: 300, enableJsonResponse: true });
+      const { url, server } = await startMcp(t, 'inline', {
+        sessionIdleTimeoutMs: 300,
+        enableJsonResponse: true,
+        maxSessions: 10_000,
+      });
       gc();
       const before = process.memoryUsage().heapUsed;
       let next = 0;

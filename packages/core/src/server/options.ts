@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { ResourceLimits } from 'node:worker_threads';
 import { MxError } from '../errors.js';
 import { defaultCompression, type CompressionOptions, type ResolvedCompression } from '../http/compression.js';
 import { stderrLogHandler, type LogHandler, type LogLevel } from '../log/log-handler.js';
@@ -7,13 +9,31 @@ import type { WebSocketHandler } from '../websocket/websocket.js';
 export interface WebSocketOptions {
   /** Largest message (all fragments together); over it the connection closes with 1009. Default 65 536. */
   maxMessageBytes?: number;
-  /** Most fragments in one message; over it the connection closes with 1008. Default 1 024. */
+  /**
+   * Most fragments in one message; over it the connection closes with 1008.
+   * Default: one per 256 bytes of `maxMessageBytes`, from 1 024 to 16 384
+   * (`ws`'s own default, reached at 4 MiB messages) — 1 024 for the default
+   * 64 KiB messages. Each fragment costs memory beyond its bytes until the
+   * message is whole.
+   */
   maxFragments?: number;
+  /**
+   * Bytes queued for one peer that its socket has not taken yet (a client
+   * that stops reading); a send or published message beyond it closes the
+   * connection with 1008 — the handler gets `error` (closeCode 1008), then
+   * `close`. Default 4 194 304 (4 MiB).
+   */
+  maxBufferedBytes?: number;
   /** permessage-deflate compression. Default false. */
   perMessageDeflate?: boolean;
   /** A ping this often; a peer that has not answered the previous one is terminated. 0 disables. Default 30 000. */
   heartbeatIntervalMs?: number;
-  /** How long a closing handshake waits for the peer's close frame. Default 10 000. */
+  /**
+   * How long a closing handshake waits for the peer's close frame; and how
+   * long a close the peer started waits for the handler's replies to the
+   * messages before it (a threaded handler's replies go out before the
+   * server's close frame). Default 10 000.
+   */
   closeTimeoutMs?: number;
   /**
    * Origins allowed to open a WebSocket (exact `scheme://host[:port]`). Browsers
@@ -66,6 +86,14 @@ export interface ServerOptions {
    */
   workerNice?: number;
   /**
+   * Threaded mode: V8 resource limits of each worker thread (Node's
+   * `resourceLimits`: `maxOldGenerationSizeMb`, `maxYoungGenerationSizeMb`,
+   * `codeRangeSizeMb`, `stackSizeMb`). A worker over its heap limit ends; its
+   * request gets 500, its WebSockets close with 1011, and a new worker takes
+   * its place. Default: none (a worker may grow like the process).
+   */
+  workerResourceLimits?: ResourceLimits;
+  /**
    * Threaded mode: V8 optimizes hot code this many times sooner than by
    * default. Each worker runs only its share of the requests, so with V8's
    * defaults the code on a worker's path would stay unoptimized N times
@@ -88,9 +116,44 @@ export interface ServerOptions {
   headersTimeoutMs?: number;
   /** Time for the whole request (head and body) to arrive; over it → 408. 0 disables. Default 300 000. */
   requestTimeoutMs?: number;
+  /**
+   * A request body that delivers no byte for this long, or less than
+   * `minBodyBytesPerSecond` over this long, gets 408 and its connection
+   * closes. Time the server itself does not read (a stream-bodied handler
+   * that is not reading) does not count. 0 disables. Default 30 000.
+   */
+  bodyTimeoutMs?: number;
+  /** See `bodyTimeoutMs`; 0 checks only for silence. Default 1 024. */
+  minBodyBytesPerSecond?: number;
+  /**
+   * A connection whose socket takes none of the response bytes waiting for it
+   * for this long (a client that does not read) is destroyed, and counted in
+   * `stats().writeTimeouts`. Applies to every response, SSE stream and
+   * WebSocket, inline and from workers. 0 disables. Default 30 000.
+   */
+  writeTimeoutMs?: number;
+  /**
+   * Open connections; a connection beyond it gets 503 with `Retry-After: 1`
+   * and `Connection: close` at once, and is counted in
+   * `stats().connectionsRefused`. Default: 10 000, or fewer where the
+   * process may open fewer files (Linux: the soft `RLIMIT_NOFILE` less 256),
+   * so refusals start before file descriptors run out.
+   */
+  maxConnections?: number;
+  /**
+   * Requests one connection may have in flight (received, not yet answered,
+   * pipelined behind each other). At the limit the server stops reading that
+   * connection until answers go out, so one pipelining client gets a fair
+   * share of the workers instead of all of them. Default 16.
+   */
+  maxPipelinedRequests?: number;
   /** Idle time before a keep-alive connection is closed. Default 5 000. */
   keepAliveTimeoutMs?: number;
-  /** How long `close()` lets in-flight requests finish before closing their sockets. Default 10 000. */
+  /**
+   * How long `close()` lets in-flight requests finish before closing their
+   * sockets; the whole close, worker threads included, ends within it. See
+   * docs/limits.md for what a shutdown promises. Default 10 000.
+   */
   closeTimeoutMs?: number;
   /** Response compression (gzip, br, deflate). `false` turns it off. Default on, 860-byte threshold. */
   compression?: boolean | CompressionOptions;
@@ -124,12 +187,18 @@ export interface ResolvedOptions {
   maxQueuedRequests: number;
   handlerTimeoutMs: number;
   workerNice: number;
+  workerResourceLimits: ResourceLimits | undefined;
   tierUpFactor: number;
   maxHeaderBytes: number;
   maxUriBytes: number;
   maxBodyBytes: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  bodyTimeoutMs: number;
+  minBodyBytesPerSecond: number;
+  writeTimeoutMs: number;
+  maxConnections: number;
+  maxPipelinedRequests: number;
   keepAliveTimeoutMs: number;
   closeTimeoutMs: number;
   compression: ResolvedCompression | undefined;
@@ -138,6 +207,7 @@ export interface ResolvedOptions {
   websocket: {
     maxMessageBytes: number;
     maxFragments: number;
+    maxBufferedBytes: number;
     perMessageDeflate: boolean;
     heartbeatIntervalMs: number;
     closeTimeoutMs: number;
@@ -206,12 +276,18 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     maxQueuedRequests: positiveInteger('maxQueuedRequests', options.maxQueuedRequests, 1_024, true),
     handlerTimeoutMs: positiveInteger('handlerTimeoutMs', options.handlerTimeoutMs, 60_000, true),
     workerNice: niceValue(options.workerNice ?? 10),
+    workerResourceLimits: resourceLimits(options.workerResourceLimits),
     tierUpFactor: tierUpFactor(options.tierUpFactor ?? 8),
     maxHeaderBytes: positiveInteger('maxHeaderBytes', options.maxHeaderBytes, 16_384),
     maxUriBytes: positiveInteger('maxUriBytes', options.maxUriBytes, 8_192),
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, 1_048_576, true),
     headersTimeoutMs,
     requestTimeoutMs,
+    bodyTimeoutMs: positiveInteger('bodyTimeoutMs', options.bodyTimeoutMs, 30_000, true),
+    minBodyBytesPerSecond: positiveInteger('minBodyBytesPerSecond', options.minBodyBytesPerSecond, 1_024, true),
+    writeTimeoutMs: positiveInteger('writeTimeoutMs', options.writeTimeoutMs, 30_000, true),
+    maxConnections: positiveInteger('maxConnections', options.maxConnections, defaultMaxConnections()),
+    maxPipelinedRequests: positiveInteger('maxPipelinedRequests', options.maxPipelinedRequests, 16),
     keepAliveTimeoutMs: positiveInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 5_000),
     closeTimeoutMs: positiveInteger('closeTimeoutMs', options.closeTimeoutMs, 10_000, true),
     compression,
@@ -221,6 +297,42 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     logHandler: options.logHandler ?? stderrLogHandler('debug'),
     logLevel,
   };
+}
+
+/**
+ * 10 000, or the soft limit on open files less 256 (for the listener, worker
+ * threads, log and upload files) where Linux tells it and it is lower.
+ */
+function defaultMaxConnections(): number {
+  let limit = 10_000;
+  try {
+    const line = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (line !== null) limit = Math.min(limit, Math.max(64, Number(line[1]) - 256));
+  } catch {
+    // Not Linux, or /proc is not mounted: keep the fixed default.
+  }
+  return limit;
+}
+
+const resourceLimitNames = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
+
+function resourceLimits(limits: ResourceLimits | undefined): ResourceLimits | undefined {
+  if (limits === undefined) return undefined;
+  if (typeof limits !== 'object' || limits === null) {
+    throw new MxError('MX_ERR_OPTION_INVALID', 'workerResourceLimits must be an object');
+  }
+  for (const [name, value] of Object.entries(limits)) {
+    if (!resourceLimitNames.includes(name)) {
+      throw new MxError(
+        'MX_ERR_OPTION_INVALID',
+        `workerResourceLimits.${name} is not one of ${resourceLimitNames.join(', ')}`,
+      );
+    }
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+      throw new MxError('MX_ERR_OPTION_INVALID', `workerResourceLimits.${name} must be a positive number of MB`);
+    }
+  }
+  return { ...limits };
 }
 
 function resolveThreads(threads: ServerOptions['threads']): ResolvedThreads | undefined {
@@ -241,9 +353,15 @@ function resolveThreads(threads: ServerOptions['threads']): ResolvedThreads | un
 function resolveWebSocket(ws: WebSocketOptions): ResolvedOptions['websocket'] {
   const allowed = ws.allowedOrigins === undefined ? undefined : new Set(ws.allowedOrigins);
   const custom = ws.verifyOrigin;
+  const maxMessageBytes = positiveInteger('websocket.maxMessageBytes', ws.maxMessageBytes, 65_536);
+  // Each fragment is a Buffer of its own until the message is whole: many tiny ones cost far more
+  // memory than their bytes. One per 256 bytes of the largest message is what Autobahn's 9.3/9.4
+  // cases need (4 MiB in 256-byte fragments is 16 384, ws's own default).
+  const fragmentsDefault = Math.min(16_384, Math.max(1_024, Math.ceil(maxMessageBytes / 256)));
   return {
-    maxMessageBytes: positiveInteger('websocket.maxMessageBytes', ws.maxMessageBytes, 65_536),
-    maxFragments: positiveInteger('websocket.maxFragments', ws.maxFragments, 1_024),
+    maxMessageBytes,
+    maxFragments: positiveInteger('websocket.maxFragments', ws.maxFragments, fragmentsDefault),
+    maxBufferedBytes: positiveInteger('websocket.maxBufferedBytes', ws.maxBufferedBytes, 4_194_304),
     perMessageDeflate: ws.perMessageDeflate ?? false,
     heartbeatIntervalMs: positiveInteger('websocket.heartbeatIntervalMs', ws.heartbeatIntervalMs, 30_000, true),
     closeTimeoutMs: positiveInteger('websocket.closeTimeoutMs', ws.closeTimeoutMs, 10_000),

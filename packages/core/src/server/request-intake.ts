@@ -9,16 +9,18 @@ import type { RequestHandler, RouteMatch, Router } from '../router/router.js';
 import type { PoolSink } from '../threads/job.js';
 import { runHandler } from '../threads/run-handler.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
+import { bodyProgress, type WatchedConnection } from './connection-watch.js';
 import { NodeResponseSink, type SinkContext } from './node-response-sink.js';
+import type { PendingResponses } from './pending-responses.js';
 import { placementOf, type Placement } from './placement.js';
 import { readHead } from './request-head.js';
 import type { SessionDirectory } from './session-directory.js';
 import { isForwarded, SessionForwarding } from './session-forwarding.js';
 import { UpgradeSink, writeRawResponse, type UpgradeContext } from './upgrade-sink.js';
 
-/** One client connection: the responses it still owes (pipelined requests queue up). */
-export interface ConnectionState {
-  pending: Set<ServerResponse>;
+/** One client connection: the responses it still owes (pipelined requests queue up), and what the watch keeps. */
+export interface ConnectionState extends WatchedConnection {
+  pending: PendingResponses;
   upgraded: boolean;
   remoteAddress: string;
 }
@@ -32,13 +34,20 @@ type RouteFound = Extract<RouteMatch, { kind: 'route' }>;
  * `placementOf` says — inline, streamed, on its session's worker or on the
  * pool.
  */
+interface IntakeOptions {
+  maxBodyBytes: number;
+  maxUriBytes: number;
+  bodyTimeoutMs: number;
+}
+
 export class RequestIntake {
-  readonly #options: { maxBodyBytes: number; maxUriBytes: number };
+  readonly #options: IntakeOptions;
   readonly #sockets: Map<Duplex, ConnectionState>;
   readonly #sinkContext: SinkContext;
   readonly #upgradeContext: UpgradeContext;
   readonly #requestConfig: RequestConfig;
   readonly #log: (level: LogLevel, message: string) => void;
+  readonly #onBodyTimeout: () => void;
   #handler: RequestHandler | undefined;
   /**
    * The app's router, when it has routes that run on the IO thread (`inline` or stream-bodied)
@@ -50,11 +59,13 @@ export class RequestIntake {
   #cluster:
     { directory: SessionDirectory; forwarding: SessionForwarding; isBound: (key: string) => boolean } | undefined;
 
+  /** `onBodyTimeout` counts a request answered 408 for a slow body. */
   constructor(
-    options: { maxBodyBytes: number; maxUriBytes: number },
+    options: IntakeOptions,
     sockets: Map<Duplex, ConnectionState>,
     contexts: { sink: SinkContext; upgrade: UpgradeContext; request: RequestConfig },
     log: (level: LogLevel, message: string) => void,
+    onBodyTimeout: () => void,
   ) {
     this.#options = options;
     this.#sockets = sockets;
@@ -62,6 +73,7 @@ export class RequestIntake {
     this.#upgradeContext = contexts.upgrade;
     this.#requestConfig = contexts.request;
     this.#log = log;
+    this.#onBodyTimeout = onBodyTimeout;
   }
 
   /** The app: its handler, its router when placement needs it, and the pool in threaded mode. */
@@ -88,6 +100,8 @@ export class RequestIntake {
 
   /** `Expect: 100-continue`: an oversized body is refused before the client sends it; otherwise invited. */
   checkContinue(req: IncomingMessage, res: ServerResponse): void {
+    // A connection refused at once (see Server#refuse) is not answered again.
+    if (!this.#sockets.has(req.socket)) return;
     const length = req.headers['content-length'];
     const path = parseRequestTarget(req.url ?? '')?.path;
     const found = path === undefined ? undefined : this.#router?.match(req.method ?? '', path);
@@ -97,18 +111,32 @@ export class RequestIntake {
     this.receive(req, res, found);
   }
 
-  /** A request without `Upgrade`; `matched` is its match when `checkContinue` already made it. */
+  /**
+   * A request without `Upgrade`; `matched` is its match when `checkContinue` already made it.
+   * It runs once the connection has fewer than `maxPipelinedRequests` in flight (see PendingResponses).
+   */
   receive(req: IncomingMessage, res: ServerResponse, matched?: RouteMatch): void {
     const state = this.#sockets.get(req.socket);
-    const read = readHead(req, state?.remoteAddress ?? req.socket.remoteAddress ?? '', this.#options.maxUriBytes);
+    // A connection refused at once (see Server#refuse) is not answered again.
+    if (state === undefined) return;
+    state.pending.admit(() => this.#receiveNow(req, res, state, matched));
+  }
+
+  #receiveNow(
+    req: IncomingMessage,
+    res: ServerResponse,
+    state: ConnectionState,
+    matched: RouteMatch | undefined,
+  ): void {
+    const read = readHead(req, state.remoteAddress, this.#options.maxUriBytes);
     if ('status' in read) {
       this.#reject(res, read.status, read.reason);
       return;
     }
     const { head, hasBody } = read;
     // Counted until the response is written (NodeResponseSink settles it) or the connection drops.
-    const pending = state?.pending;
-    pending?.add(res);
+    const pending = state.pending;
+    pending.add(res);
     const sink = new NodeResponseSink(res, this.#sinkContext, pending);
     const threaded = this.#pool !== undefined;
     // The one match: made only when there is something to decide (threaded, or a body that may stream).
@@ -122,6 +150,7 @@ export class RequestIntake {
     }
     req.on('error', () => {});
     if (placement === 'streamed') {
+      this.#watchBody(req, res, state, () => {});
       this.#runStreamed(head, req, res, sink, (found as RouteFound).route.options.maxStreamBytes);
       return;
     }
@@ -134,6 +163,10 @@ export class RequestIntake {
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;
+    this.#watchBody(req, res, state, () => {
+      rejected = true;
+      chunks.length = 0;
+    });
     req.on('data', (chunk: Buffer) => {
       if (rejected) return;
       size += chunk.length;
@@ -155,9 +188,11 @@ export class RequestIntake {
   receiveUpgrade(req: IncomingMessage, socket: Duplex, headBytes: Buffer): void {
     socket.on('error', () => {});
     const state = this.#sockets.get(socket);
-    if (state !== undefined) state.upgraded = true;
+    // A connection refused at once (see Server#refuse) is not answered again.
+    if (state === undefined) return;
+    state.upgraded = true;
     req.on('error', () => {});
-    const read = readHead(req, state?.remoteAddress ?? req.socket.remoteAddress ?? '', this.#options.maxUriBytes);
+    const read = readHead(req, state.remoteAddress, this.#options.maxUriBytes);
     if ('status' in read) {
       this.#log('debug', `${read.status}: ${read.reason}`);
       writeRawResponse(socket, refusalResponse(read.status, read.reason));
@@ -172,6 +207,32 @@ export class RequestIntake {
     const found = threaded ? this.#router?.match(head.method, head.path) : undefined;
     const sink = new UpgradeSink(req, socket, headBytes, this.#upgradeContext);
     this.#run(head, undefined, sink, placementOf(found, threaded), found);
+  }
+
+  /**
+   * Watches the body's arrival (ConnectionWatch): one that is silent, or slower than
+   * `minBodyBytesPerSecond`, for `bodyTimeoutMs` gets 408 and its connection closes after it.
+   * `stop` drops what was received; a stream-bodied handler's body fails when the connection closes.
+   */
+  #watchBody(req: IncomingMessage, res: ServerResponse, state: ConnectionState, stop: () => void): void {
+    if (this.#options.bodyTimeoutMs === 0) return;
+    const watch = bodyProgress(req, (reason) => {
+      if (state.body === watch) state.body = undefined;
+      stop();
+      this.#onBodyTimeout();
+      const message = `${new MxError('MX_ERR_BODY_TIMEOUT').message}: ${reason}`;
+      if (!res.headersSent && !res.destroyed) this.#reject(res, 408, message);
+      else {
+        this.#log('debug', `408: ${message}`);
+        req.socket.destroy();
+      }
+    });
+    state.body = watch;
+    const done = (): void => {
+      if (state.body === watch) state.body = undefined;
+    };
+    req.once('end', done);
+    req.once('close', done);
   }
 
   #reject(res: ServerResponse, status: number, message: string): void {

@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
+import { plainResponse } from '../http/response.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
 import { liveServers } from '../pubsub/publish.js';
 import type { BrokerStats, TopicBroker } from '../pubsub/topic-broker.js';
@@ -15,12 +16,14 @@ import type { WorkerPool } from '../threads/worker-pool.js';
 import { createWss, type WsConnection } from '../websocket/websocket-connection.js';
 import type { WebSocketHandler } from '../websocket/websocket.js';
 import { answerClientError, answerConnect } from './client-error.js';
+import { ConnectionWatch } from './connection-watch.js';
 import type { SinkContext } from './node-response-sink.js';
 import type { ResponseStreams } from './response-body-pipe.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
+import { PendingResponses } from './pending-responses.js';
 import { RequestIntake, type ConnectionState } from './request-intake.js';
 import type { SessionDirectory, SessionDirectoryStats } from './session-directory.js';
-import type { UpgradeContext } from './upgrade-sink.js';
+import { writeRawResponse, type UpgradeContext } from './upgrade-sink.js';
 
 export interface ListenAddress {
   host: string;
@@ -45,6 +48,14 @@ export interface ServerStats {
   websockets: number;
   /** Session keys bound with `request.bindSession()` and not yet released (on every thread). */
   sessions: number;
+  /** Connections answered 503 at once because `maxConnections` were open. */
+  connectionsRefused: number;
+  /** Connections destroyed because the client took no response bytes for `writeTimeoutMs`. */
+  writeTimeouts: number;
+  /** Requests answered 408 because their body was silent or slower than `minBodyBytesPerSecond` for `bodyTimeoutMs`. */
+  bodyTimeouts: number;
+  /** WebSockets and event streams closed because their client fell `maxBufferedBytes` behind. */
+  bufferOverflows: number;
   /** Worker pool figures; undefined when handlers run inline. */
   pool: PoolStats | undefined;
   /** The attached topic broker's figures (`attachBroker`); undefined without one. */
@@ -62,7 +73,12 @@ export class Server {
   readonly #options: ResolvedOptions;
   readonly #appUrl: string | undefined;
   #pool: WorkerPool | undefined;
+  /** The pool while it starts: close() stops it there. */
+  #startingPool: WorkerPool | undefined;
   readonly #intake: RequestIntake;
+  readonly #watch: ConnectionWatch;
+  /** What the limits did, for stats(). */
+  readonly #counters = { connectionsRefused: 0, writeTimeouts: 0, bodyTimeouts: 0, bufferOverflows: 0 };
   readonly #http: ReturnType<typeof createHttpServer>;
   /** Open connections, each with the responses it still owes (pipelined requests queue up). */
   readonly #sockets = new Map<Duplex, ConnectionState>();
@@ -100,6 +116,7 @@ export class Server {
       heartbeatIntervalMs: this.#options.sseHeartbeatIntervalMs,
       maxBufferedBytes: this.#options.sseMaxBufferedBytes,
       streams: new Set<SseConnection>(),
+      overflowed: () => this.#counters.bufferOverflows++,
       log: (level, message) => this.log(level, message),
     };
     const responseStreams: ResponseStreams = { open: 0, log: (level, message) => this.log(level, message) };
@@ -128,6 +145,9 @@ export class Server {
         }),
         hub: this.#hub,
         heartbeatIntervalMs: ws.heartbeatIntervalMs,
+        maxBufferedBytes: ws.maxBufferedBytes,
+        closeTimeoutMs: ws.closeTimeoutMs,
+        overflowed: () => this.#counters.bufferOverflows++,
         connections: new Set<WsConnection>(),
         get handler() {
           return currentHandler();
@@ -140,6 +160,7 @@ export class Server {
       this.#sockets,
       { sink: this.#sinkContext, upgrade: this.#upgradeContext, request: { compression: this.#options.compression } },
       this.#log,
+      () => this.#counters.bodyTimeouts++,
     );
     // An inline router is matched for stream-bodied routes.
     this.#intake.use(requestHandler, handler instanceof Router ? handler : undefined, undefined);
@@ -167,7 +188,18 @@ export class Server {
     );
     this.#http.on('connect', (_req: IncomingMessage, socket: Socket) => answerConnect(socket));
     this.#http.on('connection', (socket: Socket) => {
-      const state = { pending: new Set<ServerResponse>(), upgraded: false, remoteAddress: socket.remoteAddress ?? '' };
+      if (this.#closing || this.#sockets.size >= o.maxConnections) {
+        this.#refuse(socket);
+        return;
+      }
+      const state: ConnectionState = {
+        pending: new PendingResponses(socket, o.maxPipelinedRequests),
+        upgraded: false,
+        remoteAddress: socket.remoteAddress ?? '',
+        acceptedBytes: 0,
+        stalledSince: 0,
+        body: undefined,
+      };
       this.#sockets.set(socket, state);
       socket.once('close', () => {
         // Node never closes a response still queued behind another when the connection drops.
@@ -176,6 +208,43 @@ export class Server {
       });
     });
     this.#http.on('error', (error) => this.log('error', `server error: ${error.message}`));
+    this.#watch = new ConnectionWatch(this.#sockets, o, (socket) => {
+      this.#counters.writeTimeouts++;
+      this.log(
+        'info',
+        `${new MxError('MX_ERR_WRITE_TIMEOUT').message}: ${socket.remoteAddress ?? '?'} took no bytes for ${o.writeTimeoutMs} ms; closing its connection`,
+      );
+      socket.destroy();
+    });
+  }
+
+  /**
+   * A connection the server will not serve — `maxConnections` are open, or it
+   * is shutting down: 503 with `Retry-After` and `Connection: close` at once.
+   * What the client sends meanwhile is read and dropped (closing a socket with
+   * unread bytes resets it, and the client could lose the 503) for up to 2 s.
+   */
+  #refuse(socket: Socket): void {
+    const closing = this.#closing;
+    if (!closing) {
+      this.#counters.connectionsRefused++;
+      this.log(
+        'info',
+        `${new MxError('MX_ERR_CONNECTION_LIMIT').message}: ${this.#sockets.size} open (maxConnections ${this.#options.maxConnections}); 503 for ${socket.remoteAddress ?? '?'}`,
+      );
+    }
+    socket.on('error', () => {});
+    writeRawResponse(
+      socket,
+      plainResponse(
+        503,
+        closing ? 'Service Unavailable: server is shutting down' : 'Service Unavailable: too many open connections',
+        ['Retry-After', '1'],
+      ),
+    );
+    const timer = setTimeout(() => socket.destroy(), 2_000);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 
   /** Starts listening. `host` defaults to 127.0.0.1; port 0 picks a free port. */
@@ -197,6 +266,7 @@ export class Server {
       await this.#prepare();
     } catch (error) {
       this.#listening = false;
+      if (this.#closing) throw new MxError('MX_ERR_SERVER_CLOSED', 'close() was called while the server was starting');
       throw error;
     }
     if (this.#closing) {
@@ -214,6 +284,7 @@ export class Server {
       this.#http.listen(port, host, () => {
         this.#http.off('error', onError);
         liveServers.add(this);
+        this.#watch.start();
         resolve();
       });
     });
@@ -231,6 +302,7 @@ export class Server {
     const placing = router !== undefined && (router.hasInlineRoutes || router.hasSessionRoutes) ? router : undefined;
     this.#intake.use(app.handler, placing, undefined);
     if (threads === undefined) return;
+    if (this.#closing) throw new MxError('MX_ERR_SERVER_CLOSED', 'close() was called while the server was starting');
     // Loaded here, not with the library: every worker thread imports the library (through the app
     // module) and never runs a pool.
     const { WorkerPool } = await import('../threads/worker-pool.js');
@@ -242,6 +314,7 @@ export class Server {
       maxQueuedRequests: this.#options.maxQueuedRequests,
       handlerTimeoutMs: this.#options.handlerTimeoutMs,
       workerNice: this.#options.workerNice,
+      resourceLimits: this.#options.workerResourceLimits,
       tierUpFactor: this.#options.tierUpFactor,
       compression: this.#options.compression,
       logLevel: this.#options.logLevel,
@@ -249,11 +322,14 @@ export class Server {
       publish: (topic, data) => this.publish(topic, data),
       nextId: () => this.#nextStreamId++,
     });
+    this.#startingPool = pool;
     try {
       await pool.start();
     } catch (error) {
       await pool.close(0);
       throw error;
+    } finally {
+      this.#startingPool = undefined;
     }
     this.#pool = pool;
     if (this.#directory !== undefined) pool.onSessionKeyChange = this.#sessionKeyChange;
@@ -269,9 +345,14 @@ export class Server {
   }
 
   /**
-   * Graceful close: stops accepting, closes idle keep-alive connections, lets
-   * in-flight requests finish (their responses carry `Connection: close`) for
-   * up to `closeTimeoutMs`, then closes whatever is left. Idempotent.
+   * Graceful close, done within `closeTimeoutMs`: requests that reached the
+   * server before it began are answered — served, their responses carrying
+   * `Connection: close`; connections still in the listener's backlog are
+   * accepted for a short drain window (at most 1 s) and answered 503 with
+   * `Retry-After`. Idle connections close; in-flight requests finish until
+   * `closeTimeoutMs`, then whatever is left is closed and the worker threads
+   * are terminated. A server still starting stops starting (`listen()` then
+   * rejects with MX_ERR_SERVER_CLOSED). Idempotent.
    */
   close(): Promise<void> {
     this.#closed ??= this.#shutdown();
@@ -293,6 +374,7 @@ export class Server {
       streamedResponses: this.#sinkContext.responseStreams.open,
       websockets: this.#upgradeContext.websockets.connections.size,
       sessions: this.#sessions.size + (this.#pool?.sessionCount ?? 0),
+      ...this.#counters,
       pool: this.#pool?.stats(),
       broker: this.#broker?.stats(),
       sessionDirectory: this.#directory?.stats(),
@@ -371,20 +453,27 @@ export class Server {
   async #shutdown(): Promise<void> {
     this.#closing = true;
     liveServers.delete(this);
+    const started = Date.now();
+    const closeTimeoutMs = this.#options.closeTimeoutMs;
+    const remainingMs = (): number => Math.max(0, closeTimeoutMs - (Date.now() - started));
     // Event streams and WebSockets never finish by themselves: end them so their connections can close.
     for (const stream of [...this.#sinkContext.streams.streams]) stream.close();
     for (const websocket of [...this.#upgradeContext.websockets.connections])
       websocket.close(1001, 'server shutting down');
-    await this.#starting;
+    if (!this.#http.listening && this.#starting !== undefined) {
+      // Still starting: a pool that is starting stops now (its workers are terminated), and
+      // listen() fails with MX_ERR_SERVER_CLOSED, instead of this waiting for every worker to load.
+      void this.#startingPool?.close(0);
+      await this.#starting;
+    }
     if (!this.#http.listening) {
       await this.#pool?.close(0);
       this.#broker?.detach();
       this.#intake.useSessionDirectory(undefined, () => false);
       return;
     }
-    const started = Date.now();
+    await this.#drainBacklog(Math.min(1_000, closeTimeoutMs));
     const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
-    this.#http.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -393,10 +482,10 @@ export class Server {
         this.#http.closeAllConnections();
         for (const socket of this.#sockets.keys()) socket.destroy();
         resolve();
-      }, this.#options.closeTimeoutMs);
+      }, remainingMs());
     });
-    // Connections that owe no response close right away — including ones that never sent a
-    // request, which Node does not count as idle — and so do those that finish while draining.
+    // Connections that owe no response close now — including ones that never sent a request,
+    // which Node does not count as idle — and so do those that finish while draining.
     const closeIdle = (): void => {
       this.#http.closeIdleConnections();
       for (const [socket, state] of this.#sockets) {
@@ -419,10 +508,38 @@ export class Server {
     } finally {
       clearTimeout(timer);
       clearInterval(sweep);
+      this.#watch.stop();
     }
-    await this.#pool?.close(Math.max(0, this.#options.closeTimeoutMs - (Date.now() - started)));
+    await this.#pool?.close(remainingMs());
     this.#broker?.detach();
     this.#intake.useSessionDirectory(undefined, () => false);
+  }
+
+  /**
+   * The listener stays open a moment after close(): connections whose handshake completed before
+   * it wait in the kernel's backlog, and closing the listener would reset them with the requests
+   * they already sent. Each one accepted now gets 503 with `Retry-After` (see #refuse); the
+   * connections open before keep being read, so a request that reached them is answered. The
+   * window ends once no connection arrived for 100 ms, after `maxMs` at most.
+   */
+  #drainBacklog(maxMs: number): Promise<void> {
+    if (maxMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let quiet: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        clearTimeout(quiet);
+        clearTimeout(overall);
+        this.#http.off('connection', arm);
+        resolve();
+      };
+      const arm = (): void => {
+        clearTimeout(quiet);
+        quiet = setTimeout(finish, Math.min(100, maxMs));
+      };
+      const overall = setTimeout(finish, maxMs);
+      this.#http.on('connection', arm);
+      arm();
+    });
   }
 }
 

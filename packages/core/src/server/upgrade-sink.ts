@@ -10,7 +10,7 @@ import type { StreamChannel } from '../sse/sse-stream.js';
 import {
   WsConnection,
   setChosenProtocol,
-  type EventDelivery,
+  type EventRelay,
   type WebSocketContext,
 } from '../websocket/websocket-connection.js';
 
@@ -126,7 +126,7 @@ export class UpgradeSink implements ResponseSink {
     return this.#context.sessions.hold(key, ioThread);
   }
 
-  upgrade(options?: UpgradeOptions, id = this.#context.nextId(), delivery?: EventDelivery): WsConnection {
+  upgrade(options?: UpgradeOptions, id = this.#context.nextId(), relay?: EventRelay): WsConnection {
     const req = this.#req;
     const upgrade = req.headers.upgrade;
     if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
@@ -143,7 +143,7 @@ export class UpgradeSink implements ResponseSink {
     this.#isComplete = true;
     const connection = new WsConnection(id, this.#context.websockets);
     const handler = options?.handler ?? this.#context.websockets.handler;
-    if (delivery !== undefined) connection.deliverTo(delivery);
+    if (relay !== undefined) connection.deliverTo(relay);
     else if (handler !== undefined) connection.deliverInline(handler);
     if (options?.protocol !== undefined) setChosenProtocol(req, options.protocol);
     if (!connection.accept(req, this.#socket, this.#head)) {

@@ -12,6 +12,8 @@ export interface StreamContext {
   readonly maxBufferedBytes: number;
   /** Open streams, for `close()` and stats. */
   readonly streams: Set<SseConnection>;
+  /** Counts a stream closed for falling `maxBufferedBytes` behind. */
+  overflowed(): void;
   log(level: LogLevel, message: string): void;
 }
 
@@ -71,6 +73,7 @@ export class SseConnection extends HubChannel implements StreamChannel {
         'info',
         `SSE stream ${this.id}: client is ${res.writableLength} bytes behind (maxBufferedBytes ${this.#context.maxBufferedBytes}); closing it`,
       );
+      this.#context.overflowed();
       res.destroy();
       this.markEnded();
       return false;

@@ -1,12 +1,12 @@
 import type { RequestHead, ResponseSink, UpgradeOptions } from '../http/request.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
 import type { WebSocketChannel } from '../websocket/websocket.js';
-import type { EventDelivery } from '../websocket/websocket-connection.js';
+import type { EventRelay } from '../websocket/websocket-connection.js';
 
 /** A sink that can also open a stream or a WebSocket under a given id, with events sent elsewhere. */
 export interface PoolSink extends ResponseSink {
   openStream(headers: string[], id?: number): StreamChannel;
-  upgrade(options?: UpgradeOptions, id?: number, delivery?: EventDelivery): WebSocketChannel;
+  upgrade(options?: UpgradeOptions, id?: number, relay?: EventRelay): WebSocketChannel;
   /** True once the client has closed its connection: a queued request for it is dropped. */
   clientGone(): boolean;
 }

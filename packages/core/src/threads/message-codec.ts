@@ -113,6 +113,19 @@ export enum MessageType {
   WatchClient = 28,
   /** IO → worker: [type, requestId] — the client left before the response was complete. */
   ClientGone = 29,
+  /**
+   * IO → worker: [type, requestId] — the peer sent a close frame or broke the protocol: the
+   * worker answers WsEventsHandled once its handler has handled every event sent before this,
+   * and the IO thread sends its close frame after the replies those events made.
+   */
+  WsAwaitEvents = 30,
+  /** [type, requestId] — the answer to WsAwaitEvents; the WebSocket sends before it come first. */
+  WsEventsHandled = 31,
+  /**
+   * IO → worker: [type, requestId, bytes] — the peer has fallen more than half of
+   * `maxBufferedBytes` behind (bytes queued), or has caught up (0).
+   */
+  WsBuffered = 32,
 }
 
 export type LogMessage = [MessageType.Log, LogLevel, string];
@@ -141,6 +154,11 @@ export type WatchClientMessage = [MessageType.WatchClient, number];
 export type WsSendMessage = [MessageType.WsSend, number, MessageKind, string | Uint8Array];
 export type WsCloseMessage = [MessageType.WsClose, number, number | undefined, string | undefined];
 export type WsEventMessage = [MessageType.WsEvent, number, WebSocketEvent, WebSocketMessage];
+export type WsAwaitEventsMessage = [MessageType.WsAwaitEvents, number];
+export type WsEventsHandledMessage = [MessageType.WsEventsHandled, number];
+export type WsBufferedMessage = [MessageType.WsBuffered, number, number];
+/** What the IO thread tells a worker about one of its WebSockets, gathered per event-loop turn. */
+export type WsIoMessage = WsEventMessage | WsAwaitEventsMessage | WsBufferedMessage;
 export type WorkerMessage =
   | LogMessage
   | ReadyMessage
@@ -156,6 +174,7 @@ export type WorkerMessage =
   | WsCloseMessage
   | SessionResponseMessage
   | SessionBindMessage
+  | WsEventsHandledMessage
   | WorkerBatchMessage
   | ResponseOpenMessage
   | ResponseChunkMessage
@@ -164,12 +183,12 @@ export type WorkerMessage =
 export type StreamClosedMessage = [MessageType.StreamClosed, number];
 export type SessionRequestMessage = [MessageType.SessionRequest, number, RequestHead, Uint8Array | undefined];
 /** Messages from the IO thread to a worker. */
-export type IoBatchMessage = [MessageType.Batch, WsEventMessage[]];
+export type IoBatchMessage = [MessageType.Batch, WsIoMessage[]];
 export type ResponseCreditMessage = [MessageType.ResponseCredit, number, number];
 export type ClientGoneMessage = [MessageType.ClientGone, number];
 export type IoMessage =
   | StreamClosedMessage
-  | WsEventMessage
+  | WsIoMessage
   | SessionRequestMessage
   | IoBatchMessage
   | ResponseCreditMessage

@@ -1,7 +1,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import type { Job } from './job.js';
 import { ringDepth, type Mailbox } from './mailbox.js';
-import type { IoMessage, WsEventMessage } from './message-codec.js';
+import type { IoMessage, WsIoMessage } from './message-codec.js';
 import { Outbox } from './outbox.js';
 import { isQuick, quickServiceMs } from './wake-policy.js';
 
@@ -45,7 +45,7 @@ export class Slot {
   /** Session keys bound to this worker. */
   sessions = 0;
   /** WebSocket events waiting for the end of this event-loop turn, to go as one message. */
-  readonly outbox = new Outbox<WsEventMessage>();
+  readonly outbox = new Outbox<WsIoMessage>();
 
   constructor(worker: Worker, index: number, mailbox: Mailbox, port: MessagePort) {
     this.worker = worker;

@@ -1,7 +1,7 @@
 import type { StreamChannel } from '../sse/sse-stream.js';
 import type { WebSocketChannel, MessageKind } from '../websocket/websocket.js';
 import type { Job, PoolSink } from './job.js';
-import { MessageType, type WsEventMessage } from './message-codec.js';
+import { MessageType, type WsIoMessage } from './message-codec.js';
 import { RelayedBody } from './relayed-body.js';
 import type { Slot } from './slot.js';
 
@@ -27,6 +27,8 @@ export class StreamRelay {
   readonly #streams = new Map<number, OpenStream>();
   /** Workers with WebSocket events waiting for the end of this event-loop turn. */
   readonly #outboxes: Slot[] = [];
+  /** WebSockets whose close waits for their worker to handle the events before it, by request id. */
+  readonly #awaitingEvents = new Map<number, () => void>();
   readonly #log: (message: string) => void;
 
   /** `log` receives upgrades that were refused (debug level). */
@@ -49,8 +51,21 @@ export class StreamRelay {
     let channel: WebSocketChannel;
     try {
       // Events go back to the worker that upgraded, where the connection's state lives.
-      channel = job.sink.upgrade(protocol === undefined ? undefined : { protocol }, id, (event, payload) => {
-        if (!slot.retiring) this.#queueEvent(slot, [MessageType.WsEvent, id, event, payload]);
+      channel = job.sink.upgrade(protocol === undefined ? undefined : { protocol }, id, {
+        deliver: (event, payload) => {
+          if (!slot.retiring) this.#queueEvent(slot, [MessageType.WsEvent, id, event, payload]);
+        },
+        afterEvents: (done) => {
+          if (slot.retiring) {
+            done();
+            return;
+          }
+          this.#awaitingEvents.set(id, done);
+          this.#queueEvent(slot, [MessageType.WsAwaitEvents, id]);
+        },
+        buffered: (bytes) => {
+          if (!slot.retiring) this.#queueEvent(slot, [MessageType.WsBuffered, id, bytes]);
+        },
       });
     } catch (error) {
       this.#log(`websocket upgrade refused: ${String(error)}`);
@@ -107,8 +122,16 @@ export class StreamRelay {
 
   /** The stream or WebSocket ended (or its upgrade failed): its worker is told, if still in the pool. */
   #closed(slot: Slot, id: number): void {
+    this.#awaitingEvents.delete(id);
     if (this.#streams.delete(id)) slot.streams--;
     if (!slot.retiring) slot.post([MessageType.StreamClosed, id]);
+  }
+
+  /** The worker has handled the events sent before WsAwaitEvents: the WebSocket's close goes now. */
+  eventsHandled(id: number): void {
+    const done = this.#awaitingEvents.get(id);
+    this.#awaitingEvents.delete(id);
+    done?.();
   }
 
   send(id: number, kind: MessageKind, data: string | Uint8Array): void {
@@ -155,7 +178,7 @@ export class StreamRelay {
   }
 
   /** A WebSocket event for a worker: sent with the others of this event-loop turn (see Outbox). */
-  #queueEvent(slot: Slot, message: WsEventMessage): void {
+  #queueEvent(slot: Slot, message: WsIoMessage): void {
     if (slot.outbox.push(message) && this.#outboxes.push(slot) === 1) setImmediate(this.#flushOutboxes);
   }
 

@@ -153,6 +153,17 @@ export class WorkerChannels {
         entry.events?.push(message[2], payload);
         break;
       }
+      case MessageType.WsAwaitEvents: {
+        const id = message[1];
+        const answer = (): void => post([MessageType.WsEventsHandled, id]);
+        const events = this.#websockets.get(id)?.events;
+        if (events === undefined) answer();
+        else events.after(answer);
+        break;
+      }
+      case MessageType.WsBuffered:
+        this.#websockets.get(message[1])?.channel.setBufferedAmount(message[2]);
+        break;
     }
   };
 

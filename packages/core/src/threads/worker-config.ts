@@ -17,4 +17,6 @@ export interface WorkerConfig {
   port: MessagePort;
   /** The process's `sharedSecret()`, the same for every worker. */
   sharedSecret: Uint8Array;
+  /** The pool's block of shared memory, where `sharedInt32Array()` and `sharedCount()` carve named arrays. */
+  sharedArena: SharedArrayBuffer;
 }

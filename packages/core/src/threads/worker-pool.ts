@@ -10,6 +10,9 @@ import { stuckAfterMs } from './wake-policy.js';
 
 export type { PoolOptions } from './scheduler.js';
 
+/** How long close() waits for terminated worker threads to exit. */
+const terminateWaitMs = 1_000;
+
 /**
  * Mummy's thread pool on worker_threads, as the server sees it: it starts the
  * workers (WorkerSlots), takes requests (`dispatch`, scheduled by Scheduler)
@@ -93,6 +96,9 @@ export class WorkerPool extends Scheduler {
         break;
       case MessageType.WsClose:
         this.relay.closeWebSocket(message[1], message[2], message[3]);
+        break;
+      case MessageType.WsEventsHandled:
+        this.relay.eventsHandled(message[1]);
         break;
       case MessageType.StreamWrite:
         this.relay.write(message[1], message[2]);
@@ -216,7 +222,10 @@ export class WorkerPool extends Scheduler {
 
   /**
    * Lets running and queued requests finish for up to `deadlineMs`, answers
-   * whatever is left with 503, then terminates every worker.
+   * whatever is left with 503, then terminates every worker (workers still
+   * starting too). Resolves once they have exited, or — a thread stuck in a
+   * native call cannot be stopped before it returns — after
+   * `terminateWaitMs` more; such threads no longer keep the process alive.
    */
   async close(deadlineMs: number): Promise<void> {
     this.workers.closing = true;
@@ -231,6 +240,9 @@ export class WorkerPool extends Scheduler {
     }
     this.refusing = true;
     this.refuse(this.queue.splice(0));
-    await Promise.all([...this.slots].map((slot) => this.workers.retire(slot)));
+    const exited = Promise.all([...this.slots].map((slot) => this.workers.retire(slot)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, terminateWaitMs)))]);
+    clearTimeout(timer);
   }
 }

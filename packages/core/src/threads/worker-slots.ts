@@ -1,9 +1,10 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
 import { MxError } from '../errors.js';
 import type { LogLevel } from '../log/log-handler.js';
 import { createDoorbell, doorbellIndexes } from './doorbell.js';
 import { Mailbox, createMailboxMemory } from './mailbox.js';
 import { MessageType, protocolVersion, type WorkerMessage } from './message-codec.js';
+import { createSharedArena, releaseWorkerParts } from './shared-memory.js';
 import { sharedSecret } from './shared-secret.js';
 import { Slot } from './slot.js';
 import { applyTierUpFactor } from './tier-up.js';
@@ -14,6 +15,8 @@ export interface WorkerSlotsOptions {
   min: number;
   max: number;
   workerNice: number;
+  /** V8 limits of each worker (heap, stack); undefined: none. */
+  resourceLimits: ResourceLimits | undefined;
   /** Divides V8's tier-up thresholds when the pool starts (see tier-up.ts); 1 leaves them alone. */
   tierUpFactor: number;
   compression: WorkerConfig['compression'];
@@ -44,6 +47,9 @@ export interface SlotEvents {
 
 const workerEntry = new URL('./worker-main.js', import.meta.url);
 
+/** Workers started between two turns of the IO thread's event loop when a pool starts. */
+const spawnBatch = 8;
+
 /**
  * The pool's worker threads: starting them (each with its mailbox, port and
  * doorbell index), and what happens when one exits or is retired — its
@@ -60,6 +66,8 @@ export class WorkerSlots {
   /** Workers without a doorbell index (more threads alive at once than it has bits for). */
   readonly unindexed = new Set<Slot>();
   readonly #freeIndexes: number[] = [];
+  /** What `sharedInt32Array()` and `sharedCount()` carve from on this pool's workers. */
+  readonly #sharedArena: SharedArrayBuffer;
   /** Workers started and not ready yet. */
   starting = 0;
   restarts = 0;
@@ -73,14 +81,25 @@ export class WorkerSlots {
     this.#events = events;
     // Retiring workers keep their index until their thread is gone: room for some of them too.
     this.doorbell = createDoorbell(options.max + 32);
+    this.#sharedArena = createSharedArena(doorbellIndexes(this.doorbell));
   }
 
-  /** Starts `min` workers and resolves once each has loaded the app module. */
+  /**
+   * Starts `min` workers and resolves once each has loaded the app module.
+   * Each `new Worker` holds the IO thread for a few milliseconds, more while
+   * the threads started before it boot beside it: the IO thread turns its
+   * event loop between batches, so a signal handler or close() runs during a
+   * long start, and a pool closed meanwhile starts no more workers.
+   */
   async start(): Promise<void> {
     applyTierUpFactor(this.#options.tierUpFactor);
     const ready: Array<Promise<void>> = [];
-    for (let i = 0; i < this.#options.min; i++) ready.push(this.#spawn());
+    for (let i = 0; i < this.#options.min && !this.closing; i++) {
+      ready.push(this.#spawn());
+      if (i % spawnBatch === spawnBatch - 1) await new Promise((resolve) => setImmediate(resolve));
+    }
     await Promise.all(ready);
+    if (this.closing) throw new MxError('MX_ERR_SERVER_CLOSED', 'the pool was closed while it started');
   }
 
   /** Starts a worker; a failure to start is logged. */
@@ -109,10 +128,15 @@ export class WorkerSlots {
       doorbell: this.doorbell,
       port: channel.port2,
       sharedSecret: sharedSecret(),
+      sharedArena: this.#sharedArena,
     };
     let worker: Worker;
     try {
-      worker = new Worker(workerEntry, { workerData: config, transferList: [channel.port2] });
+      worker = new Worker(workerEntry, {
+        workerData: config,
+        transferList: [channel.port2],
+        ...(this.#options.resourceLimits === undefined ? {} : { resourceLimits: this.#options.resourceLimits }),
+      });
     } catch (error) {
       if (index >= 0) this.#freeIndexes.push(index);
       throw error;
@@ -175,6 +199,7 @@ export class WorkerSlots {
     this.unindexed.delete(slot);
     if (slot.index < 0 || this.byIndex[slot.index] !== slot) return;
     this.byIndex[slot.index] = undefined;
+    releaseWorkerParts(this.#sharedArena, slot.index);
     this.#freeIndexes.push(slot.index);
   }
 
@@ -230,6 +255,9 @@ export class WorkerSlots {
     slot.port.close();
     this.#events.closeStreamsOf(slot);
     this.#events.dropSessionsOf(slot, this.closing ? 'closing' : 'exited');
+    // A thread is stopped between two JavaScript instructions, or once a native call it is in
+    // returns: it no longer keeps the process alive meanwhile.
+    slot.worker.unref();
     await slot.worker.terminate();
   }
 }

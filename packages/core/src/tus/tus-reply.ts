@@ -61,7 +61,8 @@ export function contentLengthOf(request: Request): number | undefined {
 /** A full disk or a permission problem, as the client should hear it (5xx). */
 export function storageProblem(error: unknown): { status: number; message: string } | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
+  // EFBIG: a file over the size limit of the file system or of the process (ulimit -f).
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') {
     return { status: 507, message: `upload storage is full (${code}); bytes already acknowledged are kept` };
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { MxError } from '../errors.js';
@@ -53,6 +53,9 @@ export interface TusServerOptions {
    */
   locker?: UploadLocker;
 }
+
+/** How long a data file without state must have been left untouched before the sweeper deletes it. */
+const orphanAgeMs = 600_000;
 
 const extensions = [
   'creation',
@@ -184,8 +187,10 @@ export class TusServer {
 
   /**
    * Deletes every unfinished upload whose expiry has passed (skipping any
-   * with a request in progress). Returns how many were deleted. The sweeper
-   * calls this every `sweepIntervalMs`.
+   * with a request in progress), and data files without a state file that
+   * were last written over 10 minutes ago (what a creation that failed half
+   * way left, on a full disk). Returns how many uploads and files were
+   * deleted. The sweeper calls this every `sweepIntervalMs`.
    */
   async sweepExpired(now = Date.now()): Promise<number> {
     let names: string[];
@@ -195,8 +200,13 @@ export class TusServer {
       if (isErrno(error, 'ENOENT')) return 0;
       throw error;
     }
+    const present = new Set(names);
     let deleted = 0;
     for (const name of names) {
+      if (idPattern.test(name) && !present.has(`${name}.json`)) {
+        if (await this.#removeOrphan(name, now)) deleted++;
+        continue;
+      }
       if (!name.endsWith('.json')) continue;
       const id = name.slice(0, -5);
       if (!idPattern.test(id) || (await this.#locks.isLocked(id))) continue;
@@ -207,6 +217,23 @@ export class TusServer {
       deleted++;
     }
     return deleted;
+  }
+
+  /**
+   * A data file without state: a creation in progress writes its state within
+   * moments (a concatenation, once its copy ends, and the copy keeps the file
+   * written), so one untouched for `orphanAgeMs` belongs to no upload.
+   */
+  async #removeOrphan(id: string, now: number): Promise<boolean> {
+    const path = this.#store.dataPath(id);
+    try {
+      if (now - (await stat(path)).mtimeMs < orphanAgeMs || (await this.#store.readState(id)) !== undefined)
+        return false;
+      await rm(path, { force: true });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async #serve(request: Request, id: string | undefined): Promise<void> {

@@ -50,7 +50,14 @@ export async function createUpload(ctx: TusContext, request: Request): Promise<v
   await ctx.store.prepareDirectory();
   const file = await open(ctx.store.dataPath(id), 'wx');
   await file.close();
-  await ctx.store.writeState(state);
+  try {
+    await ctx.store.writeState(state);
+  } catch (error) {
+    // A full disk lets the empty data file be made and fails the state: no upload exists, and
+    // nothing of it may stay behind.
+    await rm(ctx.store.dataPath(id), { force: true }).catch(() => {});
+    throw error;
+  }
   const headers: Record<string, string> = { Location: ctx.basePath + id };
   if (!hasBody) {
     if (state.expiresAt !== null) headers['Upload-Expires'] = new Date(state.expiresAt).toUTCString();

@@ -8,7 +8,8 @@ export class SerialEvents {
   readonly #handler: WebSocketHandler;
   readonly #websocket: WebSocket;
   readonly #onError: (error: unknown) => void;
-  readonly #queue: Array<[WebSocketEvent, WebSocketMessage]> = [];
+  /** Events in order; a function is a callback queued by `after()`. */
+  readonly #queue: Array<[WebSocketEvent, WebSocketMessage] | (() => void)> = [];
   #running = false;
 
   readonly #around: { enter(): void; leave(): void } | undefined;
@@ -31,10 +32,25 @@ export class SerialEvents {
     if (!this.#running) this.#drain();
   }
 
+  /** Calls `callback` once every event pushed before it has been handled (its promise settled). */
+  after(callback: () => void): void {
+    this.#queue.push(callback);
+    if (!this.#running) this.#drain();
+  }
+
   #drain(): void {
     this.#running = true;
     while (this.#queue.length > 0) {
-      const [event, message] = this.#queue.shift()!;
+      const next = this.#queue.shift()!;
+      if (typeof next === 'function') {
+        try {
+          next();
+        } catch (error) {
+          this.#onError(error);
+        }
+        continue;
+      }
+      const [event, message] = next;
       let result: void | Promise<void>;
       this.#around?.enter();
       try {

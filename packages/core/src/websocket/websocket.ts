@@ -35,6 +35,7 @@ export type WebSocketHandler = (
 export interface WebSocketChannel {
   readonly id: number;
   readonly closed: boolean;
+  readonly bufferedAmount: number;
   send(data: string | Uint8Array, kind: MessageKind): boolean;
   close(code?: number, reason?: string): void;
   subscribe(topic: string): void;
@@ -72,8 +73,27 @@ export class WebSocket {
   }
 
   /**
+   * Bytes queued for the peer that its socket has not taken yet: a client that
+   * reads slowly makes it grow. On the IO thread (inline) it is exact. On a
+   * worker thread it is the figure the IO thread last reported: it reports
+   * when the peer falls more than half of `websocket.maxBufferedBytes` behind,
+   * and 0 once it has caught up — so there, above 0 means "behind". An app
+   * that would rather drop messages (frames of a live view, a ticker) than see
+   * the connection closed skips its sends while this is above 0 or above its
+   * own mark.
+   */
+  get bufferedAmount(): number {
+    return this.#channel.bufferedAmount;
+  }
+
+  /**
    * Queues a message: `text` (the default for strings), `binary` (the default
-   * for bytes), `ping` or `pong` (at most 125 bytes). Returns false when closed.
+   * for bytes), `ping` or `pong` (at most 125 bytes). Returns false when the
+   * message was not queued: the connection is closed, or — on the IO thread —
+   * the peer is more than `websocket.maxBufferedBytes` behind, which closes it
+   * with 1008 (the handler gets `error` with closeCode 1008, then `close`). On
+   * a worker thread that check runs on the IO thread when the message arrives
+   * there, with the same outcome.
    */
   send(data: string | Uint8Array, kind?: MessageKind): boolean {
     const resolved = kind ?? (typeof data === 'string' ? 'text' : 'binary');

@@ -14,6 +14,19 @@ export interface WebSocketPort extends ChannelPort {
  */
 export class WorkerWebSocketChannel extends RelayedChannel<WebSocketPort> implements WebSocketChannel {
   #closing = false;
+  #bufferedAmount = 0;
+
+  /**
+   * As the IO thread last reported it: when the peer fell more than half of
+   * `maxBufferedBytes` behind, and 0 once it caught up.
+   */
+  get bufferedAmount(): number {
+    return this.#bufferedAmount;
+  }
+
+  setBufferedAmount(bytes: number): void {
+    this.#bufferedAmount = bytes;
+  }
 
   get closed(): boolean {
     return this.#closing || this.hasEnded;

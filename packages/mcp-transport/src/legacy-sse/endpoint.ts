@@ -35,7 +35,7 @@ export class LegacySseEndpoint {
   async open(request: Request): Promise<void> {
     const { sessions } = this.#context;
     const cors = this.#context.corsHeaders(request);
-    if (sessions.refuseWhenFull(request, cors)) return;
+    if (sessions.refuseNewSession(request, cors)) return;
     const id = randomUUID();
     const stream = request.respondSSE({ headers: cors });
     const transport = new LegacySseTransport(id, stream);

@@ -93,7 +93,7 @@ export class Era2025 {
         );
         return;
       }
-      if (sessions.refuseWhenFull(request, cors, replyId)) return;
+      if (sessions.refuseNewSession(request, cors, replyId)) return;
       const id = randomUUID();
       const transport = new StreamableTransport(id, {
         eventStore: this.#options.eventStore,

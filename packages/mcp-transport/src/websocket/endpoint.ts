@@ -58,7 +58,7 @@ export class WebSocketEndpoint {
       );
       return;
     }
-    if (sessions.refuseWhenFull(request, cors)) return;
+    if (sessions.refuseNewSession(request, cors)) return;
     const id = randomUUID();
     const extra = messageExtra(request);
     // Events can arrive before the session exists: they see it once it does.

@@ -7,13 +7,17 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../.tmp/tools/', import.meta.url));
 
-/** The path of `bin` from `spec`, installing the package first when needed. */
-export function toolBin(name: string, spec: string, bin: string): string {
+/**
+ * The path of `bin` from `spec`, installing the package first when needed (with several specs,
+ * all of them into one folder: a tool and the runtime it needs, e.g. `node@22`).
+ */
+export function toolBin(name: string, spec: string | string[], bin: string): string {
   const prefix = join(root, name);
   const path = join(prefix, 'node_modules', '.bin', bin);
   if (!existsSync(path)) {
     mkdirSync(prefix, { recursive: true });
-    execFileSync('npm', ['install', '--prefix', prefix, spec, '--no-audit', '--no-fund', '--loglevel=error'], {
+    const specs = typeof spec === 'string' ? [spec] : spec;
+    execFileSync('npm', ['install', '--prefix', prefix, ...specs, '--no-audit', '--no-fund', '--loglevel=error'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }

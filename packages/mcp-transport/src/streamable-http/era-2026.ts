@@ -4,10 +4,23 @@ import { authInfoOf } from '../auth.js';
 import type { EndpointContext } from '../endpoint-context.js';
 import type { ChannelEventBus } from '../event-bus.js';
 import { ErrorCode, echoableId, respondError } from '../json-rpc.js';
-import { legacyProtocolVersions, modernProtocolVersion, protocolVersionMetaKey, type RequestId } from '../mcp-types.js';
+import {
+  legacyProtocolVersions,
+  modernProtocolVersion,
+  protocolVersionMetaKey,
+  type AuthInfo,
+  type RequestId,
+} from '../mcp-types.js';
 import { loadSdkV2, type McpHttpHandler, type McpRequestContext, type SdkV2, type ServerEventBus } from '../sdk-v2.js';
 import type { ServerFactory } from '../server-factory.js';
 import type { McpServerLike } from '../session-transport.js';
+import type { TaskCall } from '../tasks/task.js';
+import {
+  resolveTasksOptions,
+  TasksExtension,
+  type McpTasksOptions,
+  type TaskExchange,
+} from '../tasks/tasks-extension.js';
 import { relayEventStream } from './sse-relay.js';
 
 /** How the 2026-07-28 leg answers (SDK 2.x `createMcpHandler` options). */
@@ -21,8 +34,7 @@ export interface ModernOptions {
 }
 
 /** What the SDK's factory call needs to know about the request it serves. */
-interface Exchange {
-  readonly request: Request;
+interface Exchange extends TaskExchange {
   readonly protocolVersion: string | undefined;
   /** A server made before the SDK asked (to learn the SDK line); handed over on its first call. */
   premade: McpServerLike | undefined;
@@ -49,6 +61,8 @@ export class Era2026 {
   readonly #bus: ChannelEventBus;
   readonly #options: ModernOptions | undefined;
   readonly #exchanges = new WeakMap<globalThis.Request, Exchange>();
+  /** The Tasks extension, when the mount serves it. */
+  readonly tasks: TasksExtension | undefined;
   /** SDK 2.x once loaded; null while not known yet. */
   #sdk: SdkV2 | undefined | null = null;
   #handler: McpHttpHandler | undefined;
@@ -58,11 +72,21 @@ export class Era2026 {
     factory: ServerFactory,
     bus: ChannelEventBus,
     options: ModernOptions | undefined,
+    tasks: { name: string; options: McpTasksOptions } | undefined,
   ) {
     this.#context = context;
     this.#factory = factory;
     this.#bus = bus;
     this.#options = options;
+    this.tasks =
+      tasks === undefined || options === undefined
+        ? undefined
+        : new TasksExtension(resolveTasksOptions(tasks.options), {
+            name: tasks.name,
+            bus,
+            fetch: (body, call, authInfo, signal) => this.#fetchInternal(body, call, authInfo, signal),
+            log: context.log,
+          });
   }
 
   /**
@@ -88,7 +112,14 @@ export class Era2026 {
     });
     if (outcome.kind === 'legacy') return false;
     const authInfo = authInfoOf(request);
-    const exchange: Exchange = { request, protocolVersion: claimedVersion(request, body), premade: undefined };
+    const exchange: Exchange = {
+      body,
+      internal: false,
+      remoteAddress: request.remoteAddress,
+      protocolVersion: claimedVersion(request, body),
+      premade: undefined,
+      afterResponse: undefined,
+    };
     if (this.#factory.line === undefined) {
       // Whether this leg can serve at all depends on the SDK of the mount's servers; the first server tells.
       exchange.premade = await this.#factory.create(this.#infoOf(exchange), 'modern', authInfo);
@@ -104,6 +135,18 @@ export class Era2026 {
       return true;
     }
     this.#exchanges.set(webRequest, exchange);
+    const tasks = this.tasks;
+    if (tasks !== undefined && outcome.kind === 'modern' && tasks.isTaskListen(body)) {
+      if (exchange.premade !== undefined) void exchange.premade.close().catch(() => {});
+      const options = this.#options!;
+      const response = await tasks.listen(body, webRequest.headers, authInfo, webRequest.signal, {
+        keepAliveMs: options.keepAliveMs,
+        maxSubscriptions: options.maxSubscriptions,
+        capabilities: () => this.#capabilitiesOf(exchange, authInfo),
+      });
+      await this.#write(request, response, cors, id);
+      return true;
+    }
     let response: Response;
     try {
       response = await this.#handlerOf(sdk).fetch(webRequest, {
@@ -115,7 +158,57 @@ export class Era2026 {
       if (exchange.premade !== undefined) void exchange.premade.close().catch(() => {});
     }
     await this.#write(request, response, cors, id);
+    // A task's run (after its creation or its last input): the route stays busy until it ends, so on a
+    // worker the pool sends this thread no other request meanwhile.
+    const after = exchange.afterResponse;
+    if (after !== undefined) {
+      exchange.afterResponse = undefined;
+      await after().catch((error: unknown) => this.#context.log(`a task run failed: ${String(error)}`));
+    }
     return true;
+  }
+
+  /**
+   * A request of the transport's own (a task's run of its call) through the
+   * SDK handler, as if its client had sent it: the handler checks it like
+   * any other, makes a server for it, and answers as the SDK does.
+   */
+  async #fetchInternal(
+    body: Record<string, unknown>,
+    call: TaskCall,
+    authInfo: AuthInfo | undefined,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const sdk = await this.#loadSdk();
+    if (sdk === undefined) throw new Error('@modelcontextprotocol/server is not installed');
+    const webRequest = new globalThis.Request(call.url, { method: 'POST', headers: call.headers, signal });
+    this.#exchanges.set(webRequest, {
+      body,
+      internal: true,
+      remoteAddress: call.remoteAddress,
+      protocolVersion: call.headers['mcp-protocol-version'],
+      premade: undefined,
+      afterResponse: undefined,
+    });
+    return this.#handlerOf(sdk).fetch(webRequest, {
+      parsedBody: body,
+      ...(authInfo === undefined ? {} : { authInfo }),
+    });
+  }
+
+  /** The capabilities the mount's servers declare (a listen stream carries only what they can deliver). */
+  async #capabilitiesOf(exchange: Exchange, authInfo: AuthInfo | undefined): Promise<Record<string, unknown>> {
+    const server = await this.#factory.create(this.#infoOf(exchange), 'modern', authInfo);
+    try {
+      const inner = (server as { server?: unknown }).server;
+      const core = (typeof inner === 'object' && inner !== null ? inner : server) as {
+        getCapabilities?: () => unknown;
+      };
+      const capabilities = core.getCapabilities?.();
+      return typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : {};
+    } finally {
+      await server.close().catch(() => {});
+    }
   }
 
   /** Where this leg cannot serve: refuses a request claiming 2026-07-28 (true), leaves the rest to the 2025 eras. */
@@ -125,8 +218,12 @@ export class Era2026 {
     return true;
   }
 
-  /** Aborts this thread's 2026-era requests in flight and ends its listen streams. */
+  /**
+   * Ends this thread's tasks runs (their tasks fail: the server is closing),
+   * aborts its 2026-era requests in flight and ends its listen streams.
+   */
   async close(): Promise<void> {
+    await this.tasks?.close();
     await this.#handler?.close();
   }
 
@@ -175,23 +272,25 @@ export class Era2026 {
     }));
   }
 
-  /** The SDK's factory: the server made to learn the SDK line, or a new one from the application's factory. */
+  /**
+   * The SDK's factory: the server made to learn the SDK line, or a new one
+   * from the application's factory; readied for the Tasks extension when the
+   * mount serves it.
+   */
   async #serverFor(ctx: McpRequestContext): Promise<McpServerLike> {
     const exchange = ctx.requestInfo === undefined ? undefined : this.#exchanges.get(ctx.requestInfo);
-    const premade = exchange?.premade;
-    if (premade !== undefined) {
-      exchange!.premade = undefined;
-      return premade;
-    }
-    const info = exchange === undefined ? this.#infoOf(undefined) : this.#infoOf(exchange);
-    return this.#factory.create(info, 'modern', ctx.authInfo);
+    let server = exchange?.premade;
+    if (server !== undefined) exchange!.premade = undefined;
+    else server = await this.#factory.create(this.#infoOf(exchange), 'modern', ctx.authInfo);
+    if (exchange !== undefined) this.tasks?.prepare(server, exchange);
+    return server;
   }
 
   #infoOf(exchange: Exchange | undefined) {
     return {
       id: randomUUID(),
       transport: 'streamable-http' as const,
-      remoteAddress: exchange?.request.remoteAddress ?? '',
+      remoteAddress: exchange?.remoteAddress ?? '',
       protocolVersion: exchange?.protocolVersion,
     };
   }

@@ -204,14 +204,20 @@ function synchronousParams(params: Record<string, unknown>, taskId: string): Rec
   };
 }
 
-/** A tool's result as `tasks/get` inlines it: without the per-response `resultType` and server identity. */
+/**
+ * A tool's result as `tasks/get` inlines it: the `CallToolResult` as the SDK
+ * answered it (`resultType: "complete"` included: the 2026-07-28 result
+ * schema requires it, and clients validate the inlined result with it),
+ * without the server identity stamped on the response that carried it.
+ */
 function inlinedResult(result: Record<string, unknown>): Record<string, unknown> {
-  const rest = { ...result };
-  delete rest['resultType'];
-  delete rest['_meta'];
   const meta = { ...objectOr(result['_meta']) };
+  if (!(serverInfoMetaKey in meta)) return result;
   delete meta[serverInfoMetaKey];
-  return Object.keys(meta).length === 0 ? rest : { ...rest, _meta: meta };
+  const inlined = { ...result };
+  if (Object.keys(meta).length === 0) delete inlined['_meta'];
+  else inlined['_meta'] = meta;
+  return inlined;
 }
 
 function objectOr(value: unknown): Record<string, unknown> {

@@ -11,7 +11,7 @@ import {
   type JsonRpcResponse,
   type TaskEnabledSession,
 } from '@modelcontextprotocol/ext-tasks/client';
-import { createServer, Router, type Server } from '@mummyx/core';
+import { createServer, Router, type Server, type ServerOptions } from '@mummyx/core';
 import { mountMcp, type McpMount, type McpMountOptions, type McpTasksOptions } from '@mummyx/mcp-transport';
 import {
   announceChannelName,
@@ -40,7 +40,7 @@ export interface TasksServer {
 export async function startTasksServer(
   t: TestContext,
   mode: TasksMode,
-  overrides: { tasks?: Partial<McpTasksOptions>; mount?: Partial<McpMountOptions> } = {},
+  overrides: { tasks?: Partial<McpTasksOptions>; mount?: Partial<McpMountOptions>; server?: ServerOptions } = {},
 ): Promise<TasksServer> {
   let server: Server;
   let mount: McpMount;
@@ -54,9 +54,9 @@ export async function startTasksServer(
       ...overrides.mount,
     });
     mount = mounted;
-    server = createServer(router, { logLevel: 'error' });
+    server = createServer(router, { logLevel: 'error', ...overrides.server });
   } else {
-    server = createServer({ app: tasksAppUrl, threads: 4, logLevel: 'error' });
+    server = createServer({ app: tasksAppUrl, threads: 4, logLevel: 'error', ...overrides.server });
   }
   const address = await server.listen(0);
   if (mode === 'threaded') {
@@ -89,9 +89,16 @@ export interface RpcAnswer {
   error?: { code: number; message: string; data?: Record<string, unknown> };
 }
 
+/** The MCP endpoint of `url`: `/mcp` of an origin, or the URL itself when it names a path. */
+function endpointOf(url: string): URL {
+  const parsed = new URL(url);
+  return parsed.pathname === '/' ? new URL('/mcp', parsed) : parsed;
+}
+
 /**
- * One 2026-07-28 request with fetch, with the headers that must match it (`Mcp-Name` from
- * `params.name` or `params.taskId`); `tasks: false` leaves the extension out of the envelope.
+ * One 2026-07-28 request with fetch to `url` (an origin: its `/mcp`; or an endpoint), with the
+ * headers that must match it (`Mcp-Name` from `params.name` or `params.taskId`); `tasks: false`
+ * leaves the extension out of the envelope.
  */
 export async function rpc(
   url: string,
@@ -101,7 +108,7 @@ export async function rpc(
 ): Promise<RpcAnswer> {
   const name = method === 'tools/call' ? params['name'] : params['taskId'];
   const id = nextId++;
-  const response = await fetch(new URL('/mcp', url), {
+  const response = await fetch(endpointOf(url), {
     method: 'POST',
     headers: {
       'Content-Type': 'application/json',

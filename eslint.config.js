@@ -28,6 +28,7 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs'],
+    ignores: ['apps/demo/public/**'],
     languageOptions: {
       globals: Object.fromEntries(
         [
@@ -47,6 +48,35 @@ export default tseslint.config(
           'AbortController',
           'TextEncoder',
           'TextDecoder',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
+    // The demo's web page: scripts that run in the browser, as ES modules.
+    files: ['apps/demo/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'navigator',
+          'console',
+          'fetch',
+          'performance',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+          'requestAnimationFrame',
+          'EventSource',
+          'WebSocket',
+          'XMLHttpRequest',
+          'URL',
+          'TextEncoder',
+          'btoa',
         ].map((name) => [name, 'readonly']),
       ),
     },

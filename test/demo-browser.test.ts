@@ -1,11 +1,13 @@
-// The demo's page in a real browser: Debian's Chromium driven by playwright-core.
+// The demo's page in a real browser: Chromium (or Chrome) driven by playwright-core; see browser.ts.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchBrowser } from './browser.js';
 import { startProgram } from './start-program.js';
 import { demoCli, temporaryDir } from './stdio-exchange.js';
 
@@ -26,16 +28,21 @@ interface Session {
   errors: string[];
 }
 
-async function open(t: TestContext): Promise<Session> {
+/** Starts the demo with `threads`, runs `before(url)`, then opens the page and an SDK client. */
+async function open(
+  t: TestContext,
+  {
+    threads = '1-2',
+    before,
+    env = {},
+  }: { threads?: string; before?: (url: string) => Promise<void>; env?: Record<string, string> } = {},
+): Promise<Session> {
   const url = await startProgram(t, demoCli, {
-    args: ['--port', '0', '--threads', '1-2'],
-    env: { MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-demo-browser-') },
+    args: ['--port', '0', '--threads', threads],
+    env: { MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-demo-browser-'), ...env },
   });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update'],
-  });
+  await before?.(url);
+  const browser = await launchBrowser();
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
@@ -45,14 +52,37 @@ async function open(t: TestContext): Promise<Session> {
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(`${url}/`);
   await page.waitForSelector('body[data-live="true"]', { timeout: 10_000 });
-  const client = new Client({ name: 'mummyx-browser-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', url)));
-  t.after(() => client.close());
+  const client = await connect(t, url);
   return { url, page, client, errors };
 }
 
+async function connect(t: TestContext, url: string): Promise<Client> {
+  const client = new Client({ name: 'mummyx-browser-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', url)));
+  t.after(() => client.close());
+  return client;
+}
+
+interface PageRecord {
+  pings: Array<{ sentAt: number; receivedAt: number; ms: number }>;
+  works: Array<{ startedAt: number; finishedAt: number }>;
+}
+
+/** Presses "Run 1 s of blocking work", waits for it to end, and returns what the page recorded. */
+async function runBlockingWork(page: Page): Promise<PageRecord> {
+  await page.click('#work');
+  await page.waitForSelector('body[data-work="done"]', { timeout: 30_000 });
+  return page.evaluate(() => (globalThis as unknown as { mummyxDemo: PageRecord }).mummyxDemo);
+}
+
+/** The pings the page sent at least `afterMs` into the work and before it ended. */
+function pingsDuring(record: PageRecord, afterMs: number): PageRecord['pings'] {
+  const work = record.works[0]!;
+  return record.pings.filter((ping) => ping.sentAt >= work.startedAt + afterMs && ping.sentAt < work.finishedAt);
+}
+
 test('the page shows an SDK client’s session, tool calls and broadcast live, and chats, without console errors', async (t) => {
-  const { page, client, errors } = await open(t);
+  const { url, page, client, errors } = await open(t);
   await page.locator('#sessions li', { hasText: 'streamable-http' }).first().waitFor({ timeout: 5_000 });
 
   const query = await client.callTool({
@@ -75,6 +105,12 @@ test('the page shows an SDK client’s session, tool calls and broadcast live, a
   await page.locator('#chat li', { hasText: 'hi from the browser' }).waitFor({ timeout: 5_000 });
 
   await page.locator('#stats', { hasText: 'workers' }).waitFor({ timeout: 5_000 });
+  // The Claude Desktop command as it runs from here: this demo was started as `node <cli.js>`.
+  await page.waitForSelector('body[data-info="loaded"]', { timeout: 5_000 });
+  assert.equal(
+    await page.locator('#claudeCommand').textContent(),
+    `node ${realpathSync(demoCli)} claude-config --install --url ${url}/mcp`,
+  );
   assert.deepEqual(errors, []);
 });
 
@@ -111,15 +147,104 @@ test('a file uploaded on the page (tus) is hashed by hash_upload', async (t) => 
     .filter({ hasText: 'finished' })
     .waitFor({ timeout: 5_000 });
 
-  // The page as the README shows it: an upload hashed, and its digest broadcast.
   const { sha256 } = result.structuredContent as { sha256: string };
   const message = `random.bin hashed: ${sha256.slice(0, 16)}…`;
   await client.callTool({ name: 'broadcast', arguments: { message } });
   await page.locator(`#broadcasts li[data-broadcast="${message}"]`).waitFor({ timeout: 5_000 });
-  await page.screenshot({ path: screenshot, fullPage: true });
 
   const unknown = await client.callTool({ name: 'hash_upload', arguments: { uploadId: 'no-such-upload' } });
   assert.equal(unknown.isError, true);
   assert.match(JSON.stringify(unknown.content), /no upload with id no-such-upload/);
+  assert.deepEqual(errors, []);
+});
+
+test('a page opened while two sessions are open says so, and lists the calls made before it loaded', async (t) => {
+  const { page, errors } = await open(t, {
+    before: async (url) => {
+      const first = await connect(t, url);
+      await connect(t, url);
+      await first.callTool({ name: 'broadcast', arguments: { message: 'sent before the page loaded' } });
+    },
+  });
+  // Three sessions: the two above and the one open() connects after the page loaded.
+  await page.locator('#sessionCount', { hasText: '3 open' }).waitFor({ timeout: 5_000 });
+  await page.locator('#broadcasts li[data-broadcast="sent before the page loaded"]').waitFor({ timeout: 5_000 });
+  await page.locator('#tools li', { hasText: 'broadcast' }).filter({ hasText: 'finished' }).waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator('#sessions li', { hasText: 'streamable-http' }).count(), 3);
+  assert.deepEqual(errors, []);
+});
+
+test('the charts plot the pool and the pings; with workers, pings sent during blocking work are answered before it ends', async (t) => {
+  // Started as the checkout's `npm run demo` starts it, so the page (and the README's screenshot)
+  // shows the commands for a checkout.
+  const { page, client, errors } = await open(t, {
+    threads: '2',
+    env: {
+      npm_package_name: 'mummyx',
+      npm_lifecycle_event: 'demo',
+      npm_lifecycle_script: 'tsc -b && node apps/demo/dist/cli.js',
+    },
+  });
+  await page.waitForSelector('body[data-pool="2"]', { timeout: 10_000 });
+  assert.equal(await page.locator('#poolMode').textContent(), '2 workers');
+
+  // Some activity for the feeds (and the README's screenshot).
+  await client.callTool({
+    name: 'sql_query',
+    arguments: { sql: 'SELECT title, published FROM books ORDER BY published LIMIT 3' },
+  });
+  await client.callTool({ name: 'cpu_work', arguments: { rounds: 300_000, chunks: 3 } });
+  await client.callTool({ name: 'broadcast', arguments: { message: 'Hello from an MCP client' } });
+  await page.fill('#chatText', 'hi from the browser');
+  await page.press('#chatText', 'Enter');
+  await page.locator('#chat li', { hasText: 'hi from the browser' }).waitFor({ timeout: 5_000 });
+
+  const record = await runBlockingWork(page);
+  assert.equal(record.works.length, 1);
+  const during = pingsDuring(record, 0);
+  const work = record.works[0]!;
+  assert.ok(
+    during.some((ping) => ping.receivedAt < work.finishedAt),
+    `no ping sent during the work was answered before it ended: ${JSON.stringify({ work, during })}`,
+  );
+  await page.locator('#tools li', { hasText: 'blocking work' }).filter({ hasText: 'finished' }).waitFor();
+
+  // Each chart has drawn lines; the ping chart shades the time the work ran; one square per worker.
+  await page.waitForFunction("document.querySelectorAll('#timeChart polyline').length >= 4", undefined, {
+    timeout: 5_000,
+  });
+  assert.ok((await page.locator('#poolChart polyline').count()) >= 2);
+  assert.ok((await page.locator('#pingChart polyline').count()) >= 1);
+  assert.equal(await page.locator('#pingChart rect.band').count(), 1);
+  assert.equal(await page.locator('#workers .worker').count(), 2);
+  assert.match((await page.locator('#pingSummary').textContent()) ?? '', /last [\d.]+ ms/);
+  assert.match((await page.locator('#claudeCommand').textContent()) ?? '', /^npm run demo -- claude-config --install/);
+
+  // A few more samples after the work, so the picture shows before, during and after.
+  await page.waitForFunction(
+    (since) =>
+      (globalThis as unknown as { mummyxDemo: PageRecord }).mummyxDemo.pings.filter((ping) => ping.sentAt > since)
+        .length >= 3,
+    work.finishedAt,
+    { timeout: 10_000 },
+  );
+  await page.screenshot({ path: screenshot, fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('with --threads 0 the page says so, and pings sent during blocking work wait for it', async (t) => {
+  const { page, errors } = await open(t, { threads: '0' });
+  await page.locator('#poolMode', { hasText: 'inline' }).waitFor({ timeout: 10_000 });
+  const record = await runBlockingWork(page);
+  const work = record.works[0]!;
+  // Pings sent well after the work request (so they reached the server after it) are answered
+  // only once the one thread is free again.
+  const during = pingsDuring(record, 200);
+  assert.ok(during.length > 0, JSON.stringify(record));
+  assert.ok(
+    during.every((ping) => ping.receivedAt >= work.finishedAt - 1),
+    `a ping was answered while the IO thread ran the work: ${JSON.stringify({ work, during })}`,
+  );
+  assert.equal(await page.locator('#workers .worker').count(), 0);
   assert.deepEqual(errors, []);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { demoCli, temporaryDir } from './stdio-exchange.js';
@@ -22,9 +22,11 @@ async function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promis
   return { code, stdout, stderr };
 }
 
+// The entries start this checkout's cli.js with this node, by absolute path.
+const cli = realpathSync(demoCli);
 const demoEntries = {
-  'mummyx-demo': { command: 'npx', args: ['-y', '@mummyx/demo', '--stdio'] },
-  'mummyx-demo-http': { command: 'npx', args: ['-y', 'mcp-remote', 'http://127.0.0.1:8080/mcp'] },
+  'mummyx-demo': { command: process.execPath, args: [cli, '--stdio'] },
+  'mummyx-demo-http': { command: process.execPath, args: [cli, '--stdio', '--url', 'http://127.0.0.1:8080/mcp'] },
 };
 
 const existing = `{
@@ -36,12 +38,13 @@ const existing = `{
 }
 `;
 
-test('claude-config prints the stdio and mcp-remote entries', async () => {
+test('claude-config prints the stdio and relay entries, and the command that installs them from here', async () => {
   const result = await run(['claude-config']);
   assert.equal(result.code, 0, result.stderr);
   const json = result.stdout.slice(result.stdout.indexOf('{'));
   assert.deepEqual(JSON.parse(json), { mcpServers: demoEntries });
   assert.match(result.stdout, /claude_desktop_config\.json/);
+  assert.ok(result.stdout.includes(`(or run: node ${cli} claude-config --install)`), result.stdout);
 });
 
 test('--install merges into an existing file, keeps every other entry and writes a backup first', async (t) => {
@@ -121,17 +124,22 @@ test('--install refuses a file whose mcpServers is not an object', async (t) => 
   assert.equal(readFileSync(config, 'utf8'), '{ "mcpServers": ["a"] }');
 });
 
-test('--url points the mcp-remote entry at another address; a bad --url or command is refused', async (t) => {
+test('--url points the relay entry at another address; a bad --url or command is refused', async (t) => {
   const dir = temporaryDir(t, 'mummyx-claude-');
   const config = join(dir, 'claude_desktop_config.json');
   const url = 'http://127.0.0.1:9123/mcp';
   assert.equal((await run(['claude-config', '--install', '--config', config, '--url', url])).code, 0);
   const written = JSON.parse(readFileSync(config, 'utf8')) as { mcpServers: Record<string, { args: string[] }> };
-  assert.deepEqual(written.mcpServers['mummyx-demo-http']?.args, ['-y', 'mcp-remote', url]);
+  assert.deepEqual(written.mcpServers['mummyx-demo-http']?.args, [cli, '--stdio', '--url', url]);
 
-  const badUrl = await run(['claude-config', '--url', 'not a url']);
-  assert.equal(badUrl.code, 2);
-  assert.match(badUrl.stderr, /--url must be an absolute URL/);
+  for (const bad of ['not a url', 'ftp://127.0.0.1/mcp']) {
+    const badUrl = await run(['claude-config', '--url', bad]);
+    assert.equal(badUrl.code, 2);
+    assert.match(badUrl.stderr, /--url must be an absolute http\(s\) URL/);
+  }
+  const strayUrl = await run(['--url', url]);
+  assert.equal(strayUrl.code, 2);
+  assert.match(strayUrl.stderr, /--url goes with the claude-config command or with --stdio/);
   const badCommand = await run(['claude-configure']);
   assert.equal(badCommand.code, 2);
   assert.match(badCommand.stderr, /unknown command claude-configure/);

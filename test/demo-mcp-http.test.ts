@@ -124,6 +124,89 @@ test('sessions, tool calls and broadcasts appear on the activity stream', async 
   );
 });
 
+interface ActivityState {
+  sessions: Array<{ id: string; transport: string }>;
+  running: Array<{ session: string; tool: string }>;
+  recent: Array<{ event: string; data: string; at: string }>;
+}
+
+/** Opens `/events` and returns its first event, which must be `state`, and what followed it. */
+async function firstEvents(t: TestContext, url: string): Promise<{ state: ActivityState; order: string[] }> {
+  const events = new EventSource(`${url}/events`);
+  t.after(() => events.close());
+  const order: string[] = [];
+  const state = new Promise<ActivityState>((resolve) =>
+    events.addEventListener('state', (event) => {
+      order.push('state');
+      resolve(JSON.parse(String(event.data)) as ActivityState);
+    }),
+  );
+  await new Promise((resolve) =>
+    events.addEventListener('hello', (event) => {
+      order.push('hello');
+      resolve(event);
+    }),
+  );
+  return { state: await state, order };
+}
+
+test('a page that connects later is told first which sessions are open, which calls run, and the last events', async (t) => {
+  const url = await startDemo(t, '--threads', '1-2');
+  const first = await connect(t, new StreamableHTTPClientTransport(new URL('/mcp', url)));
+  const second = await connect(t, new SSEClientTransport(new URL('/sse', url)));
+  await first.callTool({ name: 'broadcast', arguments: { message: 'before the page' } });
+  await second.callTool({ name: 'sql_query', arguments: { sql: 'SELECT count(*) FROM books' } });
+  // A call still running when the page connects: cpu_work reports progress after each chunk.
+  let resolveProgress: () => void = () => {};
+  const progressed = new Promise<void>((resolve) => (resolveProgress = resolve));
+  const running = first.callTool({ name: 'cpu_work', arguments: { rounds: 2_000_000, chunks: 40 } }, undefined, {
+    onprogress: () => resolveProgress(),
+  });
+  await progressed;
+
+  const { state, order } = await firstEvents(t, url);
+  assert.deepEqual(order, ['state', 'hello']);
+  assert.deepEqual(state.sessions.map((session) => session.transport).sort(), ['sse', 'streamable-http']);
+  assert.deepEqual(
+    state.running.map((call) => call.tool),
+    ['cpu_work'],
+  );
+  const recent = state.recent.map((record) => ({ event: record.event, ...(JSON.parse(record.data) as object) }));
+  const describe = JSON.stringify(recent);
+  assert.ok(
+    recent.some(
+      (event) => event.event === 'broadcast' && (event as { message?: string }).message === 'before the page',
+    ),
+    describe,
+  );
+  for (const tool of ['broadcast', 'sql_query']) {
+    assert.ok(
+      recent.some(
+        (event) =>
+          event.event === 'tool' &&
+          (event as { tool?: string }).tool === tool &&
+          (event as { state?: string }).state === 'finished',
+      ),
+      describe,
+    );
+  }
+  await running;
+
+  // A session that ended is no longer listed; the finished call no longer runs.
+  await second.close();
+  const deadline = Date.now() + 5_000;
+  let later = await firstEvents(t, url);
+  while (later.state.sessions.length !== 1 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    later = await firstEvents(t, url);
+  }
+  assert.deepEqual(
+    later.state.sessions.map((session) => session.transport),
+    ['streamable-http'],
+  );
+  assert.deepEqual(later.state.running, []);
+});
+
 test('--conformance serves the conformance fixtures over HTTP', async (t) => {
   const url = await startDemo(t, '--conformance');
   const client = await connect(t, new StreamableHTTPClientTransport(new URL('/mcp', url)));

@@ -1,14 +1,24 @@
-// The demo as users get it: the packages packed with `npm pack`, installed from the tarballs into
-// an empty project, and `npx mummyx-demo --stdio` run there.
+// The demo as users get it before it is published: the packages packed by `npm run pack`,
+// installed from the tarballs into an empty project with the command it prints, and the commands
+// printed next run there: `npx mummyx-demo --stdio`, `npx mummyx-demo`, and its banner's Claude
+// Desktop command, whose entries are started as Claude Desktop starts them.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  readBanner,
+  readClaudeEntries,
+  shellEnv,
+  splitCommand,
+  startAsClaudeDesktop,
+  startCommand,
+} from './claude-desktop.js';
 import { exchangeLines, mcpSession, parseJsonRpcLines, temporaryDir } from './stdio-exchange.js';
 
 const run = promisify(execFile);
@@ -86,34 +96,59 @@ async function stageLocalPrebuild(dir: string): Promise<string> {
   return prebuilds;
 }
 
-test('the packed packages install into an empty project and `npx mummyx-demo --stdio` answers', async (t) => {
-  const dir = temporaryDir(t, 'mummyx-pack-');
-  const tarballs = join(dir, 'tarballs');
-  mkdirSync(tarballs);
+/** The files in a tarball made by npm pack, without its `package/` prefix. */
+async function tarballFiles(tarball: string): Promise<string[]> {
+  const { stdout } = await run('tar', ['-tzf', tarball], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.replace(/^package\//, ''));
+}
 
-  // 1. Pack what would be published.
-  const { stdout: packed } = await run(
-    npm,
-    ['pack', '--json', '--pack-destination', tarballs, ...published.flatMap((workspace) => ['-w', workspace])],
-    { cwd: root, maxBuffer: 16 * 1024 * 1024 },
-  );
-  const packs = JSON.parse(packed) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>;
+test('`npm run pack` makes tarballs that its printed command installs into an empty project, where `npx mummyx-demo --stdio` answers', async (t) => {
+  const dir = temporaryDir(t, 'mummyx-pack-');
+  const destination = join(dir, 'tarballs');
+
+  // 1. Pack what would be published, as the README says, and read the install command it prints.
+  const { stdout: packOutput } = await run(npm, ['run', 'pack', '--', '--destination', destination], {
+    cwd: root,
+    env: shellEnv(),
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const installLine = /^ {2}(npm install --foreground-scripts .+)$/m.exec(packOutput)?.[1];
+  assert.ok(installLine, packOutput);
+  assert.match(packOutput, /^ {2}npx mummyx-demo {2,}/m);
+  assert.match(packOutput, /^ {2}npx mummyx-demo claude-config --install/m);
+  const installArgs = splitCommand(installLine).slice(1);
+  const tarballs = installArgs.filter((arg) => arg.endsWith('.tgz'));
   assert.deepEqual(
-    packs.map((pack) => pack.name).sort(),
-    published.map((dir) => manifest(join(root, dir, 'package.json')).name).sort(),
+    tarballs.map((tarball) => basename(tarball)),
+    published.map((workspace) => {
+      const { name, version } = manifest(join(root, workspace, 'package.json'));
+      return `${name.replace('@', '').replace('/', '-')}-${version}.tgz`;
+    }),
   );
-  const demoPack = packs.find((pack) => pack.name === '@mummyx/demo');
-  assert.ok(demoPack);
-  const demoFiles = demoPack.files.map((file) => file.path);
-  for (const file of ['package.json', 'seed.sql', 'dist/cli.js', 'dist/app.js', 'dist/mcp-server.js']) {
+  const demoFiles = await tarballFiles(tarballs.find((tarball) => basename(tarball).startsWith('mummyx-demo-'))!);
+  for (const file of [
+    'package.json',
+    'seed.sql',
+    'dist/cli.js',
+    'dist/app.js',
+    'dist/mcp-server.js',
+    'public/index.html',
+    'public/page.js',
+    'public/page.css',
+    'public/charts.js',
+  ]) {
     assert.ok(demoFiles.includes(file), `${file} is in the demo package: ${demoFiles.join(', ')}`);
   }
-  for (const pack of packs) {
-    for (const file of pack.files)
-      assert.doesNotMatch(file.path, /tsbuildinfo|dist-test|\.test\.js$|^src\//, pack.name);
+  for (const tarball of tarballs) {
+    for (const file of await tarballFiles(tarball)) {
+      assert.doesNotMatch(file, /tsbuildinfo|dist-test|\.test\.js$|^src\//, tarball);
+    }
   }
 
-  // 2. Install the tarballs into an empty project.
+  // 2. Install the tarballs into an empty project with the printed command.
   const project = join(dir, 'project');
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh-project', private: true }));
@@ -121,20 +156,21 @@ test('the packed packages install into an empty project and `npx mummyx-demo --s
   // install skips build scripts and the demo runs its database on node:sqlite instead.
   const hasAddon = isAddonBuiltForThisNode();
   const installOptions = hasAddon
-    ? { env: { ...process.env, npm_config_better_sqlite3_local_prebuilds: await stageLocalPrebuild(dir) }, flags: [] }
-    : { env: process.env, flags: ['--ignore-scripts'] };
+    ? { env: shellEnv({ npm_config_better_sqlite3_local_prebuilds: await stageLocalPrebuild(dir) }), flags: [] }
+    : { env: shellEnv(), flags: ['--ignore-scripts'] };
   if (!hasAddon) t.diagnostic(`better-sqlite3 is not built for Node ${process.version}: installing without scripts`);
-  await run(
-    npm,
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      ...installOptions.flags,
-      ...packs.map((pack) => join(tarballs, pack.filename)),
-    ],
-    { cwd: project, env: installOptions.env, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 },
+  // The printed command, plus flags that keep the test quiet and use npm's cache when it can.
+  await run(npm, [...installArgs, '--no-audit', '--no-fund', '--prefer-offline', ...installOptions.flags], {
+    cwd: project,
+    env: installOptions.env,
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 120_000,
+  });
+  const packs = await Promise.all(
+    tarballs.map(async (tarball) => {
+      const { stdout } = await run('tar', ['-xzOf', tarball, 'package/package.json']);
+      return JSON.parse(stdout) as Manifest;
+    }),
   );
 
   // 3. The published manifests name exactly what their code imports: every package imported by
@@ -187,7 +223,7 @@ test('the packed packages install into an empty project and `npx mummyx-demo --s
         },
       },
     ]),
-    { cwd: project, env: { ...process.env, MUMMYX_DEMO_DATA_DIR: join(dir, 'data') }, timeoutMs: 60_000 },
+    { cwd: project, env: shellEnv({ MUMMYX_DEMO_DATA_DIR: join(dir, 'data') }), timeoutMs: 60_000 },
   );
   assert.equal(exchange.code, 0, exchange.stderr);
   const messages = parseJsonRpcLines(exchange.stdoutLines).sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
@@ -202,4 +238,30 @@ test('the packed packages install into an empty project and `npx mummyx-demo --s
     rows: [['Stanisław Lem']],
     isTruncated: false,
   });
+
+  // 5. The printed next steps: `npx mummyx-demo` serves, its banner's Claude Desktop command
+  //    installs entries that start the installed package by absolute path, and they answer when
+  //    started as Claude Desktop starts them.
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const userEnv = shellEnv({ HOME: home, XDG_CONFIG_HOME: join(home, '.config') });
+  const server = startCommand(t, npx, ['mummyx-demo', '--port', '0', '--threads', '1'], {
+    cwd: project,
+    env: { ...userEnv, MUMMYX_DEMO_DATA_DIR: join(dir, 'data') },
+  });
+  const { url, claudeCommand } = await readBanner(server);
+  assert.equal(claudeCommand, `npx mummyx-demo claude-config --install --url ${url}/mcp`);
+  assert.match(await (await fetch(`${url}/`)).text(), /MummyX demo/);
+  const [command, ...args] = splitCommand(claudeCommand);
+  await run(command === 'npx' ? npx : command!, args, { cwd: project, env: userEnv });
+  const entries = readClaudeEntries(join(home, '.config'));
+  const installedCli = realpathSync(join(project, 'node_modules', '@mummyx', 'demo', 'dist', 'cli.js'));
+  for (const entry of Object.values(entries)) {
+    assert.equal(entry.command, process.execPath);
+    assert.equal(entry.args[0], installedCli);
+  }
+  const stdioTools = await startAsClaudeDesktop(entries['mummyx-demo']!, home);
+  assert.ok(stdioTools.includes('sql_query'), stdioTools.join(', '));
+  const relayedTools = await startAsClaudeDesktop(entries['mummyx-demo-http']!, home);
+  assert.ok(relayedTools.includes('hash_upload'), relayedTools.join(', '));
 });

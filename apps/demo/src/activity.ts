@@ -1,8 +1,11 @@
 // What the web page shows live: every MCP session opening and closing, every tool call, every
 // broadcast, chat line and finished upload is published as one server-sent event on the
-// `activity` topic. `publish()` works from any thread, so a tool running on a worker reaches the
-// page's EventSource, which the IO thread holds.
+// `activity` topic. Activity events pass through the IO thread's ActivityLog first (from a
+// worker, over a BroadcastChannel), so a page that connects later is told what is open and
+// running; the log publishes them on to the page's EventSource.
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import { publish } from '@mummyx/core';
+import { activityChannelName, type ActivityLog, type ActivityMessage } from './activity-log.js';
 
 /** The pub/sub topic the page's `/events` stream subscribes to. */
 export const activityTopic = 'activity';
@@ -22,17 +25,49 @@ export interface ActivityEvents {
 /** Sends the pub/sub message, or drops it when there is no server to carry it. */
 export type Publisher = (topic: string, data: unknown) => void;
 
-/**
- * core's `publish()`, made safe for the places this demo runs without an HTTP server (`--stdio`):
- * on the main thread with no listening server it reaches nobody; anywhere it cannot publish, the
- * event is dropped rather than failing the tool call.
- */
-export const corePublisher: Publisher = (topic, data) => {
+/** core's `publish()`; where it cannot publish, the event is dropped rather than failing a tool call. */
+export function publishQuietly(topic: string, data: unknown): void {
   try {
     publish(topic, data);
   } catch {
     // No server in this thread to publish through (a stand-alone McpServer): nobody is listening.
   }
+}
+
+/** The IO thread's log, once the HTTP demo has set it (see app.ts). */
+let activityLog: ActivityLog | undefined;
+/** A worker's end of the activity channel, opened on first use. */
+let activityChannel: BroadcastChannel | undefined;
+
+/** Makes `log` record every activity event of this process; call it on the IO thread. */
+export function setActivityLog(log: ActivityLog): void {
+  activityLog = log;
+}
+
+function isActivityMessage(data: unknown): data is ActivityMessage {
+  const message = data as Partial<ActivityMessage> | null;
+  return typeof message?.event === 'string' && typeof message.data === 'string';
+}
+
+/**
+ * Publishes from any thread, for the places this demo runs with and without an HTTP server.
+ * Activity events go to the IO thread's ActivityLog (directly on the IO thread, over the
+ * activity channel from a worker), which publishes them; anything else, and activity where there
+ * is no log (`--stdio`), goes straight to core's `publish()`, and reaches nobody when no server
+ * listens.
+ */
+export const corePublisher: Publisher = (topic, data) => {
+  if (topic !== activityTopic || !isActivityMessage(data)) return publishQuietly(topic, data);
+  if (isMainThread) {
+    if (activityLog !== undefined) activityLog.record(data);
+    else publishQuietly(topic, data);
+    return;
+  }
+  if (activityChannel === undefined) {
+    activityChannel = new BroadcastChannel(activityChannelName);
+    activityChannel.unref();
+  }
+  activityChannel.postMessage({ event: data.event, data: data.data });
 };
 
 /** Publishes one activity event. */

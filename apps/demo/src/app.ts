@@ -10,9 +10,17 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Router, type WebSocketHandler } from '@mummyx/core';
 import { TusServer } from '@mummyx/core/tus';
 import { mountMcp, type McpSessionInfo } from '@mummyx/mcp-transport';
-import { activityTopic, chatTopic, corePublisher, publishActivity } from './activity.js';
+import {
+  activityTopic,
+  chatTopic,
+  corePublisher,
+  publishActivity,
+  publishQuietly,
+  setActivityLog,
+} from './activity.js';
+import { ActivityLog } from './activity-log.js';
 import { createDemoMcpServer } from './mcp-server.js';
-import { page } from './page.js';
+import { mountPage } from './page.js';
 import { defaultDataDir } from './sample-database.js';
 
 export const router = new Router();
@@ -27,6 +35,28 @@ export const maxUploadBytes = 1024 * 1024 * 1024;
 let statsSource: (() => unknown) | undefined;
 export function setStatsSource(source: () => unknown): void {
   statsSource = source;
+}
+
+/** What the page prints that depends on how the demo was started; set by the CLI, for `/info`. */
+export interface PageInfo {
+  /** The command that adds this demo to Claude Desktop, as the user can run it where they are. */
+  claudeConfigCommand: string;
+}
+let pageInfo: PageInfo | undefined;
+export function setPageInfo(info: PageInfo): void {
+  pageInfo = info;
+}
+
+/**
+ * On the IO thread: every activity event of the process, recorded for the pages that connect
+ * later (open sessions, running tool calls, the last events), then published to the page's topic.
+ */
+export const activityLog = isMainThread
+  ? new ActivityLog((message) => publishQuietly(activityTopic, message))
+  : undefined;
+if (activityLog !== undefined) {
+  activityLog.listen();
+  setActivityLog(activityLog);
 }
 
 function json(value: unknown): string {
@@ -74,15 +104,21 @@ export const mcp = mountMcp(router, {
 // ---------------------------------------------------------------------------------------------
 // The page and what it talks to.
 
-router.get('/', (request) => {
-  request.respond(200, { 'Content-Type': 'text/html; charset=utf-8' }, page);
-});
+mountPage(router);
 
 // Pinned to the IO thread: it answers even while every worker is busy.
 router.get(
   '/health',
   (request) => {
     request.respond(200, { 'Content-Type': 'application/json' }, json({ status: 'ok' }));
+  },
+  { inline: true },
+);
+
+router.get(
+  '/info',
+  (request) => {
+    request.respond(200, { 'Content-Type': 'application/json' }, json(pageInfo ?? {}));
   },
   { inline: true },
 );
@@ -115,11 +151,14 @@ router.post('/echo', (request) => {
 });
 
 // Live activity for the page (sessions, tool calls, broadcasts, chat, uploads) over server-sent
-// events. Pinned inline: a subscription costs the IO thread nothing and needs no worker.
+// events. Pinned inline: a subscription costs the IO thread nothing and needs no worker, and the
+// activity log lives there. First the current state (`state`: open sessions, running tool calls,
+// recent events), then every event after it: both in one synchronous step, so none falls between.
 router.get(
   '/events',
   (request) => {
     const stream = request.respondSSE();
+    stream.send({ event: 'state', data: json(activityLog?.snapshot() ?? { sessions: [], running: [], recent: [] }) });
     stream.subscribe(activityTopic);
     stream.send({ event: 'hello', data: 'connected' });
   },

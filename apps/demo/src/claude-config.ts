@@ -1,6 +1,10 @@
 // `mummyx-demo claude-config`: the entries Claude Desktop needs in `claude_desktop_config.json`,
-// and a careful merge of them into that file. Claude Desktop only starts stdio servers from this
-// file, so the HTTP server is reached through `mcp-remote`, a stdio-to-HTTP bridge.
+// and a careful merge of them into that file. Claude Desktop starts each entry's command as a
+// child process, without a shell and with little of the user's PATH, so the entries name the
+// Node executable and the demo's cli.js by absolute path: they start from where claude-config
+// was run, whether that is a checkout, a project that installed the package, or a global install.
+// Claude Desktop only speaks stdio to these servers, so the entry for the HTTP demo runs the
+// demo's own stdio-to-HTTP relay (`--stdio --url`).
 import {
   copyFileSync,
   existsSync,
@@ -14,6 +18,7 @@ import {
 import { homedir } from 'node:os';
 import { dirname, posix, win32 } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { currentLauncher, type Launcher } from './invocation.js';
 
 /** One `mcpServers` entry: a command Claude Desktop spawns and speaks MCP to over stdio. */
 export interface ClaudeServerEntry {
@@ -27,12 +32,16 @@ export const defaultMcpUrl = 'http://127.0.0.1:8080/mcp';
 
 /**
  * The demo's two entries: `mummyx-demo` (the demo over stdio, started by Claude Desktop) and
- * `mummyx-demo-http` (the running HTTP demo at `url`, through mcp-remote).
+ * `mummyx-demo-http` (a relay from stdio to the running HTTP demo at `url`, so its tool calls
+ * show on the web page). Both run `launcher.cli` with `launcher.node`, absolute paths.
  */
-export function claudeConfigEntries(url: string = defaultMcpUrl): Record<string, ClaudeServerEntry> {
+export function claudeConfigEntries(
+  url: string = defaultMcpUrl,
+  launcher: Launcher = currentLauncher(),
+): Record<string, ClaudeServerEntry> {
   return {
-    'mummyx-demo': { command: 'npx', args: ['-y', '@mummyx/demo', '--stdio'] },
-    'mummyx-demo-http': { command: 'npx', args: ['-y', 'mcp-remote', url] },
+    'mummyx-demo': { command: launcher.node, args: [launcher.cli, '--stdio'] },
+    'mummyx-demo-http': { command: launcher.node, args: [launcher.cli, '--stdio', '--url', url] },
   };
 }
 

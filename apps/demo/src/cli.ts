@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServer, parseThreads, type ServerOptions } from '@mummyx/core';
 import { claudeConfigEntries, claudeConfigPath, defaultMcpUrl, installClaudeConfig } from './claude-config.js';
+import { commandFor, currentLauncher, isInNpxCache } from './invocation.js';
 import { defaultDataDir, ensureSampleDatabase } from './sample-database.js';
 
 const usage = `usage:
@@ -12,9 +13,12 @@ const usage = `usage:
       (WebSocket, subprotocol mcp), uploads at /files/, and a live web page at /
   mummyx-demo --stdio [--conformance] [--data-dir DIR]
       MCP over stdin/stdout (for Claude Desktop); exits at the end of input
+  mummyx-demo --stdio --url ${defaultMcpUrl}
+      MCP over stdin/stdout, relayed to the running HTTP demo at that address (its page shows the calls)
   mummyx-demo claude-config [--install] [--config FILE] [--url ${defaultMcpUrl}]
-      prints the claude_desktop_config.json entries; --install merges them into the file
-      (a timestamped backup first), --config names the file instead of Claude's default
+      prints the claude_desktop_config.json entries, which start this same cli.js with this same
+      node by absolute path; --install merges them into the file (a timestamped backup first),
+      --config names the file instead of Claude's default, --url the HTTP demo's address
 
 options:
   --port N         port to listen on (default 8080, or PORT; 0 picks a free one)
@@ -43,7 +47,7 @@ interface Values {
   'data-dir'?: string;
   install: boolean;
   config?: string;
-  url: string;
+  url?: string;
   help: boolean;
 }
 
@@ -61,7 +65,7 @@ try {
       'data-dir': { type: 'string' },
       install: { type: 'boolean', default: false },
       config: { type: 'string' },
-      url: { type: 'string', default: defaultMcpUrl },
+      url: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -80,8 +84,14 @@ const [command, ...extra] = positionals;
 if (extra.length > 0 || (command !== undefined && command !== 'claude-config')) {
   fail(`unknown command ${positionals.join(' ')}`);
 }
-if (command !== 'claude-config' && (values.install || values.config !== undefined || values.url !== defaultMcpUrl)) {
-  fail('--install, --config and --url go with the claude-config command');
+if (command !== 'claude-config' && (values.install || values.config !== undefined)) {
+  fail('--install and --config go with the claude-config command');
+}
+if (command !== 'claude-config' && !values.stdio && values.url !== undefined) {
+  fail('--url goes with the claude-config command or with --stdio');
+}
+if (values.stdio && values.url !== undefined && values.conformance) {
+  fail('--conformance is the HTTP demo’s to choose; --stdio --url only relays to it');
 }
 if (command === 'claude-config' && (values.stdio || values.conformance)) {
   fail('claude-config takes --install, --config and --url only');
@@ -89,6 +99,16 @@ if (command === 'claude-config' && (values.stdio || values.conformance)) {
 
 if (command === 'claude-config') {
   runClaudeConfig();
+} else if (values.stdio && values.url !== undefined) {
+  const { runStdioRelay } = await import('./stdio-relay.js');
+  const url = parseUrl(values.url);
+  try {
+    await runStdioRelay({ url, log, startCommand: commandFor(startArgs(url)) });
+    process.exitCode = 0;
+  } catch (error) {
+    log(`stdio relay: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
 } else {
   const dataDir = resolve(values['data-dir'] ?? defaultDataDir());
   try {
@@ -111,21 +131,44 @@ if (command === 'claude-config') {
   }
 }
 
-function runClaudeConfig(): void {
-  let url: URL;
+function parseUrl(text: string): URL {
   try {
-    url = new URL(values.url);
+    const url = new URL(text);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url;
   } catch {
-    return fail(`--url must be an absolute URL, got ${values.url}`);
+    // Refused below.
   }
-  const entries = claudeConfigEntries(url.href);
+  return fail(`--url must be an absolute http(s) URL, got ${text}`);
+}
+
+/** The `--url` arguments to repeat in a printed command: none for the default address. */
+function urlArgs(url: URL): string[] {
+  return url.href === defaultMcpUrl ? [] : ['--url', url.href];
+}
+
+/** The arguments that start the HTTP demo on the port of `url`: none for the default address. */
+function startArgs(url: URL): string[] {
+  return url.href === defaultMcpUrl ? [] : ['--port', url.port || (url.protocol === 'https:' ? '443' : '80')];
+}
+
+function runClaudeConfig(): void {
+  const url = parseUrl(values.url ?? defaultMcpUrl);
+  const launcher = currentLauncher();
+  const entries = claudeConfigEntries(url.href, launcher);
+  // npm may clear its npx cache, and the entries would then point at nothing.
+  const cacheNote = isInNpxCache(launcher.cli)
+    ? `note: ${launcher.cli} is in npx's cache, which npm may clear; for entries that last, install the\n` +
+      `package (npm install --global @mummyx/demo) and run mummyx-demo claude-config --install from there.\n`
+    : '';
   if (!values.install) {
     if (values.config !== undefined) fail('--config only goes with --install');
     process.stdout.write(
       `Add these entries to "mcpServers" in ${claudeConfigPath()}\n` +
-        `(or run: mummyx-demo claude-config --install), then restart Claude Desktop.\n` +
-        `"mummyx-demo" runs the demo over stdio; "mummyx-demo-http" reaches a running \`mummyx-demo\` at ${url.href}.\n\n` +
-        `${JSON.stringify({ mcpServers: entries }, null, 2)}\n`,
+        `(or run: ${commandFor(['claude-config', '--install', ...urlArgs(url)])}), then restart Claude Desktop.\n` +
+        `"mummyx-demo" runs the demo over stdio; "mummyx-demo-http" relays to a running demo at ${url.href}\n` +
+        `(start it first: ${commandFor(startArgs(url))}).\n` +
+        cacheNote +
+        `\n${JSON.stringify({ mcpServers: entries }, null, 2)}\n`,
     );
     return;
   }
@@ -137,7 +180,7 @@ function runClaudeConfig(): void {
     } else {
       const backup = result.backupPath === undefined ? '' : ` (previous file saved as ${result.backupPath})`;
       process.stdout.write(
-        `added ${Object.keys(entries).join(' and ')} to ${path}${backup}\nrestart Claude Desktop to use them\n`,
+        `added ${Object.keys(entries).join(' and ')} to ${path}${backup}\nrestart Claude Desktop to use them\n${cacheNote}`,
       );
     }
   } catch (error) {
@@ -162,7 +205,7 @@ async function runHttp(dataDir: string): Promise<void> {
   process.env['MUMMYX_DEMO_DATA_DIR'] = dataDir;
   if (values.conformance) process.env['MUMMYX_DEMO_CONFORMANCE'] = '1';
   const app = new URL('./app.js', import.meta.url);
-  const { setStatsSource } = (await import(app.href)) as typeof import('./app.js');
+  const { setPageInfo, setStatsSource } = (await import(app.href)) as typeof import('./app.js');
 
   const server = createServer({
     app,
@@ -181,6 +224,9 @@ async function runHttp(dataDir: string): Promise<void> {
     log(`cannot start on ${values.host}:${port}: ${(error as Error).message}`);
     process.exit(1);
   }
+  const mcpUrl = new URL(`${origin}/mcp`);
+  const claudeConfigCommand = commandFor(['claude-config', '--install', ...urlArgs(mcpUrl)]);
+  setPageInfo({ claudeConfigCommand });
   process.stdout.write(
     `mummyx-demo listening on ${origin}\n` +
       `  web page            ${origin}/\n` +
@@ -190,9 +236,9 @@ async function runHttp(dataDir: string): Promise<void> {
       `  uploads (tus)       ${origin}/files/\n` +
       `  data                ${dataDir}\n` +
       `connect:\n` +
-      `  Inspector CLI   npx -y @modelcontextprotocol/inspector --cli ${origin}/mcp --method tools/list\n` +
-      `  Claude Desktop  npx -y @mummyx/demo claude-config --install --url ${origin}/mcp\n` +
-      `                  (adds: npx -y mcp-remote ${origin}/mcp), then restart Claude Desktop\n` +
+      `  Inspector CLI   npx -y @modelcontextprotocol/inspector@2.12.0 --cli ${origin}/mcp --method tools/list\n` +
+      `  Claude Desktop  ${claudeConfigCommand}\n` +
+      `                  (adds this demo over stdio, and a relay to this server), then restart Claude Desktop\n` +
       `  SDK client      new StreamableHTTPClientTransport(new URL('${origin}/mcp'))\n`,
   );
 

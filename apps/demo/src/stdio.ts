@@ -4,20 +4,13 @@
 // and `hash_upload` (which needs the upload endpoint) is not offered.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { PendingRequests } from './json-rpc.js';
 import { createDemoMcpServer } from './mcp-server.js';
 
 export interface StdioOptions {
   dataDir: string;
   conformance: boolean;
   log: (line: string) => void;
-}
-
-function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number; method: string } {
-  return 'method' in message && 'id' in message;
-}
-
-function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number } {
-  return 'id' in message && ('result' in message || 'error' in message);
 }
 
 /**
@@ -31,51 +24,24 @@ export async function runStdio(options: StdioOptions): Promise<void> {
   await server.connect(transport);
 
   // Count the requests in flight, to answer them all before leaving at the end of input.
-  const pending = new Set<string | number>();
-  let isInputEnded = false;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  const finishIfIdle = (): void => {
-    if (isInputEnded && pending.size === 0) finish();
-  };
+  const pending = new PendingRequests();
   const receive = transport.onmessage;
   transport.onmessage = (message: JSONRPCMessage) => {
-    if (isRequest(message)) pending.add(message.id);
+    pending.received(message);
     receive?.(message);
   };
   const send = transport.send.bind(transport);
   transport.send = async (message: JSONRPCMessage) => {
     await send(message);
-    if (isResponse(message)) {
-      pending.delete(message.id);
-      finishIfIdle();
-    }
+    pending.sent(message);
   };
   const closed = transport.onclose;
   transport.onclose = () => {
     closed?.();
-    isInputEnded = true;
-    pending.clear();
-    finishIfIdle();
+    pending.abandon();
   };
-
-  process.stdin.on('error', (error) => {
-    options.log(`stdin: ${error.message}`);
-    isInputEnded = true;
-    finishIfIdle();
-  });
-  process.stdout.on('error', (error: Error) => {
-    // The client went away (EPIPE): nobody is left to answer.
-    options.log(`stdout: ${error.message}`);
-    pending.clear();
-    isInputEnded = true;
-    finishIfIdle();
-  });
-  process.stdin.once('end', () => {
-    isInputEnded = true;
-    finishIfIdle();
-  });
+  pending.watchProcessStreams(options.log);
   options.log(`MCP over stdio ready (sample database in ${options.dataDir}); end of input stops it`);
-  await finished;
+  await pending.finished;
   await server.close();
 }

@@ -1,19 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ClaudeConfigError, claudeConfigEntries, claudeConfigPath, mergeClaudeConfig } from '../dist/claude-config.js';
 
 const entries = claudeConfigEntries();
 
-test('the entries run the demo over stdio and reach the HTTP demo through mcp-remote', () => {
+test('the entries run this cli.js with this node, by absolute path: the demo over stdio, and the relay to the HTTP demo', () => {
+  const cli = realpathSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)));
   assert.deepEqual(entries, {
-    'mummyx-demo': { command: 'npx', args: ['-y', '@mummyx/demo', '--stdio'] },
-    'mummyx-demo-http': { command: 'npx', args: ['-y', 'mcp-remote', 'http://127.0.0.1:8080/mcp'] },
+    'mummyx-demo': { command: process.execPath, args: [cli, '--stdio'] },
+    'mummyx-demo-http': { command: process.execPath, args: [cli, '--stdio', '--url', 'http://127.0.0.1:8080/mcp'] },
   });
-  assert.deepEqual(claudeConfigEntries('http://127.0.0.1:9000/mcp')['mummyx-demo-http']?.args, [
-    '-y',
-    'mcp-remote',
-    'http://127.0.0.1:9000/mcp',
-  ]);
+  const launcher = { node: '/opt/node/bin/node', cli: '/home/ada/demo/dist/cli.js' };
+  assert.deepEqual(claudeConfigEntries('http://127.0.0.1:9000/mcp', launcher), {
+    'mummyx-demo': { command: '/opt/node/bin/node', args: ['/home/ada/demo/dist/cli.js', '--stdio'] },
+    'mummyx-demo-http': {
+      command: '/opt/node/bin/node',
+      args: ['/home/ada/demo/dist/cli.js', '--stdio', '--url', 'http://127.0.0.1:9000/mcp'],
+    },
+  });
 });
 
 test('finds Claude Desktop’s configuration file on macOS, Windows and Linux', () => {

@@ -1,26 +1,24 @@
-export { createServer, Server, type ListenAddress, type ServerStats } from './server/server.js';
-export type { PoolStats, TimeSummary } from './execution/worker-pool.js';
+// The public API of @mummyx/core. Classes users never construct (the server, a request, its
+// streams and WebSockets) are exported as types: createServer() makes the server, and the rest
+// comes from it.
+export { createServer, type Server, type ListenAddress, type ServerStats } from './server/server.js';
+export type { PoolStats, TimeSummary } from './threads/pool-stats.js';
+export type { AppModule } from './threads/app-module.js';
 export { parseThreads, type ServerOptions, type ElasticThreads, type WebSocketOptions } from './server/options.js';
-export {
-  Request,
-  type RequestHead,
-  type RespondSseOptions,
-  type SessionBinding,
-  type UpgradeOptions,
-} from './http/request.js';
-export { SseStream } from './sse/sse-stream.js';
-export { encodeSseEvent, encodeSseComment, type SseEvent } from './sse/sse-encoder.js';
+export type { Request, RequestHead, RespondSseOptions, SessionBinding, UpgradeOptions } from './http/request.js';
+export type { SseStream } from './sse/sse-stream.js';
+export type { SseEvent } from './sse/sse-encoder.js';
 export { publish } from './pubsub/publish.js';
-export {
+export { sharedSecret } from './threads/shared-secret.js';
+export type {
   WebSocket,
-  type WebSocketHandler,
-  type WebSocketEvent,
-  type WebSocketMessage,
-  type MessageKind,
+  WebSocketHandler,
+  WebSocketEvent,
+  WebSocketMessage,
+  MessageKind,
 } from './websocket/websocket.js';
 export { Headers, type HeadersInit } from './http/headers.js';
 export { serveFile, type ServeFileOptions } from './http/serve-file.js';
-export { parseRange, type ByteRange, type RangeRequest } from './http/byte-ranges.js';
 export {
   receiveMultipart,
   decodeMultipart,
@@ -32,7 +30,7 @@ export {
   type MultipartEntry,
 } from './http/multipart.js';
 export type { ResponseBody } from './http/response.js';
-export { negotiateEncoding, type CompressionOptions, type ContentEncoding } from './http/compression.js';
+export type { CompressionOptions, ContentEncoding } from './http/compression.js';
 export {
   Router,
   type RequestHandler,
@@ -42,7 +40,6 @@ export {
   type Route,
   type RouteMatch,
 } from './router/router.js';
-export { RoutePattern } from './router/route-pattern.js';
 export {
   fetchHandler,
   toWebRequest,
@@ -51,6 +48,6 @@ export {
   type FetchHandlerOptions,
   type WebRequestOptions,
 } from './fetch/fetch-handler.js';
-export { MxError, errorCodes, type ErrorCode } from './errors.js';
+export { MxError, errorCodes, type ErrorCode, type MxErrorOptions } from './errors.js';
 export { FileLogger, type FileLoggerOptions } from './log/file-logger.js';
 export { stderrLogHandler, silentLogHandler, type LogHandler, type LogLevel } from './log/log-handler.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
-import { negotiateEncoding, Router, type ContentEncoding, type HeadersInit, type ServerOptions } from '@mummyx/core';
+import { Router, type ContentEncoding, type HeadersInit, type ServerOptions } from '@mummyx/core';
+import { negotiateEncoding } from '../dist/http/compression.js';
 import { httpGet, start } from './helpers.js';
 
 const seed = Number(process.env.FC_SEED ?? 20261126);

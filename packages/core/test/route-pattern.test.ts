@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { MxError, RoutePattern } from '@mummyx/core';
+import { MxError } from '@mummyx/core';
+import { RoutePattern } from '../dist/router/route-pattern.js';
 
 const seed = Number(process.env.FC_SEED ?? 20261126);
 

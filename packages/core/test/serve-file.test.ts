@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createServer, parseRange, Router, serveFile } from '@mummyx/core';
+import { createServer, Router, serveFile } from '@mummyx/core';
+import { parseRange } from '../dist/http/byte-ranges.js';
 import { httpGet, start } from './helpers.js';
 import { tempDirectory } from './tus-helpers.js';
 

@@ -4,11 +4,11 @@ import {
   createServer,
   MxError,
   Router,
-  Server,
   type ContentEncoding,
   type RequestHandler,
   type ServerOptions,
 } from '@mummyx/core';
+import { Server } from '../dist/server/server.js';
 import { httpGet, start } from './helpers.js';
 
 const ok: RequestHandler = (request) => request.respond(200, {}, 'ok');

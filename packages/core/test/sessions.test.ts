@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { WebSocket as WsClient } from 'ws';
-import { createServer, type Server } from '@mummyx/core';
+import { createServer, sharedSecret, type Server } from '@mummyx/core';
 import { jsonOf, send, waitFor } from './threads-helpers.js';
 
 const app = new URL('./fixtures/sessions-app.js', import.meta.url);
@@ -11,6 +11,7 @@ const app = new URL('./fixtures/sessions-app.js', import.meta.url);
 interface Answer {
   threadId: number;
   knows?: boolean;
+  secret?: string;
 }
 
 async function startSessions(
@@ -138,3 +139,36 @@ for (const threads of [0, 2]) {
     assert.match(failed, /subprotocol/i);
   });
 }
+
+test('a session option that returns false runs the request like any other; undefined places a new session', async (t) => {
+  const { port } = await startSessions(t, 2);
+  const home = jsonOf<Answer>(await send(port, '/s/a/bind', { method: 'POST' })).threadId;
+  // A plain request goes to the free worker holding no session, and blocks it for a while.
+  const blocking = send(port, '/block?ms=600');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // No session: the free worker takes it at once, though it holds a session.
+  const none = await send(port, '/opt/none');
+  assert.equal(jsonOf<Answer>(none).threadId, home);
+  // No key yet: placed as a new session, on the worker holding the fewest — the blocked one.
+  const placed = await send(port, '/opt/new');
+  const blocked = jsonOf<Answer>(await blocking).threadId;
+  assert.notEqual(blocked, home);
+  assert.equal(jsonOf<Answer>(placed).threadId, blocked);
+});
+
+test('sharedSecret() is the same 32 bytes on the main thread and on every worker', async (t) => {
+  const { port } = await startSessions(t, 4);
+  const answers: Answer[] = [];
+  for (const key of ['a', 'b', 'c', 'd']) {
+    await send(port, `/s/${key}/bind`, { method: 'POST' });
+    answers.push(jsonOf<Answer>(await send(port, `/s/${key}/secret`)));
+  }
+  assert.equal(new Set(answers.map((answer) => answer.threadId)).size, 4, 'four workers answered');
+  const here = Buffer.from(sharedSecret()).toString('hex');
+  assert.equal(here.length, 64);
+  assert.deepEqual(
+    answers.map((answer) => answer.secret),
+    [here, here, here, here],
+  );
+  assert.equal(Buffer.from(sharedSecret()).toString('hex'), here, 'the same on every call');
+});

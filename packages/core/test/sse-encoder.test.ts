@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { encodeSseComment, encodeSseEvent, MxError, type SseEvent } from '@mummyx/core';
+import { MxError, type SseEvent } from '@mummyx/core';
+import { encodeSseComment, encodeSseEvent } from '../dist/sse/sse-encoder.js';
 
 const seed = Number(process.env.FC_SEED ?? 20261126);
 

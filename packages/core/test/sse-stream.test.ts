@@ -8,7 +8,8 @@ import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promi
 import { test, type TestContext } from 'node:test';
 import { EventSource } from 'eventsource';
 import fc from 'fast-check';
-import { createServer, encodeSseEvent, publish, type Server, type ServerOptions } from '@mummyx/core';
+import { createServer, publish, type Server, type ServerOptions } from '@mummyx/core';
+import { encodeSseEvent } from '../dist/sse/sse-encoder.js';
 import { bigText, roundTripCases, router } from './fixtures/sse-app.js';
 import { decodeChunks, RawClient, SseClient, type ClosedInfo } from './fixtures/sse-client.js';
 

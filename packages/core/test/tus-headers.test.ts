@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseRange } from '@mummyx/core';
+import { parseRange } from '../dist/http/byte-ranges.js';
 import { formatUploadMetadata, parseUploadChecksum, parseUploadMetadata } from '@mummyx/core/tus';
 
 const seed = Number(process.env.FC_SEED ?? 20261126);

@@ -12,7 +12,7 @@ import { LazyRequestStateCodec, requestStateKeyOf, type RequestStateCodec } from
 import { ServerFactory, type CacheHint, type CacheableMethod, type CreateServer } from './server-factory.js';
 import { SessionRegistry, type SessionCloseReason } from './session-registry.js';
 import type { McpSessionInfo } from './session-transport.js';
-import { StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';
+import { postSessionKey, StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';
 import { Era2026, type ModernOptions } from './streamable-http/era-2026.js';
 import type { McpTasksOptions } from './tasks/tasks-extension.js';
 import type { TaskStore } from './tasks/task-store.js';
@@ -155,7 +155,8 @@ export interface McpMount {
   /**
    * The `requestState` codec with the mount's key (SDK 2.x
    * `createRequestStateCodec`): tools `mint` the state they return with
-   * `inputRequired(...)`; servers made with `ctx.serverOptions` verify it.
+   * `inputRequired(...)`; servers made with `ctx.serverOptions` verify it (its methods are bound: pass
+   * `{ verify: mount.requestState.verify }` on its own if you build the options yourself).
    * Rejects with `MX_ERR_SDK_MISSING` when `@modelcontextprotocol/server`
    * is not installed.
    */
@@ -233,7 +234,11 @@ export function mountMcp(router: Router, options: McpMountOptions): McpMount {
   );
   // Stateless requests have no session: they spread over every worker.
   const sticky = o.stateless ? {} : { session: streamableSessionKey };
-  router.post(o.path, (request) => guarded(request, () => streamable.post(request)), sticky);
+  router.post(
+    o.path,
+    (request) => guarded(request, () => streamable.post(request)),
+    o.stateless ? {} : { session: postSessionKey },
+  );
   router.get(o.path, (request) => guarded(request, () => streamable.get(request)), sticky);
   router.delete(o.path, (request) => guarded(request, () => streamable.delete(request)), sticky);
   if (o.ssePath !== undefined) {

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
+import { sharedSecret } from '@mummyx/core';
 import { McpTransportError } from './errors.js';
 import { loadSdkV2 } from './sdk-v2.js';
 
@@ -9,10 +8,10 @@ import { loadSdkV2 } from './sdk-v2.js';
  * by a tool on one worker is verified by the retry on any other.
  */
 export interface RequestStateCodec {
-  /** Seals a JSON value into the `requestState` a tool returns with `inputRequired(...)`. */
-  mint(payload: unknown, ctx?: unknown): Promise<string>;
-  /** The payload of a state minted with this key, or a throw (bad MAC, expired, malformed). */
-  verify(state: string, ctx: unknown): Promise<unknown>;
+  /** Seals a JSON value into the `requestState` a tool returns with `inputRequired(...)`. Works detached. */
+  readonly mint: (payload: unknown, ctx?: unknown) => Promise<string>;
+  /** The payload of a state minted with this key, or a throw (bad MAC, expired, malformed). Works detached. */
+  readonly verify: (state: string, ctx: unknown) => Promise<unknown>;
 }
 
 /** The smallest key the codec takes, in bytes (HMAC-SHA256: 256 bits). */
@@ -20,28 +19,13 @@ const minKeyBytes = 32;
 
 /** The key as bytes; a string is taken as UTF-8. Throws a RangeError when it is shorter than 32 bytes. */
 export function requestStateKeyOf(key: string | Uint8Array | undefined): Uint8Array {
-  if (key === undefined) return processRequestStateKey();
+  // One random key per process, the same on every worker thread (core hands it to each).
+  if (key === undefined) return sharedSecret();
   const bytes = typeof key === 'string' ? new TextEncoder().encode(key) : key;
   if (!(bytes instanceof Uint8Array) || bytes.byteLength < minKeyBytes) {
     throw new RangeError(`mountMcp: requestStateKey must be at least ${minKeyBytes} bytes`);
   }
   return bytes;
-}
-
-const environmentKey = 'mummyx:mcp-transport:request-state-key';
-
-/**
- * One random key per process, the same on every thread. The thread that
- * first asks (the IO thread: it imports the app module, which mounts MCP,
- * before it starts the workers) draws it and sets it as environment data,
- * which every worker started afterwards inherits.
- */
-function processRequestStateKey(): Uint8Array {
-  const inherited = getEnvironmentData(environmentKey);
-  if (inherited instanceof Uint8Array) return inherited;
-  const key = new Uint8Array(randomBytes(minKeyBytes));
-  setEnvironmentData(environmentKey, key);
-  return key;
 }
 
 /** The codec of one key, made on first use (it needs SDK 2.x, loaded then). */
@@ -64,15 +48,16 @@ export class LazyRequestStateCodec implements RequestStateCodec {
           'requestState needs it; install @modelcontextprotocol/server',
         );
       }
-      return sdk.createRequestStateCodec({ key: this.#key, ttlSeconds: this.#ttlSeconds });
+      // The SDK types `ctx` as its ServerContext; callers of this package may pass any context.
+      return sdk.createRequestStateCodec({
+        key: this.#key,
+        ttlSeconds: this.#ttlSeconds,
+      }) as unknown as RequestStateCodec;
     }));
   }
 
-  async mint(payload: unknown, ctx?: unknown): Promise<string> {
-    return (await this.codec()).mint(payload, ctx);
-  }
+  /** Bound, like the SDK codec's: `{ verify: mount.requestState.verify }` may be passed on its own. */
+  readonly mint = async (payload: unknown, ctx?: unknown): Promise<string> => (await this.codec()).mint(payload, ctx);
 
-  async verify(state: string, ctx: unknown): Promise<unknown> {
-    return (await this.codec()).verify(state, ctx);
-  }
+  readonly verify = async (state: string, ctx: unknown): Promise<unknown> => (await this.codec()).verify(state, ctx);
 }

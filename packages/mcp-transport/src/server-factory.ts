@@ -1,6 +1,6 @@
 import type { AuthInfo } from './mcp-types.js';
 import type { LazyRequestStateCodec } from './request-state.js';
-import { loadSdkV2 } from './sdk-v2.js';
+import { isSdkV2Installed } from './sdk-v2.js';
 import type { McpServerLike, McpSessionInfo } from './session-transport.js';
 
 /** The list methods (and `server/discover`, `resources/read`) whose 2026-07-28 results carry caching hints. */
@@ -46,7 +46,7 @@ export class ServerFactory {
   readonly #createServer: CreateServer;
   readonly #codec: LazyRequestStateCodec;
   readonly #cacheHints: Partial<Record<CacheableMethod, CacheHint>> | undefined;
-  #serverOptions: Promise<Readonly<Record<string, unknown>>> | undefined;
+  #serverOptions: Readonly<Record<string, unknown>> | undefined;
   #line: SdkLine | undefined;
 
   constructor(
@@ -66,7 +66,7 @@ export class ServerFactory {
 
   /** Makes a server for a session or a 2026-07-28 request. */
   async create(info: McpSessionInfo, era: 'legacy' | 'modern', authInfo: AuthInfo | undefined): Promise<McpServerLike> {
-    const serverOptions = await this.serverOptions();
+    const serverOptions = this.serverOptions();
     const server = await this.#createServer({ ...info, era, authInfo, serverOptions });
     if (typeof server?.connect !== 'function' || typeof server.close !== 'function') {
       throw new TypeError('createServer must return an McpServer or Server of @modelcontextprotocol/sdk or /server');
@@ -75,17 +75,20 @@ export class ServerFactory {
     return server;
   }
 
-  /** `ctx.serverOptions`: made once per thread, after SDK 2.x is loaded (when it is installed). */
-  serverOptions(): Promise<Readonly<Record<string, unknown>>> {
-    return (this.#serverOptions ??= loadSdkV2().then(async (sdk) => {
-      if (sdk === undefined) return Object.freeze({});
-      const codec = await this.#codec.codec();
-      const verify = (state: string, ctx: unknown): Promise<unknown> => codec.verify(state, ctx);
-      return Object.freeze({
-        requestState: { verify },
-        ...(this.#cacheHints === undefined ? {} : { cacheHints: this.#cacheHints }),
-      });
-    }));
+  /**
+   * `ctx.serverOptions`, made once per thread. The codec's `verify` loads SDK
+   * 2.x on its first call, so making the options loads nothing.
+   */
+  serverOptions(): Readonly<Record<string, unknown>> {
+    if (this.#serverOptions === undefined) {
+      const verify = this.#codec.verify;
+      this.#serverOptions = Object.freeze(
+        isSdkV2Installed()
+          ? { requestState: { verify }, ...(this.#cacheHints === undefined ? {} : { cacheHints: this.#cacheHints }) }
+          : {},
+      );
+    }
+    return this.#serverOptions;
   }
 }
 

@@ -95,15 +95,16 @@ interface PageResults {
 for (const mode of ['inline', 'threaded'] as Mode[]) {
   test(`a page on another origin uses /mcp (both eras) and /sse through CORS in Chromium (${mode})`, async (t) => {
     const pageOrigin = await startPageOrigin(t);
-    let url: string;
-    if (mode === 'threaded') {
-      // The app module reads its CORS origins from the environment when it loads.
-      process.env['MCP_TEST_CORS_ORIGINS'] = pageOrigin;
-      t.after(() => delete process.env['MCP_TEST_CORS_ORIGINS']);
-      url = (await startMcpV2(t, 'threaded')).url;
-    } else {
-      url = (await startMcpV2(t, 'inline', { cors: { origins: [pageOrigin] } })).url;
-    }
+    // Threaded, the app module reads its CORS origins from the environment when it loads.
+    const { url } = await startMcpV2(
+      t,
+      mode,
+      { cors: { origins: [pageOrigin] } },
+      {},
+      {
+        MCP_TEST_CORS_ORIGINS: pageOrigin,
+      },
+    );
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,

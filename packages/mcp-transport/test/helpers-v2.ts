@@ -9,12 +9,16 @@ import type { Mode, Started } from './helpers.js';
 
 export const appV2Url = new URL('./fixtures/mcp-app-v2.js', import.meta.url);
 
-/** Starts the SDK 2.x test server inline (with these mount options) or threaded (the v2 app module, 4 workers). */
+/**
+ * Starts the SDK 2.x test server inline (with these mount options) or threaded (the v2 app module, 4
+ * workers, which reads its options from `appEnvironment`: the variables are set while it loads).
+ */
 export async function startMcpV2(
   t: TestContext,
   mode: Mode,
   mountOptions: Partial<McpMountOptions> = {},
   serverOptions: ServerOptions = {},
+  appEnvironment: Record<string, string> = {},
 ): Promise<Started> {
   let server: Server;
   let mount: McpMount | undefined;
@@ -30,6 +34,10 @@ export async function startMcpV2(
     mount = mounted;
     server = createServer(router, { logLevel: 'error', ...serverOptions });
   } else {
+    for (const [name, value] of Object.entries(appEnvironment)) {
+      process.env[name] = value;
+      t.after(() => delete process.env[name]);
+    }
     server = createServer({ app: appV2Url, threads: 4, logLevel: 'error', ...serverOptions });
   }
   const address = await server.listen(0);
@@ -100,17 +108,25 @@ export function modernPost(
     method,
     params: { ...params, ...(meta === null ? {} : { _meta: meta }) },
   };
+  return postMcp(url, JSON.stringify(body), {
+    'Mcp-Method': method,
+    ...(name === undefined ? {} : { 'Mcp-Name': name }),
+    ...options.headers,
+  });
+}
+
+/** A POST to /mcp with these bytes and the 2026-07-28 headers (`Mcp-Method: tools/list` unless overridden). */
+export function postMcp(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(new URL('/mcp', url), {
     method: 'POST',
     headers: {
       'Content-Type': 'application/json',
       Accept: 'application/json, text/event-stream',
       'MCP-Protocol-Version': modernVersion,
-      'Mcp-Method': method,
-      ...(name === undefined ? {} : { 'Mcp-Name': name }),
-      ...options.headers,
+      'Mcp-Method': 'tools/list',
+      ...headers,
     },
-    body: JSON.stringify(body),
+    body,
   });
 }
 

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { connectClient, startMcp, textOf, type Mode } from './helpers.js';
-import { answerOf, envelope, modernPost, modernVersion, startMcpV2 } from './helpers-v2.js';
+import { answerOf, envelope, modernPost, modernVersion, postMcp, startMcpV2 } from './helpers-v2.js';
 
 interface Reply {
   id?: unknown;
@@ -25,20 +25,6 @@ interface Case {
 }
 
 const echoCall = { name: 'echo', arguments: { text: 'x' } };
-
-function raw(url: string, body: string, headers: Record<string, string>): Promise<Response> {
-  return fetch(new URL('/mcp', url), {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream',
-      'MCP-Protocol-Version': modernVersion,
-      'Mcp-Method': 'tools/list',
-      ...headers,
-    },
-    body,
-  });
-}
 
 const cases: Case[] = [
   {
@@ -64,7 +50,7 @@ const cases: Case[] = [
   {
     name: '_meta that is not an object',
     send: (url) =>
-      raw(url, JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/list', params: { _meta: 'x' } }), {}),
+      postMcp(url, JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/list', params: { _meta: 'x' } }), {}),
     status: 400,
     code: -32600,
   },
@@ -85,7 +71,7 @@ const cases: Case[] = [
   {
     name: 'Mcp-Name missing on tools/call',
     send: (url) =>
-      raw(
+      postMcp(
         url,
         JSON.stringify({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { ...echoCall, _meta: envelope() } }),
         { 'Mcp-Method': 'tools/call' },
@@ -151,7 +137,11 @@ const cases: Case[] = [
   {
     name: 'a batch holding a 2026 request',
     send: (url) =>
-      raw(url, JSON.stringify([{ jsonrpc: '2.0', id: 18, method: 'tools/list', params: { _meta: envelope() } }]), {}),
+      postMcp(
+        url,
+        JSON.stringify([{ jsonrpc: '2.0', id: 18, method: 'tools/list', params: { _meta: envelope() } }]),
+        {},
+      ),
     status: 400,
     code: -32600,
     id: null,
@@ -159,7 +149,7 @@ const cases: Case[] = [
   {
     name: 'a notification',
     send: (url) =>
-      raw(
+      postMcp(
         url,
         JSON.stringify({
           jsonrpc: '2.0',
@@ -172,7 +162,7 @@ const cases: Case[] = [
   },
   {
     name: 'a body that is not JSON',
-    send: (url) => raw(url, '{"jsonrpc":"2.0",', {}),
+    send: (url) => postMcp(url, '{"jsonrpc":"2.0",', {}),
     status: 400,
     code: -32700,
     id: null,
@@ -180,7 +170,7 @@ const cases: Case[] = [
   {
     name: 'a body that is not application/json',
     send: (url) =>
-      raw(url, JSON.stringify({ jsonrpc: '2.0', id: 19, method: 'tools/list' }), { 'Content-Type': 'text/plain' }),
+      postMcp(url, JSON.stringify({ jsonrpc: '2.0', id: 19, method: 'tools/list' }), { 'Content-Type': 'text/plain' }),
     status: 415,
     code: -32000,
     id: null,

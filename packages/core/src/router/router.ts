@@ -14,15 +14,17 @@ export interface RouteOptions {
   inline?: boolean;
   /**
    * Sticky sessions for threaded servers: returns the session key a request
-   * belongs to (a header, a query parameter), or `undefined` when it has none
-   * yet. It runs on the IO thread, must be cheap and must not throw. A request
-   * whose key is bound (`request.bindSession(key)`) goes to the worker holding
-   * the binding, even while that worker is busy; one without a bound key goes
-   * to the worker holding the fewest sessions, so sessions spread over the
-   * pool (an elastic pool grows rather than doubling sessions up). Ignored
-   * inline, where every request runs on the IO thread.
+   * belongs to (a header, a query parameter), `undefined` when it has none
+   * yet, or `false` when it belongs to no session at all. It runs on the IO
+   * thread, must be cheap and must not throw. A request whose key is bound
+   * (`request.bindSession(key)`) goes to the worker holding the binding, even
+   * while that worker is busy; one without a bound key goes to the worker
+   * holding the fewest sessions, so sessions spread over the pool (an elastic
+   * pool grows rather than doubling sessions up); one with `false` runs as on
+   * a route without the option, on the first free worker. Ignored inline,
+   * where every request runs on the IO thread.
    */
-  session?: (request: Request) => string | undefined;
+  session?: (request: Request) => string | undefined | false;
   /**
    * How the handler receives the body. `'buffer'` (default): whole, as
    * `request.body`, capped by the server's `maxBodyBytes`. `'stream'`: as it

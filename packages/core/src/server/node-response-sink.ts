@@ -2,16 +2,16 @@ import type { ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import type { ResponseSink } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
-import { SseConnection, sseHeaders, type StreamContext } from './sse-connection.js';
+import { SseConnection, sseHeaders, type StreamContext } from '../sse/sse-connection.js';
 import { upgradeRequired } from './upgrade-sink.js';
-import type { SessionKeys } from '../execution/session-keys.js';
+import { ioThread, type IoSessions } from '../threads/session-registry.js';
 
 /** What the sinks of one server share. */
 export interface SinkContext {
   isClosing(): boolean;
   nextStreamId(): number;
   readonly streams: StreamContext;
-  readonly sessions: SessionKeys;
+  readonly sessions: IoSessions;
 }
 
 /** Writes prepared responses to Node's ServerResponse, on the IO thread. */
@@ -39,7 +39,7 @@ export class NodeResponseSink implements ResponseSink {
   }
 
   bindSession(key: string): () => void {
-    return this.#context.sessions.bind(key);
+    return this.#context.sessions.hold(key, ioThread);
   }
 
   /** The client closed its connection before an answer. */

@@ -2,14 +2,19 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
 import type { ResponseSink, UpgradeOptions } from '../http/request.js';
-import type { SessionKeys } from '../execution/session-keys.js';
+import { ioThread, type IoSessions } from '../threads/session-registry.js';
 import { plainResponse, type PreparedResponse } from '../http/response.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
-import { WsConnection, setChosenProtocol, type EventDelivery, type WebSocketContext } from './websocket-connection.js';
+import {
+  WsConnection,
+  setChosenProtocol,
+  type EventDelivery,
+  type WebSocketContext,
+} from '../websocket/websocket-connection.js';
 
 export interface UpgradeContext {
   nextId(): number;
-  readonly sessions: SessionKeys;
+  readonly sessions: IoSessions;
   readonly websockets: WebSocketContext;
   /** Checked before the 101: browsers do not apply CORS to WebSockets. */
   verifyOrigin(origin: string | undefined, req: IncomingMessage): boolean;
@@ -67,7 +72,7 @@ export class UpgradeSink implements ResponseSink {
   }
 
   bindSession(key: string): () => void {
-    return this.#context.sessions.bind(key);
+    return this.#context.sessions.hold(key, ioThread);
   }
 
   upgrade(options?: UpgradeOptions, id = this.#context.nextId(), delivery?: EventDelivery): WsConnection {

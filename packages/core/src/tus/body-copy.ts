@@ -1,7 +1,7 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { transferableOf } from '../execution/dispatch-protocol.js';
+import { transferableOf } from '../http/transferable.js';
 
 export interface CopyResult {
   /** Bytes written to the file. */

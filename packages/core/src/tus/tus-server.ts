@@ -1,47 +1,18 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { MxError } from '../errors.js';
-import type { HeadersInit } from '../http/headers.js';
 import type { Request } from '../http/request.js';
 import type { Router } from '../router/router.js';
-import { copyBody } from './body-copy.js';
-import {
-  checksumAlgorithms,
-  formatUploadMetadata,
-  isHeaderProblem,
-  parseNonNegativeInteger,
-  parseUploadChecksum,
-  parseUploadMetadata,
-  tusVersion,
-  type UploadChecksum,
-} from './tus-headers.js';
+import type { TusContext } from './tus-context.js';
+import { checksumAlgorithms, formatUploadMetadata, tusVersion } from './tus-headers.js';
+import { TusReply, checkNotExpired, reply, storageProblem } from './tus-reply.js';
+import { patchUpload } from './upload-append.js';
+import { createUpload } from './upload-creation.js';
 import { UploadLocks, type UploadLocker } from './upload-locks.js';
+import { UploadStore, idPattern, isErrno, type UploadInfo } from './upload-store.js';
 
-/** One upload as stored on disk. */
-export interface UploadInfo {
-  /** 32 lower-case hex characters from a CSPRNG. */
-  id: string;
-  /** Bytes received and written so far. */
-  offset: number;
-  /** Total size, or undefined while the client deferred it (`Upload-Defer-Length`). */
-  length: number | undefined;
-  /** `Upload-Metadata`, values decoded as UTF-8. Never used as a path by the server. */
-  metadata: Record<string, string>;
-  /** True once `offset === length`. */
-  complete: boolean;
-  /** Absolute path of the data file. */
-  dataPath: string;
-  /** When an unfinished upload expires; undefined when it never does (finished, or expiration off). */
-  expiresAt?: Date;
-  /**
-   * Concatenation: `'partial'` for a part meant to be joined (its finish does
-   * not run `onUploadFinish`), `'final'` for the joined upload; absent for a
-   * plain upload.
-   */
-  concat?: 'partial' | 'final';
-}
+export type { UploadInfo } from './upload-store.js';
 
 export interface TusServerOptions {
   /** Where data and state files live; created if missing. */
@@ -83,22 +54,6 @@ export interface TusServerOptions {
   locker?: UploadLocker;
 }
 
-/** The state file beside each data file; written to a temporary name, then renamed over. */
-interface StoredState {
-  version: 1;
-  id: string;
-  length: number | null;
-  metadata: Record<string, string>;
-  createdAt: string;
-  expiresAt: string | null;
-  /** Concatenation: a partial upload. */
-  partial?: boolean;
-  /** Concatenation: the ids of the partial uploads a final upload was made of, in order. */
-  parts?: string[];
-}
-
-const idPattern = /^[0-9a-f]{32}$/;
-const octetStream = 'application/offset+octet-stream';
 const extensions = [
   'creation',
   'concatenation',
@@ -108,17 +63,6 @@ const extensions = [
   'checksum',
   'expiration',
 ];
-const textPlain = 'text/plain; charset=utf-8';
-
-class TusReply extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 /**
  * A tus 1.0.0 resumable-upload server (core protocol; creation,
@@ -147,11 +91,10 @@ export class TusServer {
   readonly #maxSize: number | undefined;
   readonly #expirationMs: number;
   readonly #sweepIntervalMs: number;
-  readonly #lockTimeoutMs: number;
-  readonly #progressIntervalMs: number;
-  readonly #options: TusServerOptions;
   readonly #locks: UploadLocker;
-  #ready: Promise<void> | undefined;
+  readonly #store: UploadStore;
+  /** What the request handlers (creation, PATCH) share. */
+  readonly #context: TusContext;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -167,10 +110,20 @@ export class TusServer {
     this.#maxSize = optionalInteger('maxSize', options.maxSize);
     this.#expirationMs = optionalInteger('expirationMs', options.expirationMs) ?? 86_400_000;
     this.#sweepIntervalMs = optionalInteger('sweepIntervalMs', options.sweepIntervalMs) ?? 60_000;
-    this.#lockTimeoutMs = optionalInteger('lockTimeoutMs', options.lockTimeoutMs) ?? 5_000;
-    this.#progressIntervalMs = optionalInteger('progressIntervalMs', options.progressIntervalMs) ?? 250;
-    this.#options = options;
     this.#locks = options.locker ?? new UploadLocks();
+    this.#store = new UploadStore(this.directory);
+    this.#context = {
+      store: this.#store,
+      locks: this.#locks,
+      basePath,
+      maxSize: this.#maxSize,
+      expirationMs: this.#expirationMs,
+      lockTimeoutMs: optionalInteger('lockTimeoutMs', options.lockTimeoutMs) ?? 5_000,
+      progressIntervalMs: optionalInteger('progressIntervalMs', options.progressIntervalMs) ?? 250,
+      onUploadCreate: options.onUploadCreate,
+      onUploadFinish: options.onUploadFinish,
+      onProgress: options.onProgress,
+    };
   }
 
   /**
@@ -217,10 +170,7 @@ export class TusServer {
    * this server could have made, so no input reaches outside `directory`.
    */
   dataPath(id: string): string {
-    if (typeof id !== 'string' || !idPattern.test(id)) {
-      throw new MxError('MX_ERR_UPLOAD_ID_INVALID', JSON.stringify(String(id).slice(0, 64)), { status: 404 });
-    }
-    return join(this.directory, id);
+    return this.#store.dataPath(id);
   }
 
   /**
@@ -228,19 +178,8 @@ export class TusServer {
    * for a string that is not a valid id (so request input can be passed as it
    * is). Works from any thread or process.
    */
-  async getUpload(id: string): Promise<UploadInfo | undefined> {
-    if (typeof id !== 'string' || !idPattern.test(id)) return undefined;
-    const dataPath = this.dataPath(id);
-    const state = await this.#readState(id);
-    if (state === undefined) return undefined;
-    let offset: number;
-    try {
-      offset = (await stat(dataPath)).size;
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return undefined;
-      throw error;
-    }
-    return this.#info(state, offset);
+  getUpload(id: string): Promise<UploadInfo | undefined> {
+    return this.#store.getUpload(id);
   }
 
   /**
@@ -264,7 +203,7 @@ export class TusServer {
       const upload = await this.getUpload(id).catch(() => undefined);
       if (upload === undefined || upload.complete || upload.expiresAt === undefined) continue;
       if (upload.expiresAt.getTime() > now) continue;
-      await this.#remove(id);
+      await this.#store.remove(id);
       deleted++;
     }
     return deleted;
@@ -304,7 +243,7 @@ export class TusServer {
       );
     }
     if (id === undefined) {
-      if (method === 'POST') return this.#create(request);
+      if (method === 'POST') return createUpload(this.#context, request);
       throw new TusReply(405, `${method} is not allowed on the upload collection`, { Allow: 'OPTIONS, POST' });
     }
     if (!idPattern.test(id)) throw new TusReply(404, 'no such upload');
@@ -312,7 +251,7 @@ export class TusServer {
       case 'HEAD':
         return this.#head(request, id);
       case 'PATCH':
-        return this.#patch(request, id);
+        return patchUpload(this.#context, request, id);
       case 'DELETE':
         return this.#terminate(request, id);
       default:
@@ -328,170 +267,6 @@ export class TusServer {
     };
     if (this.#maxSize !== undefined) headers['Tus-Max-Size'] = String(this.#maxSize);
     reply(request, 204, headers);
-  }
-
-  async #create(request: Request): Promise<void> {
-    const concat = request.headers.get('upload-concat')?.trim();
-    if (concat !== undefined && concat.startsWith('final;')) return this.#createFinal(request, concat.slice(6));
-    if (concat !== undefined && concat !== 'partial') {
-      throw new TusReply(400, 'Upload-Concat must be "partial" or "final;<upload URLs>"');
-    }
-    const length = headerNumber(request, 'Upload-Length');
-    const deferred = request.headers.get('upload-defer-length');
-    if (deferred !== undefined && deferred.trim() !== '1') throw new TusReply(400, 'Upload-Defer-Length must be 1');
-    if (length === undefined && deferred === undefined) {
-      throw new TusReply(400, 'Upload-Length or Upload-Defer-Length: 1 is required');
-    }
-    if (length !== undefined && deferred !== undefined) {
-      throw new TusReply(400, 'send either Upload-Length or Upload-Defer-Length, not both');
-    }
-    if (length !== undefined && this.#maxSize !== undefined && length > this.#maxSize) {
-      throw new TusReply(413, `Upload-Length ${length} exceeds Tus-Max-Size ${this.#maxSize}`);
-    }
-    const metadata = parseUploadMetadata(request.headers.get('upload-metadata'));
-    if (isHeaderProblem(metadata)) throw new TusReply(400, metadata.problem);
-    const hasBody = isOctetStream(request) && contentLengthOf(request) !== 0;
-    const checksum = hasBody ? readChecksum(request) : undefined;
-    const id = randomBytes(16).toString('hex');
-    const now = Date.now();
-    const state: StoredState = {
-      version: 1,
-      id,
-      length: length ?? null,
-      metadata: { ...metadata },
-      createdAt: new Date(now).toISOString(),
-      expiresAt: this.#expirationMs > 0 && length !== 0 ? new Date(now + this.#expirationMs).toISOString() : null,
-    };
-    if (concat === 'partial') state.partial = true;
-    await this.#created(state);
-    await this.#prepareDirectory();
-    const file = await open(this.dataPath(id), 'wx');
-    await file.close();
-    await this.#writeState(state);
-    const headers: Record<string, string> = { Location: this.basePath + id };
-    if (!hasBody) {
-      if (state.expiresAt !== null) headers['Upload-Expires'] = new Date(state.expiresAt).toUTCString();
-      if (length === 0) await this.#finish(this.#info(state, 0));
-      reply(request, 201, headers);
-      return;
-    }
-    // creation-with-upload: the body is the first chunk, at offset 0.
-    const release = await this.#locks.acquire(id, this.#lockTimeoutMs);
-    try {
-      const result = await this.#append(request, state, 0, checksum);
-      Object.assign(headers, result.headers);
-      reply(request, 201, headers);
-    } finally {
-      release?.();
-    }
-  }
-
-  async #created(state: StoredState): Promise<void> {
-    const hook = this.#options.onUploadCreate;
-    if (hook === undefined) return;
-    try {
-      await hook(this.#info(state, 0));
-    } catch (error) {
-      const status = error instanceof MxError && error.status !== undefined ? error.status : 500;
-      const message = status < 500 && error instanceof Error ? error.message : 'onUploadCreate failed';
-      throw new TusReply(status, message);
-    }
-  }
-
-  /**
-   * Concatenation: a final upload made of finished partial uploads, in the
-   * order listed. Their bytes are copied into a new data file (the partials
-   * stay, and may be used again) while each partial is locked.
-   */
-  async #createFinal(request: Request, list: string): Promise<void> {
-    if (
-      request.headers.get('upload-length') !== undefined ||
-      request.headers.get('upload-defer-length') !== undefined
-    ) {
-      throw new TusReply(400, 'a final upload takes its length from its parts: send no Upload-Length');
-    }
-    if (isOctetStream(request) && contentLengthOf(request) !== 0) {
-      throw new TusReply(400, 'a final upload cannot carry data');
-    }
-    const metadata = parseUploadMetadata(request.headers.get('upload-metadata'));
-    if (isHeaderProblem(metadata)) throw new TusReply(400, metadata.problem);
-    const parts = list
-      .trim()
-      .split(/ +/)
-      .filter((item) => item !== '')
-      .map((item) => {
-        let path: string;
-        try {
-          path = new URL(item, 'http://host').pathname;
-        } catch {
-          path = '';
-        }
-        const partId = path.startsWith(this.basePath) ? path.slice(this.basePath.length) : '';
-        if (!idPattern.test(partId))
-          throw new TusReply(400, `Upload-Concat: ${JSON.stringify(item)} is not an upload here`);
-        return partId;
-      });
-    if (parts.length === 0) throw new TusReply(400, 'Upload-Concat: final needs at least one partial upload');
-    // Each distinct part locked once, in a fixed order, so two finals never wait on each other.
-    const releases: Array<() => void> = [];
-    try {
-      for (const partId of [...new Set(parts)].sort()) {
-        const release = await this.#locks.acquire(partId, this.#lockTimeoutMs);
-        if (release === undefined) throw new TusReply(423, `partial upload ${partId} is busy; retry later`);
-        releases.push(release);
-      }
-      let length = 0;
-      for (const partId of parts) {
-        const [state, offset] = [await this.#readState(partId), await this.#offsetOf(partId)];
-        if (state === undefined || offset === undefined)
-          throw new TusReply(400, `partial upload ${partId} does not exist`);
-        if (state.partial !== true) throw new TusReply(400, `upload ${partId} was not created as partial`);
-        if (state.length === null || offset < state.length) {
-          throw new TusReply(400, `partial upload ${partId} is not finished`);
-        }
-        length += offset;
-      }
-      if (this.#maxSize !== undefined && length > this.#maxSize) {
-        throw new TusReply(413, `the parts add up to ${length} bytes, over Tus-Max-Size ${this.#maxSize}`);
-      }
-      const id = randomBytes(16).toString('hex');
-      const state: StoredState = {
-        version: 1,
-        id,
-        length,
-        metadata: { ...metadata },
-        createdAt: new Date().toISOString(),
-        expiresAt: null,
-        parts,
-      };
-      await this.#created(state);
-      await this.#prepareDirectory();
-      // The data first, the state last: until the state exists the final upload does not.
-      const target = await open(this.dataPath(id), 'wx');
-      try {
-        let position = 0;
-        for (const partId of parts) {
-          const source = await open(this.dataPath(partId), 'r');
-          try {
-            const size = (await source.stat()).size;
-            await copyFileRange(source, target, size, position);
-            position += size;
-          } finally {
-            await source.close();
-          }
-        }
-      } catch (error) {
-        await target.close();
-        await rm(this.dataPath(id), { force: true });
-        throw error;
-      }
-      await target.close();
-      await this.#writeState(state);
-      await this.#finish(this.#info(state, length));
-      reply(request, 201, { Location: this.basePath + id });
-    } finally {
-      for (const release of releases) release();
-    }
   }
 
   async #head(request: Request, id: string): Promise<void> {
@@ -511,322 +286,24 @@ export class TusServer {
     reply(request, 200, headers);
   }
 
-  async #patch(request: Request, id: string): Promise<void> {
-    if (!isOctetStream(request)) throw new TusReply(415, `PATCH needs Content-Type: ${octetStream}`);
-    const offset = headerNumber(request, 'Upload-Offset');
-    if (offset === undefined) throw new TusReply(400, 'Upload-Offset is required');
-    const declaredLength = headerNumber(request, 'Upload-Length');
-    const checksum = readChecksum(request);
-    const release = await this.#locks.acquire(id, this.#lockTimeoutMs);
-    if (release === undefined) throw new TusReply(423, 'another request is writing to this upload; retry later');
-    try {
-      const state = await this.#readState(id);
-      if (state === undefined) throw new TusReply(404, 'no such upload');
-      const current = await this.#offsetOf(id);
-      if (current === undefined) throw new TusReply(404, 'no such upload');
-      if (state.parts !== undefined) throw new TusReply(403, 'a final upload cannot be patched');
-      checkNotExpired(this.#info(state, current));
-      if (offset !== current) {
-        throw new TusReply(409, `Upload-Offset ${offset} does not match the upload's offset ${current}`, {
-          'Upload-Offset': String(current),
-        });
-      }
-      if (declaredLength !== undefined) {
-        if (state.length !== null && state.length !== declaredLength) {
-          throw new TusReply(400, `Upload-Length is already ${state.length}`);
-        }
-        if (declaredLength < current) throw new TusReply(400, `Upload-Length ${declaredLength} is below the offset`);
-        if (this.#maxSize !== undefined && declaredLength > this.#maxSize) {
-          throw new TusReply(413, `Upload-Length ${declaredLength} exceeds Tus-Max-Size ${this.#maxSize}`);
-        }
-        if (state.length === null) {
-          state.length = declaredLength;
-          await this.#writeState(state);
-        }
-      }
-      const result = await this.#append(request, state, current, checksum);
-      reply(request, 204, result.headers);
-    } finally {
-      release();
-    }
-  }
-
-  /**
-   * Writes the request body at `offset` (the lock is held) and returns the
-   * headers of the answer. With a checksum the body goes to a side file first
-   * and joins the data only once its digest matches (460 otherwise).
-   */
-  async #append(
-    request: Request,
-    state: StoredState,
-    offset: number,
-    checksum: UploadChecksum | undefined,
-  ): Promise<{ headers: Record<string, string> }> {
-    const room = state.length === null ? (this.#maxSize ?? Number.MAX_SAFE_INTEGER) - offset : state.length - offset;
-    const declared = contentLengthOf(request);
-    if (declared !== undefined && declared > room) {
-      throw new TusReply(413, `${declared} bytes at offset ${offset} would exceed the upload's length`);
-    }
-    const dataPath = this.dataPath(state.id);
-    let lastProgress = 0;
-    const progress = (written: number, force: boolean): void => {
-      const hook = this.#options.onProgress;
-      if (hook === undefined) return;
-      const now = Date.now();
-      if (!force && now - lastProgress < this.#progressIntervalMs) return;
-      lastProgress = now;
-      try {
-        hook(this.#info(state, offset + written));
-      } catch {
-        // A failing progress hook must not fail the upload.
-      }
-    };
-    let written: number;
-    let overflow: boolean;
-    let failure: unknown;
-    if (checksum === undefined) {
-      const file = await open(dataPath, 'r+');
-      try {
-        ({
-          written,
-          overflow,
-          error: failure,
-        } = await copyBody(request.bodyStream, file, offset, room, undefined, (n) => progress(n, false)));
-      } finally {
-        await file.close();
-      }
-    } else {
-      ({ written, overflow, error: failure } = await this.#appendVerified(request, dataPath, offset, room, checksum));
-    }
-    const newOffset = offset + written;
-    if (this.#expirationMs > 0 && written > 0) {
-      state.expiresAt = new Date(Date.now() + this.#expirationMs).toISOString();
-      await this.#writeState(state);
-    }
-    progress(written, true);
-    if (overflow) throw new TusReply(413, `the body runs past the upload's length; kept ${written} bytes`);
-    if (failure !== undefined) {
-      if (failure instanceof TusReply) throw failure;
-      throw new TusReply(400, `the request body ended early; kept ${written} bytes`);
-    }
-    const info = this.#info(state, newOffset);
-    const headers: Record<string, string> = { 'Upload-Offset': String(newOffset) };
-    if (info.expiresAt !== undefined) headers['Upload-Expires'] = info.expiresAt.toUTCString();
-    if (info.complete && written > 0 && state.partial !== true) await this.#finish(info);
-    return { headers };
-  }
-
-  async #appendVerified(
-    request: Request,
-    dataPath: string,
-    offset: number,
-    room: number,
-    checksum: UploadChecksum,
-  ): Promise<{ written: number; overflow: boolean; error: unknown }> {
-    const sidePath = `${dataPath}.chunk-${randomBytes(4).toString('hex')}`;
-    const hash = createHash(checksum.algorithm);
-    let side: FileHandle | undefined = await open(sidePath, 'wx+');
-    try {
-      const result = await copyBody(request.bodyStream, side, 0, room, hash, () => {});
-      // A chunk that did not arrive whole cannot be verified: it is discarded, like a mismatch.
-      if (result.overflow || result.error !== undefined)
-        return { written: 0, overflow: result.overflow, error: result.error };
-      if (!hash.digest().equals(checksum.digest)) {
-        return {
-          written: 0,
-          overflow: false,
-          error: new TusReply(460, `Upload-Checksum ${checksum.algorithm} does not match the chunk; it was discarded`),
-        };
-      }
-      const file = await open(dataPath, 'r+');
-      try {
-        await copyFileRange(side, file, result.written, offset);
-      } finally {
-        await file.close();
-      }
-      await side.close();
-      side = undefined;
-      return { written: result.written, overflow: false, error: undefined };
-    } finally {
-      await side?.close();
-      await rm(sidePath, { force: true });
-    }
-  }
-
-  async #finish(upload: UploadInfo): Promise<void> {
-    const hook = this.#options.onUploadFinish;
-    if (hook === undefined) return;
-    try {
-      await hook(upload);
-    } catch (error) {
-      throw new TusReply(500, `the upload is complete but onUploadFinish failed: ${describe(error)}`);
-    }
-  }
-
   async #terminate(request: Request, id: string): Promise<void> {
-    const release = await this.#locks.acquire(id, this.#lockTimeoutMs);
+    const release = await this.#locks.acquire(id, this.#context.lockTimeoutMs);
     if (release === undefined) throw new TusReply(423, 'another request is writing to this upload; retry later');
     try {
-      if ((await this.#readState(id)) === undefined) throw new TusReply(404, 'no such upload');
-      await this.#remove(id);
+      if ((await this.#store.readState(id)) === undefined) throw new TusReply(404, 'no such upload');
+      await this.#store.remove(id);
       reply(request, 204, {});
     } finally {
       release();
     }
   }
 
-  async #remove(id: string): Promise<void> {
-    // State first: an upload without state is gone, whatever happens to the data file.
-    await rm(this.#statePath(id), { force: true });
-    await rm(this.dataPath(id), { force: true });
-  }
-
-  #statePath(id: string): string {
-    return `${this.dataPath(id)}.json`;
-  }
-
   async #concatHeader(id: string): Promise<string | undefined> {
-    const state = await this.#readState(id);
+    const state = await this.#store.readState(id);
     if (state?.partial === true) return 'partial';
     if (state?.parts !== undefined) return `final;${state.parts.map((part) => this.basePath + part).join(' ')}`;
     return undefined;
   }
-
-  async #offsetOf(id: string): Promise<number | undefined> {
-    try {
-      return (await stat(this.dataPath(id))).size;
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return undefined;
-      throw error;
-    }
-  }
-
-  async #readState(id: string): Promise<StoredState | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.#statePath(id), 'utf8');
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return undefined;
-      throw error;
-    }
-    const state = JSON.parse(text) as StoredState;
-    if (state.version !== 1 || state.id !== id) {
-      throw new MxError('MX_ERR_UPLOAD_STORAGE', `state file of ${id} is not one this server wrote`, { status: 500 });
-    }
-    return state;
-  }
-
-  async #writeState(state: StoredState): Promise<void> {
-    const path = this.#statePath(state.id);
-    const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await writeFile(temporary, JSON.stringify(state), { flush: true });
-      await rename(temporary, path);
-    } catch (error) {
-      await rm(temporary, { force: true }).catch(() => {});
-      throw error;
-    }
-  }
-
-  #prepareDirectory(): Promise<void> {
-    this.#ready ??= mkdir(this.directory, { recursive: true }).then(
-      () => {},
-      (error: unknown) => {
-        this.#ready = undefined;
-        throw error;
-      },
-    );
-    return this.#ready;
-  }
-
-  #info(state: StoredState, offset: number): UploadInfo {
-    const length = state.length ?? undefined;
-    const complete = length !== undefined && offset >= length;
-    const info: UploadInfo = {
-      id: state.id,
-      offset,
-      length,
-      metadata: { ...state.metadata },
-      complete,
-      dataPath: this.dataPath(state.id),
-    };
-    if (!complete && state.expiresAt !== null) info.expiresAt = new Date(state.expiresAt);
-    if (state.partial === true) info.concat = 'partial';
-    else if (state.parts !== undefined) info.concat = 'final';
-    return info;
-  }
-}
-
-function reply(request: Request, status: number, headers: Record<string, string>, message?: string): void {
-  const all: HeadersInit = { 'Tus-Resumable': tusVersion, ...headers };
-  if (message === undefined || request.method === 'HEAD') request.respond(status, all);
-  else request.respond(status, { ...all, 'Content-Type': textPlain }, `${message}\n`);
-}
-
-function checkNotExpired(upload: UploadInfo): void {
-  if (upload.expiresAt !== undefined && upload.expiresAt.getTime() <= Date.now()) {
-    throw new TusReply(410, 'the upload expired');
-  }
-}
-
-function headerNumber(request: Request, name: string): number | undefined {
-  const value = parseNonNegativeInteger(name, request.headers.get(name));
-  if (isHeaderProblem(value)) throw new TusReply(400, value.problem);
-  return value;
-}
-
-function readChecksum(request: Request): UploadChecksum | undefined {
-  const checksum = parseUploadChecksum(request.headers.get('upload-checksum'));
-  if (isHeaderProblem(checksum)) throw new TusReply(400, checksum.problem);
-  return checksum;
-}
-
-function isOctetStream(request: Request): boolean {
-  const type = request.headers.get('content-type');
-  return type !== undefined && type.split(';')[0]!.trim().toLowerCase() === octetStream;
-}
-
-function contentLengthOf(request: Request): number | undefined {
-  const value = request.headers.get('content-length');
-  return value === undefined ? undefined : Number(value);
-}
-
-/** Appends `length` bytes of `from` (from its start) to `to` at `position`, 1 MiB at a time. */
-async function copyFileRange(from: FileHandle, to: FileHandle, length: number, position: number): Promise<void> {
-  const buffer = Buffer.allocUnsafe(Math.min(length, 1024 * 1024));
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await from.read(buffer, 0, Math.min(buffer.length, length - done), done);
-    if (bytesRead === 0) throw new Error('the checksummed chunk is shorter than written');
-    let at = 0;
-    while (at < bytesRead) {
-      const { bytesWritten } = await to.write(buffer, at, bytesRead - at, position + done + at);
-      at += bytesWritten;
-    }
-    done += bytesRead;
-  }
-}
-
-/** A full disk or a permission problem, as the client should hear it (5xx). */
-function storageProblem(error: unknown): { status: number; message: string } | undefined {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return { status: 507, message: `upload storage is full (${code}); bytes already acknowledged are kept` };
-  }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return { status: 500, message: `upload storage is not writable (${code})` };
-  }
-  if (error instanceof MxError && error.code === 'MX_ERR_UPLOAD_STORAGE')
-    return { status: 500, message: error.message };
-  return undefined;
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === code;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function optionalInteger(name: string, value: number | undefined): number | undefined {

@@ -2,6 +2,7 @@ import type { Request } from '@mummyx/core';
 import type { EndpointContext } from '../endpoint-context.js';
 import { ErrorCode, echoableId, hasMediaType, messagesOf, readJson, respondError } from '../json-rpc.js';
 import { Era2025, type Era2025Options } from './era-2025.js';
+import { modernProtocolVersion } from '../mcp-types.js';
 import type { Era2026 } from './era-2026.js';
 import { sessionIdOf } from './session-header.js';
 
@@ -13,6 +14,22 @@ import { sessionIdOf } from './session-header.js';
  */
 export function streamableSessionKey(request: Request): string | undefined {
   return sessionIdOf(request);
+}
+
+/**
+ * The session key of a POST: its `Mcp-Session-Id`; for a 2026-07-28 request
+ * without one (`MCP-Protocol-Version` 2026-07-28 or later), `false`: it
+ * belongs to no session and goes to the first free worker like any plain
+ * request, told apart without reading the body. Anything else without an id
+ * (an `initialize`) is placed as a new session, on the worker holding the
+ * fewest. A wrong header costs nothing: whichever worker serves the request
+ * classifies its body again.
+ */
+export function postSessionKey(request: Request): string | undefined | false {
+  const sessionId = sessionIdOf(request);
+  if (sessionId !== undefined) return sessionId;
+  const version = request.headers.get('mcp-protocol-version');
+  return version !== undefined && version >= modernProtocolVersion ? false : undefined;
 }
 
 /**

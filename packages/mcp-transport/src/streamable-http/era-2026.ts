@@ -100,6 +100,7 @@ export class Era2026 {
    * to the 2025 eras.
    */
   async serve(request: Request, body: unknown, cors: Record<string, string>): Promise<boolean> {
+    if (!mayClaimModernEra(request, body)) return false;
     const sdk = this.#options === undefined ? undefined : await this.#loadSdk();
     if (sdk === undefined || this.#factory.line === 'v1') return this.#refuse(request, body, cors);
     const headers = request.headers;
@@ -326,6 +327,34 @@ function withHeaders(response: Response, headers: Record<string, string>): Respo
     for (const [name, value] of entries) copy.set(name, value);
     return new Response(response.body, { status: response.status, statusText: response.statusText, headers: copy });
   }
+}
+
+const legacyVersions = new Set(legacyProtocolVersions);
+
+/**
+ * Whether SDK 2.x might classify a POST as anything but 2025-era traffic:
+ * an `MCP-Protocol-Version` that is not a 2025 (or 2024) version, or a
+ * `_meta` (in the message or in a batch element) that is not a plain object
+ * or holds an `io.modelcontextprotocol/` key. Everything else — 2025 traffic,
+ * `_meta.progressToken` included — goes to the 2025 stack without loading
+ * SDK 2.x or running its classifier (17 µs a request). Where the SDK would
+ * reject the rest (a body that is not JSON-RPC: -32600), the 2025 stack
+ * answers the same.
+ */
+function mayClaimModernEra(request: Request, body: unknown): boolean {
+  const header = request.headers.get('mcp-protocol-version');
+  if (header !== undefined && !legacyVersions.has(header)) return true;
+  if (Array.isArray(body)) return body.some(hasEnvelopeKeys);
+  return hasEnvelopeKeys(body);
+}
+
+function hasEnvelopeKeys(message: unknown): boolean {
+  const params = typeof message === 'object' && message !== null ? (message as { params?: unknown }).params : undefined;
+  if (typeof params !== 'object' || params === null) return false;
+  const meta = (params as { _meta?: unknown })._meta;
+  if (meta === undefined) return false;
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return true;
+  return Object.keys(meta).some((key) => key.startsWith('io.modelcontextprotocol/'));
 }
 
 const versionPattern = /^\d{4}-\d{2}-\d{2}$/;

@@ -1,14 +1,11 @@
 /**
- * The IO thread ↔ worker dispatch protocol.
- *
- * Requests and responses travel through a per-worker mailbox in shared
- * memory, not through postMessage: a worker waiting for work is woken by one
- * `Atomics.notify` on its signal word, and it rings one pool-wide doorbell
- * that the IO thread awaits with `Atomics.waitAsync`, so a burst of responses
- * costs one wake-up of the IO thread. A request or response too big for its
- * region goes through the worker's MessagePort instead (bodies transferred,
- * not copied) and the mailbox only says so; the reader takes it with
- * `receiveMessageOnPort`.
+ * One worker's mailbox: requests and responses travel through shared memory,
+ * not through postMessage. A worker waiting for work is woken by one
+ * `Atomics.notify` on its signal word, and it rings the pool's doorbell
+ * (doorbell.ts), so a burst of responses costs one wake-up of the IO thread.
+ * A request or response too big for its region goes through the worker's
+ * MessagePort instead (bodies transferred, not copied) and the mailbox only
+ * says so; the reader takes it with `receiveMessageOnPort`.
  *
  * A mailbox is two rings of `ringDepth` entries: requests (IO → worker) and
  * responses (worker → IO). A worker still runs one request at a time, in the
@@ -19,16 +16,23 @@
  * sooner: each request entry has a state word both sides change with
  * compare-and-swap, so exactly one of them wins.
  *
- * Log lines, readiness and load failures use ordinary messages on the
- * worker's parentPort. Bump `protocolVersion` on any change to this file.
+ * Its layout is part of the dispatch protocol: bump `protocolVersion`
+ * (message-codec.ts) on any change to it.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RequestHead } from '../http/request.js';
 import { bodyByteLength, type PreparedResponse, type ResponseBody } from '../http/response.js';
-import type { LogLevel } from '../log/log-handler.js';
-import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
-
-export const protocolVersion = 8;
+import { transferableOf } from '../http/transferable.js';
+import {
+  decodeHead,
+  encodeHead,
+  readUtf8,
+  writeUtf8,
+  type DispatchedRequest,
+  type PortRequest,
+  type PortResponse,
+  type ReceivedResponse,
+} from './message-codec.js';
 
 /** Requests a worker may hold at once (one running, the others next in line), and responses in flight. */
 export const ringDepth = 16;
@@ -113,9 +117,6 @@ const enum ResponseWord {
  */
 const textBodyBytes = 8 * 1024;
 
-/** How often a worker bumps its heartbeat word. */
-export const heartbeatIntervalMs = 100;
-
 const controlBytes = 4 * (responseOrderWord + ringDepth);
 /** Bytes for one request (head + body) or one response in shared memory. */
 export const regionBytes = 32 * 1024;
@@ -127,118 +128,9 @@ const responseWord = (entry: number, word: ResponseWord): number => responseEntr
 const requestOffset = (entry: number): number => controlBytes + entry * regionBytes;
 const responseOffset = (entry: number): number => controlBytes + (ringDepth + entry) * regionBytes;
 
-/**
- * Node's own string codecs on Buffer.prototype (`utf8Write`, `utf8Slice`),
- * present in every supported version but undocumented: `write` and
- * `toString` reach them through several layers of argument checks, which
- * cost more than the copy in a worker that serves a request now and then
- * (its code is cold on each request). The public calls stand in if they are
- * ever missing.
- */
-interface NodeCodecs {
-  utf8Write?: (text: string, offset: number, length: number) => number;
-  utf8Slice?: (start: number, end: number) => string;
-}
-const codecs = Buffer.prototype as NodeCodecs;
-const writeUtf8: (bytes: Buffer, text: string, offset: number) => number =
-  typeof codecs.utf8Write === 'function'
-    ? (bytes, text, offset) => (bytes as NodeCodecs).utf8Write!(text, offset, bytes.length - offset)
-    : (bytes, text, offset) => bytes.write(text, offset, 'utf8');
-const readUtf8: (bytes: Buffer, start: number, end: number) => string =
-  typeof codecs.utf8Slice === 'function'
-    ? (bytes, start, end) => (bytes as NodeCodecs).utf8Slice!(start, end)
-    : (bytes, start, end) => bytes.toString('utf8', start, end);
-
 export function createMailboxMemory(): SharedArrayBuffer {
   return new SharedArrayBuffer(controlBytes + 2 * ringDepth * regionBytes);
 }
-
-/**
- * The pool's doorbell: word 0 counts rings; word 1 is non-zero while requests
- * wait for a worker, so a worker leaving a WebSocket event handler rings too;
- * word 2 is 1 while the IO thread sleeps on word 0 and nobody has woken it
- * yet; the words after it are one bit per worker index, set by a worker that
- * wrote to its mailbox, so the IO thread reads only the mailboxes that changed.
- */
-export function createDoorbell(workerIndexes: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4 * (readyWords + Math.ceil(workerIndexes / 32))));
-}
-
-export const doorbellWaiting = 1;
-const doorbellArmed = 2;
-const readyWords = 3;
-
-/** Worker indexes a doorbell has bits for. */
-export function doorbellIndexes(doorbell: Int32Array): number {
-  return (doorbell.length - readyWords) * 32;
-}
-
-/**
- * Called by the IO thread right before it waits on word 0 (with the count it
- * has seen), and with `false` as soon as it wakes: rings while it is awake
- * need not wake it (it reads every ring before it waits again).
- */
-export function armDoorbell(doorbell: Int32Array, armed: boolean): void {
-  Atomics.store(doorbell, doorbellArmed, armed ? 1 : 0);
-}
-
-/**
- * Wakes the IO thread: called by a worker after it wrote to its mailbox
- * (with its index), or to say it can take a request again (without). Only
- * rings while the IO thread is armed call `Atomics.notify`: every notify and
- * wait in the process takes one lock, which 100 busy workers contend for.
- */
-export function ringDoorbell(doorbell: Int32Array, index?: number): void {
-  markDoorbell(doorbell, index);
-  // After the count: if the IO thread arms from now on, its wait sees the new count and returns.
-  // Only the IO thread disarms: a ring that disarmed could do so between another worker's count
-  // and that worker's look at the flag, and that ring would then wake nobody.
-  if (Atomics.load(doorbell, doorbellArmed) === 1) Atomics.notify(doorbell, 0);
-}
-
-/**
- * Rings without waking the IO thread: it sees the ring the next time it looks
- * (it also looks on a timer while requests wait behind others), or when a
- * later `ringDoorbell` wakes it.
- */
-export function markDoorbell(doorbell: Int32Array, index?: number): void {
-  if (index !== undefined && index >= 0) Atomics.or(doorbell, readyWords + (index >> 5), 1 << (index & 31));
-  Atomics.add(doorbell, 0, 1);
-}
-
-/**
- * Calls `visit` with the index of every worker that rang since the last call,
- * clearing their bits.
- */
-export function takeRung(doorbell: Int32Array, visit: (index: number) => void): void {
-  for (let word = readyWords; word < doorbell.length; word++) {
-    if (Atomics.load(doorbell, word) === 0) continue;
-    let bits = Atomics.exchange(doorbell, word, 0);
-    const base = (word - readyWords) * 32;
-    while (bits !== 0) {
-      const bit = 31 - Math.clz32(bits);
-      bits &= ~(1 << bit);
-      visit(base + bit);
-    }
-  }
-}
-
-export interface DispatchedRequest {
-  id: number;
-  head: RequestHead;
-  body: Buffer | undefined;
-}
-
-export interface ReceivedResponse {
-  id: number;
-  /** Undefined when the entry only says the handler settled. */
-  response: PreparedResponse | undefined;
-  /** The handler has settled. */
-  settled: boolean;
-}
-
-type PortRequest = [id: number, head: string, body: Uint8Array | undefined];
-type PortResponse = [id: number, status: number, headers: string[], body: string | Uint8Array | undefined];
 
 /** One worker's mailbox; the IO thread and the worker each hold a view of the same memory. */
 export class Mailbox {
@@ -575,152 +467,4 @@ export class Mailbox {
     c[words + ResponseWord.Settled] = 1;
     this.#publishResponse(entry);
   }
-}
-
-// ── parentPort messages (worker → IO) ─────────────────────────────────────
-
-// Streams opened on a worker travel on parentPort from the start, and so does
-// the end of their request: one ordered channel, so a stream's head always
-// arrives before its first event and before its request is marked settled.
-
-export enum MessageType {
-  /** [type, level, message] */
-  Log = 4,
-  /** [type] once the app module is loaded. */
-  Ready = 5,
-  /** [type, message] when the app module cannot be loaded. */
-  LoadFailed = 6,
-  /** [type, requestId, headers] — the request is answered with an event stream. */
-  StreamOpen = 7,
-  /** [type, requestId, text] */
-  StreamWrite = 8,
-  /** [type, requestId] — the worker ends the stream. */
-  StreamEnd = 9,
-  /** [type, requestId, topic] */
-  Subscribe = 10,
-  /** [type, requestId, topic] */
-  Unsubscribe = 11,
-  /** [type, topic, data] */
-  Publish = 12,
-  /** [type, requestId] — the handler of a request that opened a stream settled. */
-  Settled = 13,
-  /** IO → worker: [type, requestId] — the stream or WebSocket ended, or its upgrade failed. */
-  StreamClosed = 14,
-  /** [type, requestId, protocol] — the request becomes a WebSocket; its events come back to this worker. */
-  WsUpgrade = 15,
-  /** [type, requestId, kind, data] */
-  WsSend = 16,
-  /** [type, requestId, code, reason] */
-  WsClose = 17,
-  /** IO → worker: [type, requestId, event, message] */
-  WsEvent = 18,
-  /**
-   * IO → worker: [type, requestId, head, body] — a request of a session route. These skip
-   * the mailbox, so a worker may hold several at once (a session's next request must reach
-   * it while an earlier one still waits for something).
-   */
-  SessionRequest = 19,
-  /** [type, requestId, status, headers, body] — the response to a session request. */
-  SessionResponse = 20,
-  /** [type, key] — requests for this session key go to this worker from now on. */
-  SessionBind = 21,
-  /** [type, key] — the session ended. */
-  SessionUnbind = 22,
-  /**
-   * Both ways: [type, messages] — WebSocket traffic gathered over one turn of the sender's event
-   * loop, in order, so a burst costs one message instead of one per WebSocket message.
-   */
-  Batch = 23,
-}
-
-export type LogMessage = [MessageType.Log, LogLevel, string];
-export type ReadyMessage = [MessageType.Ready];
-export type LoadFailedMessage = [MessageType.LoadFailed, string];
-export type StreamOpenMessage = [MessageType.StreamOpen, number, string[]];
-export type StreamWriteMessage = [MessageType.StreamWrite, number, string];
-export type StreamEndMessage = [MessageType.StreamEnd, number];
-export type SubscribeMessage = [MessageType.Subscribe | MessageType.Unsubscribe, number, string];
-export type PublishMessage = [MessageType.Publish, string, unknown];
-export type SettledMessage = [MessageType.Settled, number];
-export type WsUpgradeMessage = [MessageType.WsUpgrade, number, string | undefined];
-export type SessionResponseMessage = [
-  MessageType.SessionResponse,
-  number,
-  number,
-  string[],
-  string | Uint8Array | undefined,
-];
-export type SessionBindMessage = [MessageType.SessionBind | MessageType.SessionUnbind, string];
-export type WorkerBatchMessage = [MessageType.Batch, WsSendMessage[]];
-export type WsSendMessage = [MessageType.WsSend, number, MessageKind, string | Uint8Array];
-export type WsCloseMessage = [MessageType.WsClose, number, number | undefined, string | undefined];
-export type WsEventMessage = [MessageType.WsEvent, number, WebSocketEvent, WebSocketMessage];
-export type WorkerMessage =
-  | LogMessage
-  | ReadyMessage
-  | LoadFailedMessage
-  | StreamOpenMessage
-  | StreamWriteMessage
-  | StreamEndMessage
-  | SubscribeMessage
-  | PublishMessage
-  | SettledMessage
-  | WsUpgradeMessage
-  | WsSendMessage
-  | WsCloseMessage
-  | SessionResponseMessage
-  | SessionBindMessage
-  | WorkerBatchMessage;
-export type StreamClosedMessage = [MessageType.StreamClosed, number];
-export type SessionRequestMessage = [MessageType.SessionRequest, number, RequestHead, Uint8Array | undefined];
-/** Messages from the IO thread to a worker. */
-export type IoBatchMessage = [MessageType.Batch, WsEventMessage[]];
-export type IoMessage = StreamClosedMessage | WsEventMessage | SessionRequestMessage | IoBatchMessage;
-
-/** What a worker is started with (`workerData`). */
-export interface WorkerConfig {
-  protocolVersion: number;
-  appUrl: string;
-  compression: { thresholdBytes: number; encodings: Array<'gzip' | 'br' | 'deflate'> } | undefined;
-  logLevel: LogLevel;
-  /** The worker thread's nice value (Linux). */
-  nice: number;
-  /** This worker's bit in the doorbell; -1 when it has none (the IO thread then always looks). */
-  index: number;
-  mailbox: SharedArrayBuffer;
-  doorbell: Int32Array;
-  /** The worker's end of the channel for oversized requests and responses. */
-  port: MessagePort;
-}
-
-/**
- * A request head as one NUL-joined string: llhttp rejects NUL everywhere in a
- * request head, so it cannot occur inside a field.
- */
-export function encodeHead(head: RequestHead): string {
-  return [head.method, head.uri, head.httpVersion, head.remoteAddress, head.path, head.search, ...head.rawHeaders].join(
-    '\0',
-  );
-}
-
-export function decodeHead(encoded: string): RequestHead {
-  const parts = encoded.split('\0');
-  return {
-    method: parts[0]!,
-    uri: parts[1]!,
-    httpVersion: parts[2] === '1.0' ? '1.0' : '1.1',
-    remoteAddress: parts[3]!,
-    path: parts[4]!,
-    search: parts[5]!,
-    rawHeaders: parts.slice(6),
-  };
-}
-
-/** The ArrayBuffer to transfer with `bytes`, when the bytes are all of it. */
-export function transferableOf(bytes: Uint8Array | string | undefined): ArrayBuffer | undefined {
-  if (bytes === undefined || typeof bytes === 'string') return undefined;
-  const buffer = bytes.buffer;
-  if (!(buffer instanceof ArrayBuffer)) return undefined;
-  // Small Buffers share Node's 8 KiB pool; transferring it would detach unrelated Buffers.
-  return bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? buffer : undefined;
 }

@@ -2,17 +2,18 @@ import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer, WebSocket as WsSocket, RawData } from 'ws';
+import { HubChannel } from '../channel/hub-channel.js';
 import type { LogLevel } from '../log/log-handler.js';
-import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
+import type { PublishedMessage, TopicHub } from '../pubsub/topic-hub.js';
+import { SerialEvents } from './serial-events.js';
 import {
-  SerialEvents,
   WebSocket,
   type MessageKind,
   type WebSocketChannel,
   type WebSocketEvent,
   type WebSocketHandler,
   type WebSocketMessage,
-} from '../websocket/websocket.js';
+} from './websocket.js';
 
 /** Where a connection's events go: the inline handler, or a message to the owning worker. */
 export type EventDelivery = (event: WebSocketEvent, message: WebSocketMessage) => void;
@@ -90,24 +91,18 @@ function toBuffer(data: RawData): Buffer {
  * close-code validation, auto-pong, fragment and size limits). Sends made
  * before the handshake completes are queued.
  */
-export class WsConnection implements WebSocketChannel, Subscriber {
-  readonly id: number;
+export class WsConnection extends HubChannel implements WebSocketChannel {
   readonly #context: WebSocketContext;
   #ws: WsSocket | undefined;
   #pending: Array<() => void> = [];
-  readonly #topics: Subscriptions;
   #closed = false;
-  /** Cleanup ran (topics released, owner told). */
-  #finished = false;
   #errorDelivered = false;
   #alive = true;
   #timer: NodeJS.Timeout | undefined;
   #deliver: EventDelivery = () => {};
-  #onClose: (() => void) | undefined;
 
   constructor(id: number, context: WebSocketContext) {
-    this.id = id;
-    this.#topics = new Subscriptions(context.hub, this);
+    super(id, context.hub);
     this.#context = context;
     context.connections.add(this);
   }
@@ -138,7 +133,7 @@ export class WsConnection implements WebSocketChannel, Subscriber {
     });
     if (!attached) {
       this.#closed = true;
-      this.#ended();
+      this.markEnded();
       return false;
     }
     return true;
@@ -168,7 +163,7 @@ export class WsConnection implements WebSocketChannel, Subscriber {
         this.#deliver('error', { kind: 'error', message: 'connection lost without a close frame', closeCode: 1006 });
       }
       this.#deliver('close', { kind: 'close', code, reason: reason.toString('utf8') });
-      this.#ended();
+      this.markEnded();
     });
     if (this.#context.heartbeatIntervalMs > 0) {
       // A peer that has not answered the previous ping by the next one is gone.
@@ -246,14 +241,6 @@ export class WsConnection implements WebSocketChannel, Subscriber {
     }
   }
 
-  subscribe(topic: string): void {
-    if (!this.#closed) this.#topics.add(topic);
-  }
-
-  unsubscribe(topic: string): void {
-    this.#topics.remove(topic);
-  }
-
   deliver(message: PublishedMessage): void {
     const data = message.data;
     if (typeof data === 'string') this.send(data, 'text');
@@ -261,21 +248,12 @@ export class WsConnection implements WebSocketChannel, Subscriber {
     else this.send(JSON.stringify(data), 'text');
   }
 
-  setOnClose(callback: () => void): void {
-    this.#onClose = callback;
-  }
-
-  #ended(): void {
-    if (this.#finished) return;
-    this.#finished = true;
+  protected override release(): void {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#pending.length = 0;
-    this.#topics.clear();
+    super.release();
     this.#context.connections.delete(this);
-    const callback = this.#onClose;
-    this.#onClose = undefined;
-    callback?.();
   }
 }
 

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { Subscriptions, type PublishedMessage, type Subscriber, type TopicHub } from '../pubsub/topic-hub.js';
-import { encodeSseComment, encodeSseEvent } from '../sse/sse-encoder.js';
-import type { StreamChannel } from '../sse/sse-stream.js';
+import { HubChannel } from '../channel/hub-channel.js';
+import type { PublishedMessage, TopicHub } from '../pubsub/topic-hub.js';
+import { encodeSseComment, encodeSseEvent } from './sse-encoder.js';
+import type { StreamChannel } from './sse-stream.js';
 import type { LogLevel } from '../log/log-handler.js';
 
 /** What every SSE connection of one server shares. */
@@ -27,27 +28,21 @@ const heartbeat = encodeSseComment('keepalive');
  * One server-sent events response on the IO thread: writes, heartbeats,
  * back-pressure, topic subscriptions and the single close notification.
  */
-export class SseConnection implements StreamChannel, Subscriber {
-  readonly id: number;
+export class SseConnection extends HubChannel implements StreamChannel {
   readonly #res: ServerResponse;
   readonly #context: StreamContext;
-  readonly #topics: Subscriptions;
   #closed = false;
-  /** Cleanup ran (timer stopped, topics released, onClose fired). */
-  #finished = false;
-  #onClose: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(id: number, res: ServerResponse, status: number, headers: string[], context: StreamContext) {
-    this.id = id;
-    this.#topics = new Subscriptions(context.hub, this);
+    super(id, context.hub);
     this.#res = res;
     this.#context = context;
     context.streams.add(this);
     res.writeHead(status, headers);
     res.flushHeaders();
     // 'close' fires when the client goes away, when the response ends, or on a socket error.
-    res.once('close', () => this.#ended());
+    res.once('close', () => this.markEnded());
     // A client that left before the handler opened the stream (its 'close' has already fired),
     // or a HEAD request, which gets the head and nothing else: the stream starts closed, and
     // onClose fires once the handler had a chance to register it.
@@ -55,7 +50,7 @@ export class SseConnection implements StreamChannel, Subscriber {
     if (gone || res.req.method === 'HEAD') {
       if (!gone) res.end();
       this.#closed = true;
-      queueMicrotask(() => this.#ended());
+      queueMicrotask(() => this.markEnded());
     }
     if (context.heartbeatIntervalMs > 0) {
       this.#timer = setInterval(() => this.write(heartbeat), context.heartbeatIntervalMs);
@@ -77,44 +72,27 @@ export class SseConnection implements StreamChannel, Subscriber {
         `SSE stream ${this.id}: client is ${res.writableLength} bytes behind (maxBufferedBytes ${this.#context.maxBufferedBytes}); closing it`,
       );
       res.destroy();
-      this.#ended();
+      this.markEnded();
       return false;
     }
     return true;
   }
 
   close(): void {
-    if (this.#finished) return;
+    if (this.hasEnded) return;
     if (!this.#res.writableEnded) this.#res.end();
-    this.#ended();
-  }
-
-  subscribe(topic: string): void {
-    if (!this.#closed) this.#topics.add(topic);
-  }
-
-  unsubscribe(topic: string): void {
-    this.#topics.remove(topic);
+    this.markEnded();
   }
 
   deliver(message: PublishedMessage): void {
     this.write(message.sseText(encodePublished));
   }
 
-  setOnClose(callback: () => void): void {
-    this.#onClose = callback;
-  }
-
-  #ended(): void {
-    if (this.#finished) return;
-    this.#finished = true;
+  protected override release(): void {
     this.#closed = true;
     clearInterval(this.#timer);
-    this.#topics.clear();
+    super.release();
     this.#context.streams.delete(this);
-    const callback = this.#onClose;
-    this.#onClose = undefined;
-    callback?.();
   }
 }
 

@@ -3,6 +3,22 @@ import { MxError } from '../errors.js';
 import type { RequestHandler, Router } from '../router/router.js';
 import type { WebSocketHandler } from '../websocket/websocket.js';
 
+/**
+ * What the app module of a threaded server exports (`createServer({ app, threads })`):
+ * its Router as `router`, or its request handler as `handler`, or either as the
+ * default export; and its WebSocket handler as `websocketHandler`, if it has
+ * one. Every worker imports the module, and so does the IO thread (for routes
+ * pinned `inline`): functions cannot cross threads, modules can. A Router is
+ * recognised by its `handle` and `match` methods, so an app may load its own
+ * copy of this package.
+ */
+export interface AppModule {
+  router?: Router;
+  handler?: RequestHandler;
+  default?: Router | RequestHandler;
+  websocketHandler?: WebSocketHandler;
+}
+
 export interface LoadedApp {
   handler: RequestHandler;
   /** The router, when the module exported one (the IO thread uses it for inline routes). */

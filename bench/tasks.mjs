@@ -18,7 +18,7 @@
 //          [--warmup 1] [--tasks 10000] [--only latency,polls,memory]
 // Prints tables to stdout and writes the run to bench/results/tasks-<UTC time>.json.
 import http from 'node:http';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -29,11 +29,11 @@ import {
   formatTable,
   git,
   machineInfo,
+  packageFiles,
   parseArgsOrExit,
   pinPid,
   readProcessCpuTicks,
   readProcessMemory,
-  repoRoot,
   round,
   startServer,
   stopServer,
@@ -176,18 +176,10 @@ async function load(clients, work) {
   };
 }
 
-function transportFiles() {
-  const dist = join(repoRoot, 'packages/mcp-transport/dist');
-  return readdirSync(dist, { recursive: true })
-    .filter((name) => name.endsWith('.js'))
-    .sort()
-    .map((name) => join(dist, name));
-}
-
 const report = {
   started: new Date().toISOString(),
   commit: git(['rev-parse', '--short', 'HEAD']),
-  code: codeFingerprint(...transportFiles()),
+  code: codeFingerprint(...packageFiles('packages/mcp-transport')),
   machine: machineInfo(),
   settings: args,
   latency: [],

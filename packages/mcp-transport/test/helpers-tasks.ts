@@ -106,32 +106,51 @@ export async function rpc(
   params: Record<string, unknown> = {},
   options: { tasks?: boolean; headers?: Record<string, string>; token?: string } = {},
 ): Promise<RpcAnswer> {
+  const message = {
+    jsonrpc: '2.0',
+    id: nextId++,
+    method,
+    params: { ...params, _meta: { ...envelope({ tasks: options.tasks }), ...(params['_meta'] as object) } },
+  };
+  const headers = {
+    ...(options.token === undefined ? {} : { Authorization: `Bearer ${options.token}` }),
+    ...options.headers,
+  };
+  const { status, answer } = await postMessage(endpointOf(url), message, headers);
+  return {
+    status,
+    ...(answer['result'] === undefined ? {} : { result: answer['result'] as Record<string, unknown> }),
+    ...(answer['error'] === undefined ? {} : { error: answer['error'] as RpcAnswer['error'] }),
+  };
+}
+
+/**
+ * POSTs one 2026 request with its standard headers (`Mcp-Name` from `params.name` of a
+ * `tools/call`, or `params.taskId`), `headers` over them; resolves with the status and the answer.
+ */
+async function postMessage(
+  endpoint: URL,
+  message: Record<string, unknown>,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<{ status: number; answer: Record<string, unknown> }> {
+  const method = message['method'] as string;
+  const params = (message['params'] ?? {}) as Record<string, unknown>;
   const name = method === 'tools/call' ? params['name'] : params['taskId'];
-  const id = nextId++;
-  const response = await fetch(endpointOf(url), {
+  const response = await fetch(endpoint, {
     method: 'POST',
+    ...(signal === undefined ? {} : { signal }),
     headers: {
       'Content-Type': 'application/json',
       Accept: 'application/json, text/event-stream',
       'MCP-Protocol-Version': modernVersion,
       'Mcp-Method': method,
       ...(typeof name === 'string' ? { 'Mcp-Name': name } : {}),
-      ...(options.token === undefined ? {} : { Authorization: `Bearer ${options.token}` }),
-      ...options.headers,
+      ...headers,
     },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method,
-      params: { ...params, _meta: { ...envelope({ tasks: options.tasks }), ...(params['_meta'] as object) } },
-    }),
+    body: JSON.stringify(message),
   });
-  const message = await messageOf(response, id);
-  return {
-    status: response.status,
-    ...(message['result'] === undefined ? {} : { result: message['result'] as Record<string, unknown> }),
-    ...(message['error'] === undefined ? {} : { error: message['error'] as RpcAnswer['error'] }),
-  };
+  return { status: response.status, answer: await messageOf(response, message['id']) };
 }
 
 /** The answer to request `id` in a 2026 response: a JSON body, or the matching message of an event stream. */
@@ -215,23 +234,9 @@ export async function connectTaskClient(
   const rawDispatch = async (request: unknown, dispatch?: { signal?: AbortSignal }): Promise<JsonRpcResponse> => {
     const message: Record<string, unknown> = { jsonrpc: '2.0', id: `raw-${++rawId}`, ...(request as object) };
     const method = message['method'] as string;
-    const params = (message['params'] ?? {}) as Record<string, unknown>;
-    const name = method === 'tools/call' ? params['name'] : params['taskId'];
     sent.push(method);
     const send = async (): Promise<JsonRpcResponse> => {
-      const response = await fetch(new URL('/mcp', url), {
-        method: 'POST',
-        ...(dispatch?.signal === undefined ? {} : { signal: dispatch.signal }),
-        headers: {
-          'Content-Type': 'application/json',
-          Accept: 'application/json, text/event-stream',
-          'MCP-Protocol-Version': modernVersion,
-          'Mcp-Method': method,
-          ...(typeof name === 'string' ? { 'Mcp-Name': name } : {}),
-        },
-        body: JSON.stringify(message),
-      });
-      const answer = await messageOf(response, message['id']);
+      const { answer } = await postMessage(new URL('/mcp', url), message, {}, dispatch?.signal);
       if (answer['error'] !== undefined) return { kind: 'error', error: answer['error'] as never };
       return { kind: 'result', result: answer['result'] as never };
     };

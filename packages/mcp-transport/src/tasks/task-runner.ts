@@ -1,5 +1,5 @@
 import type { AuthInfo } from '../mcp-types.js';
-import { SseDecoder } from '../streamable-http/sse-relay.js';
+import { SseDecoder } from '../sse-decoder.js';
 import { tasksExtensionId, type TaskCall, type TaskError, type TaskRecord } from './task.js';
 import type { InputResume, TaskStore } from './task-store.js';
 

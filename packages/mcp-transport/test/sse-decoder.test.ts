@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { SseDecoder, type DecodedEvent } from '../dist/streamable-http/sse-relay.js';
+import { SseDecoder, type DecodedEvent } from '../dist/sse-decoder.js';
 
 const seed = Number(process.env['FC_SEED'] ?? 20261207);
 

@@ -39,7 +39,7 @@ test('inline: tools as a list of names makes only those tools tasks', async (t) 
 test('mountMcp refuses tasks options it cannot use, naming the option', () => {
   const bad: Array<[Partial<McpTasksOptions>, RegExp]> = [
     [{ tools: 'some' as never }, /tasks\.tools/],
-    [{ tools: undefined as never }, /tasks\.tools/],
+    [{ tools: undefined }, /tasks\.tools/],
     [{ tools: 'all', required: 'failing_job' as never }, /tasks\.required/],
     [{ tools: 'all', ttlMs: 0 }, /tasks\.ttlMs/],
     [{ tools: 'all', pollIntervalMs: -1 }, /tasks\.pollIntervalMs/],

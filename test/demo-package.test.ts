@@ -203,7 +203,7 @@ test('`npm run pack` makes tarballs that its printed command installs into an em
     );
   }
   const demo = manifest(join(project, 'node_modules', '@mummyx', 'demo', 'package.json'));
-  for (const runtime of ['@mummyx/core', '@modelcontextprotocol/sdk', 'better-sqlite3', 'zod']) {
+  for (const runtime of ['@mummyx/core', '@modelcontextprotocol/server', 'better-sqlite3', 'zod']) {
     assert.ok(demo.dependencies?.[runtime], `the demo lists ${runtime}`);
   }
   assert.match(demo.dependencies?.['better-sqlite3'] ?? '', /^\^12\./);

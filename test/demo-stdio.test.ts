@@ -53,7 +53,7 @@ test('answers initialize and tools/call with nothing but JSON-RPC on stdout, and
   assert.equal(call.isError, undefined);
   assert.deepEqual(call.structuredContent, { columns: ['title'], rows: [['Solaris']], isTruncated: false });
   const tools = (messages[2]?.result as { tools: Array<{ name: string }> }).tools.map((tool) => tool.name);
-  assert.deepEqual(tools, ['sql_query', 'cpu_work', 'broadcast']);
+  assert.deepEqual(tools, ['sql_query', 'order_book', 'cpu_work', 'broadcast']);
   assert.match(exchange.stderr, /MCP over stdio ready/);
 });
 
@@ -152,7 +152,7 @@ test('offers the schema resource and the explore_data prompt', async (t) => {
   const resources = await client.listResources();
   assert.deepEqual(
     resources.resources.map((resource) => resource.uri),
-    ['demo://schema'],
+    ['demo://schema', 'demo://broadcasts/latest'],
   );
   const schema = await client.readResource({ uri: 'demo://schema' });
   const text = (schema.contents[0] as { text: string }).text;
@@ -194,6 +194,7 @@ test('--conformance adds the conformance suite’s fixtures', async (t) => {
   const prompts = (await client.listPrompts()).prompts.map((prompt) => prompt.name);
   assert.deepEqual(prompts.sort(), [
     'explore_data',
+    'test_input_required_result_prompt',
     'test_prompt_with_arguments',
     'test_prompt_with_embedded_resource',
     'test_prompt_with_image',

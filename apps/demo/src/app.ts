@@ -9,7 +9,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Router, type WebSocketHandler } from '@mummyx/core';
 import { TusServer } from '@mummyx/core/tus';
-import { mountMcp, type McpSessionInfo } from '@mummyx/mcp-transport';
+import { mountMcp, type McpMount } from '@mummyx/mcp-transport';
 import {
   activityTopic,
   chatTopic,
@@ -82,17 +82,38 @@ export const tus = new TusServer({
 tus.mount(router);
 
 /**
- * The three MCP transports: Streamable HTTP at `/mcp`, legacy SSE at `/sse` + `/messages`, and
- * WebSocket at `/ws`. Each session gets its own McpServer on the worker that owns the session.
+ * List caching hints (MCP 2026-07-28 `ttlMs`/`cacheScope`): the demo's lists are the same for
+ * every client and change only when the server is upgraded, so a client may reuse them for a
+ * minute, shared caches included. `resources/read` keeps the default (no caching): the latest
+ * broadcast changes at any time; `demo://schema` carries its own hint.
  */
-export const mcp = mountMcp(router, {
-  createServer: (session: McpSessionInfo) =>
+const listCacheHint = { ttlMs: 60_000, cacheScope: 'public' } as const;
+
+/**
+ * The three MCP transports: Streamable HTTP at `/mcp` (2025 sessions and 2026-07-28 stateless
+ * requests on the same path), legacy SSE at `/sse` + `/messages`, and WebSocket at `/ws`. A 2025
+ * session gets its own McpServer on the worker that owns the session; a 2026-07-28 request gets
+ * one on whichever worker serves it.
+ */
+export const mcp: McpMount = mountMcp(router, {
+  createServer: (ctx) =>
     createDemoMcpServer({
       dataDir,
-      session,
+      session: { id: ctx.id, transport: ctx.transport },
       conformance: isConformance,
       resolveUpload: (id: string) => tus.getUpload(id),
+      // The mount's requestState key (the same on every worker) and cache hints.
+      serverOptions: ctx.serverOptions,
+      requestState: mcp.requestState,
+      notify: mcp.notify,
     }),
+  cacheHints: {
+    'tools/list': listCacheHint,
+    'prompts/list': listCacheHint,
+    'resources/list': listCacheHint,
+    'resources/templates/list': listCacheHint,
+    'server/discover': listCacheHint,
+  },
   // The demo answers /health itself (below).
   healthPath: false,
   onSessionCreated: (session) =>

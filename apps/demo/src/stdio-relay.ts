@@ -3,10 +3,10 @@
 // calls reach the HTTP demo, and so show on its web page. Messages pass through unchanged: the
 // session, its server and its tools are the HTTP demo's. stdout carries only JSON-RPC; logs go to
 // stderr. When the demo cannot be reached, each request gets a JSON-RPC error that says so.
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { isRequest, isResponse, PendingRequests } from './json-rpc.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import { isRequest, isResponse } from './json-rpc.js';
+import { LineTransport } from './line-transport.js';
 
 export interface StdioRelayOptions {
   /** The HTTP demo's Streamable HTTP endpoint, e.g. http://127.0.0.1:8080/mcp. */
@@ -26,14 +26,13 @@ type RequestId = string | number;
  * already received is answered (or failed), ends the HTTP session and resolves.
  */
 export async function runStdioRelay(options: StdioRelayOptions): Promise<void> {
-  const stdio = new StdioServerTransport();
+  // Answers every request it received before it closes at the end of input.
+  const stdio = new LineTransport(process.stdin, process.stdout);
   const http = new StreamableHTTPClientTransport(options.url);
-  const pending = new PendingRequests();
   let initializeId: RequestId | undefined;
 
   const toClient = (message: JSONRPCMessage): void => {
     stdio.send(message).catch((error: unknown) => options.log(`stdout: ${(error as Error).message}`));
-    pending.sent(message);
   };
 
   http.onmessage = (message) => {
@@ -53,7 +52,6 @@ export async function runStdioRelay(options: StdioRelayOptions): Promise<void> {
   let previousSend = Promise.resolve();
   stdio.onmessage = (message) => {
     const id = isRequest(message) ? message.id : undefined;
-    pending.received(message);
     if (isRequest(message) && message.method === 'initialize') initializeId = message.id;
     previousSend = previousSend.then(() => relay(message, id));
   };
@@ -73,14 +71,12 @@ export async function runStdioRelay(options: StdioRelayOptions): Promise<void> {
         },
       });
     });
-  stdio.onclose = () => pending.endInput();
   stdio.onerror = (error) => options.log(`stdio: ${error.message}`);
-  pending.watchProcessStreams(options.log);
 
   await http.start();
   await stdio.start();
   options.log(`relaying MCP between stdio and ${options.url.href}; end of input stops it`);
-  await pending.finished;
+  await stdio.closed;
   // The HTTP demo would otherwise keep the session until it idles out.
   if (http.sessionId !== undefined) await http.terminateSession().catch(() => {});
   await http.close();

@@ -5,33 +5,13 @@
 // it runs on the node@22 package installed next to it, whatever runs these tests.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { startTasksServer, type TasksMode } from './helpers-tasks.js';
-import { toolBin } from './tools-install.js';
-
-const suiteVersion = '0.2.0-alpha.12';
-
-const scenarios = [
-  'tasks-lifecycle',
-  'tasks-capability-negotiation',
-  'tasks-wire-fields',
-  'tasks-request-state-removal',
-  'tasks-mrtr-input',
-  'tasks-request-headers',
-  'tasks-dispatch-and-envelope',
-  'tasks-required-task-error',
-  'tasks-mrtr-composition',
-];
-
-function suite(): { node: string; conformance: string } {
-  const conformance = toolBin(
-    `conformance-${suiteVersion}-node22`,
-    [`@modelcontextprotocol/conformance@${suiteVersion}`, 'node@22'],
-    'conformance',
-  );
-  return { node: join(dirname(conformance), 'node'), conformance };
-}
+import {
+  conformanceSuite as suite,
+  conformanceSuiteVersion as suiteVersion,
+  conformanceTaskScenarios as taskScenarios,
+} from './tools-install.js';
 
 /** Runs one scenario; resolves with its exit code and output (colours stripped). */
 function runScenario(url: string, scenario: string): Promise<{ code: number; output: string }> {
@@ -53,7 +33,7 @@ function runScenario(url: string, scenario: string): Promise<{ code: number; out
 for (const mode of ['inline', 'threaded'] as TasksMode[]) {
   test(`conformance ${suiteVersion} tasks-* scenarios, ${mode}: every check passes`, async (t) => {
     const { url } = await startTasksServer(t, mode);
-    for (const scenario of scenarios) {
+    for (const scenario of taskScenarios) {
       await t.test(scenario, async () => {
         const { code, output } = await runScenario(url, scenario);
         const failing = output.split('\n').filter((line) => /\b(FAILURE|WARNING)\b/.test(line));

@@ -2,7 +2,7 @@
 // under .tmp/tools so every runtime's test run shares them.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../.tmp/tools/', import.meta.url));
@@ -23,3 +23,32 @@ export function toolBin(name: string, spec: string | string[], bin: string): str
   }
   return path;
 }
+
+/** The conformance suite the tests run (it needs Node 22 or later). */
+export const conformanceSuiteVersion = '0.2.0-alpha.12';
+
+/**
+ * The conformance suite's CLI and the Node 22 installed next to it, which runs it whatever Node
+ * runs the tests (the suite dies at import on Node 20).
+ */
+export function conformanceSuite(): { node: string; conformance: string } {
+  const conformance = toolBin(
+    `conformance-${conformanceSuiteVersion}-node22`,
+    [`@modelcontextprotocol/conformance@${conformanceSuiteVersion}`, 'node@22'],
+    'conformance',
+  );
+  return { node: join(dirname(conformance), 'node'), conformance };
+}
+
+/** The suite's Tasks extension scenarios that check something (it skips tasks-status-notifications itself). */
+export const conformanceTaskScenarios: readonly string[] = [
+  'tasks-lifecycle',
+  'tasks-capability-negotiation',
+  'tasks-wire-fields',
+  'tasks-request-state-removal',
+  'tasks-mrtr-input',
+  'tasks-request-headers',
+  'tasks-dispatch-and-envelope',
+  'tasks-required-task-error',
+  'tasks-mrtr-composition',
+];

@@ -10,7 +10,8 @@
 //      against the same app inline (THREADS=0), with raw node:http hello as a reference.
 //   3. startup — spawn → `listening` for THREADS=100 vs THREADS=0 (examples/dist/blocking.js), the CPU
 //      spent by then, and RSS idle 1 s later; the difference / 100 is the cost of one worker.
-// Method (/work/shared/reference/benchmarking.md): wrk -t1 -c100 -d10s --timeout 5s, 2 s warm-up,
+// Method (bench/README.md, from ../shared/reference/benchmarking.md beside the repository):
+// wrk -t1 -c100 -d10s --timeout 5s, 2 s warm-up,
 // 3 rounds alternating the servers, median and min–max, server CPU µs/request from /proc/PID/stat.
 // Every section runs twice: "pinned" (server process — IO thread AND all its worker threads — on
 // core 0, wrk and this script on core 1) and "unpinned" (server, wrk and this script free to use

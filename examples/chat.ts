@@ -142,10 +142,11 @@ async function main(): Promise<void> {
       ? createServer(router, { ...options, websocketHandler })
       : createServer({ ...options, app: new URL(import.meta.url), threads });
   const address = await server.listen(Number(process.env['PORT'] ?? 8080));
-  console.log(`listening on ${address.url}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void server.close());
   }
+  // Handlers first: a signal sent as soon as the line below is read must find them.
+  console.log(`listening on ${address.url}`);
 }
 
 if (isMainThread) void main();

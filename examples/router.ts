@@ -41,8 +41,8 @@ router.notFound = (request) => {
 
 const server = createServer(router);
 const address = await server.listen(Number(process.env['PORT'] ?? 8080));
-console.log(`listening on ${address.url}`);
-
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void server.close());
 }
+// Handlers first: a signal sent as soon as the line below is read must find them.
+console.log(`listening on ${address.url}`);

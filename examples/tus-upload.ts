@@ -118,10 +118,11 @@ async function main(): Promise<void> {
   const threads = parseThreads(process.env['THREADS'] ?? '0');
   const server = threads === 0 ? createServer(router) : createServer({ app: new URL(import.meta.url), threads });
   const address = await server.listen(Number(process.env['PORT'] ?? 8080));
-  console.log(`listening on ${address.url}, storing uploads in ${directory}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void Promise.all([server.close(), tus.close()]));
   }
+  // Handlers first: a signal sent as soon as the line below is read must find them.
+  console.log(`listening on ${address.url}, storing uploads in ${directory}`);
 }
 
 if (isMainThread) void main();

@@ -1,30 +1,58 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
 import { startProgram } from './start-program.js';
+import { temporaryDir } from './stdio-exchange.js';
 import WebSocket from 'ws';
 
 const cli = fileURLToPath(new URL('../../apps/demo/dist/cli.js', import.meta.url));
 
-/** Starts `mummyx-demo` on a free port and waits for its listening line. */
+/**
+ * The environment of a demo started by a test: its data folder is a temporary one (never the
+ * user's ~/.cache/mummyx-demo), also for runs that stop before reading --data-dir.
+ */
+function demoEnv(t: TestContext): NodeJS.ProcessEnv {
+  return { ...process.env, MUMMYX_DEMO_DATA_DIR: temporaryDir(t, 'mummyx-demo-test-') };
+}
+
+/** Starts `mummyx-demo` on a free port with a temporary data folder and waits for its listening line. */
 function startDemo(t: TestContext, ...args: string[]): Promise<string> {
-  return startProgram(t, cli, { args: ['--port', '0', ...args] });
+  return startProgram(t, cli, { args: ['--port', '0', '--data-dir', temporaryDir(t, 'mummyx-demo-test-'), ...args] });
+}
+
+/** Starts the demo as a child the test signals itself; resolves with the child, its URL and its stderr so far. */
+async function spawnDemo(
+  t: TestContext,
+  ...args: string[]
+): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [cli, '--port', '0', ...args], {
+    env: demoEnv(t),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let output = '';
+  for await (const chunk of child.stdout) {
+    output += String(chunk);
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    if (url !== undefined) {
+      child.stdout.resume();
+      return { child, url, stderr: () => stderr };
+    }
+  }
+  throw new Error(`the demo exited without listening: ${output}\n${stderr}`);
 }
 
 test('the demo serves its page and health, and exits cleanly on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, [cli, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.resume();
-  let output = '';
-  let url: string | undefined;
-  for await (const chunk of child.stdout) {
-    output += String(chunk);
-    url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-    if (url !== undefined) break;
-  }
-  assert.ok(url, output);
+  const { child, url } = await spawnDemo(t);
   const page = await fetch(`${url}/`);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /MummyX demo/);
@@ -34,6 +62,61 @@ test('the demo serves its page and health, and exits cleanly on SIGTERM', async 
   assert.equal(code, 0);
   t.diagnostic(`exit code ${code}`);
 });
+
+/** A POST whose body the test finishes when it chooses; resolves with the status and body of the answer. */
+function slowPost(
+  url: string,
+  path: string,
+): {
+  answer: Promise<{ status: number; body: string }>;
+  finish: (rest: string) => void;
+  start: (first: string) => void;
+} {
+  const req = httpRequest(`${url}${path}`, {
+    method: 'POST',
+    agent: false,
+    headers: { 'Content-Type': 'text/plain', 'Content-Length': '10' },
+  });
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+  });
+  return { answer, start: (first) => req.write(first), finish: (rest) => req.end(rest) };
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} with a request in flight: it finishes, then the demo exits 0`, { timeout: 180_000 }, async (t) => {
+    const { child, url, stderr } = await spawnDemo(t, '--threads', '2');
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    // A request whose body is half sent when the signal comes; the test sends the rest only once
+    // the demo says it is closing. Its handler then runs on a worker, after close() began.
+    const upload = slowPost(url, '/echo');
+    upload.start('01234');
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      assert.ok(Date.now() < deadline, 'the upload never showed as in flight');
+      const stats = (await (await fetch(`${url}/stats`)).json()) as { requestsInFlight: number };
+      // /stats (answered on the IO thread) counts itself.
+      if (stats.requestsInFlight >= 2) break;
+      await delay(5);
+    }
+    child.kill(signal);
+    while (!stderr().includes(`${signal}, closing`)) {
+      assert.ok(Date.now() < deadline, `no "${signal}, closing" on stderr: ${stderr()}`);
+      await delay(5);
+    }
+    upload.finish('56789');
+    assert.deepEqual(await upload.answer, { status: 200, body: '0123456789' }, 'the upload finished after the signal');
+    const [code, killedBy] = await exited;
+    assert.deepEqual([code, killedBy], [0, null], `exit: ${stderr()}`);
+  });
+}
 
 test('a ping answers while a blocking job holds another worker', async (t) => {
   const url = await startDemo(t, '--threads', '2');
@@ -87,8 +170,11 @@ test('chat messages reach every chat socket and the activity stream', async (t) 
   assert.match(await chatSeen, /hello bob/);
 });
 
-test('refuses a bad --port with a clear message and exit code 2', async () => {
-  const child = spawn(process.execPath, [cli, '--port', 'eighty'], { stdio: ['ignore', 'pipe', 'pipe'] });
+test('refuses a bad --port with a clear message and exit code 2', async (t) => {
+  const child = spawn(process.execPath, [cli, '--port', 'eighty'], {
+    env: demoEnv(t),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += String(chunk)));
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -96,8 +182,8 @@ test('refuses a bad --port with a clear message and exit code 2', async () => {
   assert.match(stderr, /--port must be an integer/);
 });
 
-test('--help prints every mode and option and exits 0; an unknown option exits 2', async () => {
-  const help = spawn(process.execPath, [cli, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+test('--help prints every mode and option and exits 0; an unknown option exits 2', async (t) => {
+  const help = spawn(process.execPath, [cli, '--help'], { env: demoEnv(t), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   help.stdout.on('data', (chunk) => (stdout += String(chunk)));
   const [code] = (await once(help, 'exit')) as [number | null];
@@ -114,7 +200,7 @@ test('--help prints every mode and option and exits 0; an unknown option exits 2
   ]) {
     assert.ok(stdout.includes(text), text);
   }
-  const bad = spawn(process.execPath, [cli, '--colour'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const bad = spawn(process.execPath, [cli, '--colour'], { env: demoEnv(t), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   bad.stderr.on('data', (chunk) => (stderr += String(chunk)));
   const [badCode] = (await once(bad, 'exit')) as [number | null];

@@ -1,7 +1,8 @@
 // Reusable benchmark harness: pinned servers started and stopped by PID, wrk runs with a JSON
 // summary, server CPU and memory from /proc, and alternating rounds with medians and ranges.
-// Method: /work/shared/reference/benchmarking.md (wrk, server on core 0, wrk on core 1,
-// 2 s warm-up + 10 s measured, rounds alternating A B C, A B C, median and min–max).
+// Method: bench/README.md, from ../shared/reference/benchmarking.md beside the repository (wrk,
+// server on core 0, wrk on core 1, 2 s warm-up + 10 s measured, rounds alternating A B C, A B C,
+// median and min–max).
 //
 // Every child is tracked by PID and killed when the harness exits, fails or is interrupted;
 // every wait is bounded; wrk only ever targets http://127.0.0.1.

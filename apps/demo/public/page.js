@@ -33,6 +33,13 @@ fetch('/info')
   .then((response) => response.json())
   .then((info) => {
     if (info.claudeConfigCommand) $('claudeCommand').textContent = info.claudeConfigCommand;
+    if (info.node) {
+      const tag = document.createElement('span');
+      tag.className = 'tag node';
+      tag.id = 'node';
+      tag.textContent = 'node ' + info.node;
+      document.querySelector('h1').append(' ', tag);
+    }
     document.body.dataset.info = 'loaded';
   })
   .catch(() => {});
@@ -45,6 +52,8 @@ const parseJson = (text) => {
   }
 };
 const shortId = (id) => String(id).slice(0, 8);
+/** In a cluster (mummyx-demo --redis), the node an event happened on, as a tag; otherwise nothing. */
+const nodeTag = (data) => (data.node === undefined ? '' : ['node ' + data.node, 'node']);
 
 // Live activity: one EventSource, one event name per kind. The first event, `state`, says what is
 // open and running now and replays the last events; every event after it is live.
@@ -56,7 +65,13 @@ function showSessionCount() {
 /** How each activity event is shown; `at` is the time the server recorded it (undefined: now). */
 const show = {
   session(session, at) {
-    addLine('sessions', [time(at), [session.state, session.state], session.transport, shortId(session.id)]);
+    addLine('sessions', [
+      time(at),
+      [session.state, session.state],
+      session.transport,
+      shortId(session.id),
+      nodeTag(session),
+    ]);
   },
   tool(call, at) {
     const took = call.elapsedMs === undefined ? '' : call.elapsedMs + ' ms';
@@ -67,13 +82,21 @@ const show = {
       took,
       'on ' + call.thread,
       'session ' + shortId(call.session),
+      nodeTag(call),
     ]);
   },
   broadcast(message, at) {
-    addLine('broadcasts', [time(at), message.message]).dataset.broadcast = message.message;
+    addLine('broadcasts', [time(at), message.message, nodeTag(message)]).dataset.broadcast = message.message;
   },
   upload(upload, at) {
-    addLine('tools', [time(at), ['upload', 'finished'], upload.name, upload.bytes + ' bytes', 'id ' + upload.id]);
+    addLine('tools', [
+      time(at),
+      ['upload', 'finished'],
+      upload.name,
+      upload.bytes + ' bytes',
+      'id ' + upload.id,
+      nodeTag(upload),
+    ]);
   },
   work(work, at) {
     addLine('tools', [
@@ -82,6 +105,7 @@ const show = {
       'blocking work',
       work.elapsedMs + ' ms',
       'on ' + work.thread,
+      nodeTag(work),
     ]);
   },
 };

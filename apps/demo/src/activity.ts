@@ -70,11 +70,17 @@ export const corePublisher: Publisher = (topic, data) => {
   activityChannel.postMessage({ event: data.event, data: data.data });
 };
 
-/** Publishes one activity event. */
+/** This node's name in a cluster (`mummyx-demo --redis`), set by the CLI for every thread; else undefined. */
+export const nodeName = process.env['MUMMYX_DEMO_NODE'] || undefined;
+
+/** Publishes one activity event (tagged with the node it happened on, in a cluster). */
 export function publishActivity<E extends keyof ActivityEvents>(
   publisher: Publisher,
   event: E,
   data: ActivityEvents[E],
 ): void {
-  publisher(activityTopic, { event, data: JSON.stringify(data) });
+  publisher(activityTopic, {
+    event,
+    data: JSON.stringify(nodeName === undefined ? data : { ...data, node: nodeName }),
+  });
 }

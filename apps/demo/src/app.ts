@@ -2,8 +2,10 @@
 // worker thread. Handlers here may block: they run on worker threads.
 //
 // Configuration reaches every thread through the environment the CLI sets before the server
-// starts (workers inherit it): MUMMYX_DEMO_DATA_DIR (sample database, uploads) and
-// MUMMYX_DEMO_CONFORMANCE=1 (register the conformance fixtures).
+// starts (workers inherit it): MUMMYX_DEMO_DATA_DIR (sample database, uploads),
+// MUMMYX_DEMO_CONFORMANCE=1 (register the conformance fixtures), and in a cluster MUMMYX_REDIS_URL
+// (upload locks and the MCP event store in Redis), MUMMYX_DEMO_NODE (this node's name) and
+// MUMMYX_DEMO_REQUEST_STATE_KEY (the cluster's requestState key).
 import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
@@ -14,6 +16,7 @@ import {
   activityTopic,
   chatTopic,
   corePublisher,
+  nodeName,
   publishActivity,
   publishQuietly,
   setActivityLog,
@@ -28,6 +31,10 @@ export const router = new Router();
 
 const dataDir = process.env['MUMMYX_DEMO_DATA_DIR'] || defaultDataDir();
 const isConformance = process.env['MUMMYX_DEMO_CONFORMANCE'] === '1';
+/** Set by `mummyx-demo --redis`: the nodes share upload locks and resumable MCP events through Redis. */
+const redisUrl = process.env['MUMMYX_REDIS_URL'] || undefined;
+const redis = redisUrl === undefined ? undefined : await import('@mummyx/redis');
+const requestStateKey = process.env['MUMMYX_DEMO_REQUEST_STATE_KEY'] || undefined;
 
 /** Largest file the upload box accepts. */
 export const maxUploadBytes = 1024 * 1024 * 1024;
@@ -42,6 +49,8 @@ export function setStatsSource(source: () => unknown): void {
 export interface PageInfo {
   /** The command that adds this demo to Claude Desktop, as the user can run it where they are. */
   claudeConfigCommand: string;
+  /** This node's name in a cluster (`--redis`). */
+  node?: string;
 }
 let pageInfo: PageInfo | undefined;
 export function setPageInfo(info: PageInfo): void {
@@ -75,6 +84,8 @@ export const tus = new TusServer({
   directory: join(dataDir, 'uploads'),
   basePath: '/files/',
   maxSize: maxUploadBytes,
+  // Several nodes write one upload directory: PATCHes to one upload must not interleave.
+  ...(redis === undefined ? {} : { locker: new redis.RedisUploadLocker({ url: redisUrl }) }),
   onUploadFinish: (upload) => {
     const name = upload.metadata['filename'] ?? upload.id;
     publishActivity(corePublisher, 'upload', { id: upload.id, bytes: upload.offset, name });
@@ -130,6 +141,10 @@ export const mcp: McpMount = mountMcp(router, {
   tasks: demoTasks,
   // The demo answers /health itself (below).
   healthPath: false,
+  // In a cluster every node verifies requestState with the key the CLI read from Redis.
+  ...(requestStateKey === undefined ? {} : { requestStateKey }),
+  // In a cluster a stream may be resumed (Last-Event-ID) through any node.
+  ...(redis === undefined ? {} : { eventStore: new redis.RedisEventStore({ url: redisUrl }) }),
   onSessionCreated: (session) =>
     publishActivity(corePublisher, 'session', { id: session.id, transport: session.transport, state: 'open' }),
   onSessionClosed: (session) =>
@@ -172,13 +187,20 @@ router.get('/work', (request) => {
   const started = performance.now();
   const key = pbkdf2Sync('demo', randomBytes(16), rounds, 32, 'sha256').toString('hex');
   const elapsedMs = Math.round(performance.now() - started);
-  const result = { rounds, elapsedMs, thread: isMainThread ? 'io' : `worker ${threadId}`, key: key.slice(0, 16) };
+  const thread = isMainThread ? 'io' : `worker ${threadId}`;
+  const result = {
+    rounds,
+    elapsedMs,
+    thread,
+    key: key.slice(0, 16),
+    ...(nodeName === undefined ? {} : { node: nodeName }),
+  };
   corePublisher(activityTopic, { event: 'work', data: json(result) });
   request.respond(200, { 'Content-Type': 'application/json' }, json(result));
 });
 
 router.get('/ping', (request) => {
-  request.respond(200, { 'Content-Type': 'application/json' }, json({ thread: threadId }));
+  request.respond(200, { 'Content-Type': 'application/json' }, json({ thread: threadId, node: nodeName }));
 });
 
 router.post('/echo', (request) => {

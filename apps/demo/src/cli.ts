@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // mummyx-demo: the demo MCP tool server. See `mummyx-demo --help`.
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServer, parseThreads, type ServerOptions } from '@mummyx/core';
@@ -9,6 +10,7 @@ import { defaultDataDir, ensureSampleDatabase } from './sample-database.js';
 
 const usage = `usage:
   mummyx-demo [--port 8080] [--host 127.0.0.1] [--threads 1-8] [--conformance] [--data-dir DIR]
+              [--redis URL [--node-id NAME] [--advertise-url URL]]
       the demo over HTTP: MCP at /mcp (Streamable HTTP), /sse + /messages (legacy SSE) and /ws
       (WebSocket, subprotocol mcp), uploads at /files/, and a live web page at /
   mummyx-demo --stdio [--conformance] [--data-dir DIR]
@@ -26,6 +28,11 @@ options:
   --threads T      worker threads: N, MIN-MAX (elastic) or 0 for inline (default 1-8)
   --conformance    also register the MCP conformance suite's fixture tools, resources, prompts
   --data-dir DIR   where the sample database and uploads live (default ${defaultDataDir()})
+  --redis URL      one node of a cluster coordinated through Redis (default MUMMYX_REDIS_URL):
+                   topics, MCP notifications and sessions span every node, uploads lock in Redis
+                   (give every node the same --data-dir on shared storage)
+  --node-id NAME   this node's name in the cluster and on the page (default HOST-PID)
+  --advertise-url URL  where the other nodes reach this one (default: the listening address)
   -h, --help       this text
 `;
 
@@ -45,6 +52,9 @@ interface Values {
   stdio: boolean;
   conformance: boolean;
   'data-dir'?: string;
+  redis?: string;
+  'node-id'?: string;
+  'advertise-url'?: string;
   install: boolean;
   config?: string;
   url?: string;
@@ -63,6 +73,9 @@ try {
       stdio: { type: 'boolean', default: false },
       conformance: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      redis: { type: 'string' },
+      'node-id': { type: 'string' },
+      'advertise-url': { type: 'string' },
       install: { type: 'boolean', default: false },
       config: { type: 'string' },
       url: { type: 'string' },
@@ -92,6 +105,12 @@ if (command !== 'claude-config' && !values.stdio && values.url !== undefined) {
 }
 if (values.stdio && values.url !== undefined && values.conformance) {
   fail('--conformance is the HTTP demo’s to choose; --stdio --url only relays to it');
+}
+if (
+  (values.stdio || command !== undefined) &&
+  (values.redis !== undefined || values['node-id'] !== undefined || values['advertise-url'] !== undefined)
+) {
+  fail('--redis, --node-id and --advertise-url go with the HTTP demo');
 }
 if (command === 'claude-config' && (values.stdio || values.conformance)) {
   fail('claude-config takes --install, --config and --url only');
@@ -201,9 +220,32 @@ async function runHttp(dataDir: string): Promise<void> {
     fail(`--threads must be N or MIN-MAX, got ${values.threads}`);
   }
 
+  const redisUrl = values.redis ?? (process.env['MUMMYX_REDIS_URL'] || undefined);
+  const nodeId = values['node-id'] ?? `${hostname()}-${process.pid}`;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl))
+    fail(`--redis must be a redis:// URL, got ${redisUrl}`);
+  if (redisUrl === undefined && (values['node-id'] !== undefined || values['advertise-url'] !== undefined)) {
+    fail('--node-id and --advertise-url go with --redis');
+  }
   // The app module reads these on every thread (workers inherit the environment).
   process.env['MUMMYX_DEMO_DATA_DIR'] = dataDir;
   if (values.conformance) process.env['MUMMYX_DEMO_CONFORMANCE'] = '1';
+  if (redisUrl !== undefined) {
+    process.env['MUMMYX_REDIS_URL'] = redisUrl;
+    process.env['MUMMYX_DEMO_NODE'] = nodeId;
+    // A multi-round-trip retry may reach any node: every node verifies requestState with one key.
+    const { clusterSecret } = await import('@mummyx/redis');
+    try {
+      process.env['MUMMYX_DEMO_REQUEST_STATE_KEY'] = await clusterSecret({ url: redisUrl, name: 'request-state-key' });
+    } catch (error) {
+      log(`cannot join the cluster at ${redisUrl}: ${(error as Error).message}`);
+      process.exit(1);
+    }
+  } else {
+    delete process.env['MUMMYX_REDIS_URL'];
+    delete process.env['MUMMYX_DEMO_REQUEST_STATE_KEY'];
+    delete process.env['MUMMYX_DEMO_NODE'];
+  }
   const app = new URL('./app.js', import.meta.url);
   const { setPageInfo, setStatsSource } = (await import(app.href)) as typeof import('./app.js');
 
@@ -224,9 +266,27 @@ async function runHttp(dataDir: string): Promise<void> {
     log(`cannot start on ${values.host}:${port}: ${(error as Error).message}`);
     process.exit(1);
   }
+  let redisNode: { close(): Promise<void> } | undefined;
+  if (redisUrl !== undefined) {
+    const { attachRedis } = await import('@mummyx/redis');
+    const { mcpEventChannelName } = await import('@mummyx/mcp-transport');
+    try {
+      redisNode = await attachRedis(server, {
+        url: redisUrl,
+        nodeId,
+        // mount.notify on any node reaches every listen stream and 2025 session of the cluster.
+        channels: [mcpEventChannelName('/mcp')],
+        ...(values['advertise-url'] === undefined ? {} : { advertiseUrl: values['advertise-url'] }),
+        log: (level, message) => server.log(level, `redis: ${message}`),
+      });
+    } catch (error) {
+      log(`cannot join the cluster at ${redisUrl}: ${(error as Error).message}`);
+      process.exit(1);
+    }
+  }
   const mcpUrl = new URL(`${origin}/mcp`);
   const claudeConfigCommand = commandFor(['claude-config', '--install', ...urlArgs(mcpUrl)]);
-  setPageInfo({ claudeConfigCommand });
+  setPageInfo({ claudeConfigCommand, ...(redisUrl === undefined ? {} : { node: nodeId }) });
   process.stdout.write(
     `mummyx-demo listening on ${origin}\n` +
       `  web page            ${origin}/\n` +
@@ -235,6 +295,9 @@ async function runHttp(dataDir: string): Promise<void> {
       `  MCP WebSocket       ${origin.replace(/^http/, 'ws')}/ws (subprotocol mcp)\n` +
       `  uploads (tus)       ${origin}/files/\n` +
       `  data                ${dataDir}\n` +
+      (redisUrl === undefined
+        ? ''
+        : `  cluster             node ${nodeId} through ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}\n`) +
       `connect:\n` +
       `  Inspector CLI   npx -y @modelcontextprotocol/inspector@2.12.0 --cli ${origin}/mcp --method tools/list\n` +
       `  Claude Desktop  ${claudeConfigCommand}\n` +
@@ -251,13 +314,16 @@ async function runHttp(dataDir: string): Promise<void> {
       }
       isClosing = true;
       log(`${signal}, closing`);
-      server.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          log(`close failed: ${(error as Error).message}`);
-          process.exit(1);
-        },
-      );
+      server
+        .close()
+        .then(() => redisNode?.close())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            log(`close failed: ${(error as Error).message}`);
+            process.exit(1);
+          },
+        );
     });
   }
 }

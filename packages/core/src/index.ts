@@ -9,6 +9,8 @@ export type { Request, RequestHead, RespondSseOptions, SessionBinding, UpgradeOp
 export type { SseStream } from './sse/sse-stream.js';
 export type { SseEvent } from './sse/sse-encoder.js';
 export { publish } from './pubsub/publish.js';
+export type { TopicBroker, BrokerStats } from './pubsub/topic-broker.js';
+export type { SessionDirectory, SessionDirectoryStats } from './server/session-directory.js';
 export { sharedSecret } from './threads/shared-secret.js';
 export type {
   WebSocket,

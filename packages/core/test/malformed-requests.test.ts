@@ -294,6 +294,14 @@ test('answers 501 to an unknown but well-formed method', async (t) => {
   await assertRejected(t, crlf('FOO / HTTP/1.1', 'Host: x', '', ''), 'HTTP/1.1 501 Not Implemented');
 });
 
+test('answers 501 to CONNECT: the server is not a proxy (Node alone would close the socket without a word)', async (t) => {
+  await assertRejected(
+    t,
+    crlf('CONNECT example.com:443 HTTP/1.1', 'Host: example.com:443', '', ''),
+    'HTTP/1.1 501 Not Implemented',
+  );
+});
+
 test('answers 400 to binary garbage', async (t) => {
   await assertRejected(
     t,

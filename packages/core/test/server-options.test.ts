@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import {
   createServer,
   MxError,
@@ -9,7 +11,7 @@ import {
   type ServerOptions,
 } from '@mummyx/core';
 import { Server } from '../dist/server/server.js';
-import { httpGet, start } from './helpers.js';
+import { deferred, httpGet, RawConnection, rawRequest, start, statusOf, within } from './helpers.js';
 
 const ok: RequestHandler = (request) => request.respond(200, {}, 'ok');
 
@@ -49,42 +51,95 @@ test('refuses a requestTimeoutMs shorter than headersTimeoutMs with MX_ERR_OPTIO
   );
 });
 
-test('lowers the default headersTimeoutMs to a shorter requestTimeoutMs instead of refusing it', async () => {
-  const server = createServer(ok, { requestTimeoutMs: 10_000 });
-  await server.listen(0);
-  await server.close();
+test('lowers the default headersTimeoutMs to a shorter requestTimeoutMs instead of refusing it', async (t) => {
+  // The default headersTimeoutMs (20 000) would exceed this requestTimeoutMs: it is lowered to it,
+  // so a head that never completes gets its 408 after about a second, not after 20.
+  const { port } = await start(t, ok, { requestTimeoutMs: 1_000 });
+  const started = performance.now();
+  const { text } = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\n', { idleMs: 15_000, timeoutMs: 15_000 });
+  const elapsedMs = performance.now() - started;
+  assert.equal(statusOf(text), 408, `answered ${JSON.stringify(text.slice(0, 40))}`);
+  assert.ok(elapsedMs >= 900, `408 after ${elapsedMs.toFixed(0)} ms, before the 1 000 ms timeout`);
+  assert.ok(elapsedMs < 15_000, `408 after ${elapsedMs.toFixed(0)} ms: the 20 000 ms default still applied`);
 });
 
-test('refuses an unknown compression encoding with MX_ERR_OPTION_INVALID', async (t) => {
+test('refuses an unknown compression encoding with MX_ERR_OPTION_INVALID', () => {
   const options: ServerOptions = { compression: { encodings: ['zstd' as ContentEncoding, 'gzip'] } };
-  let server: Server | undefined;
-  try {
-    server = createServer(ok, options);
-  } catch (error) {
-    assert.equal(error instanceof MxError && error.code, 'MX_ERR_OPTION_INVALID');
-    return;
-  }
-  await server.close();
-  // Accepted: then it must at least answer a client that accepts that encoding.
-  const { url } = await start(
-    t,
-    (request) => request.respond(200, { 'Content-Type': 'text/plain' }, 'a'.repeat(2_000)),
-    options,
+  assert.throws(() => createServer(ok, options), hasCode('MX_ERR_OPTION_INVALID'));
+  assert.throws(
+    () => createServer(ok, { compression: { encodings: 'gzip' as unknown as ContentEncoding[] } }),
+    hasCode('MX_ERR_OPTION_INVALID'),
   );
-  const response = await httpGet(url, { headers: { 'Accept-Encoding': 'zstd' }, timeoutMs: 1_500 });
-  assert.equal(response.status, 200);
 });
 
-test('accepts 0 for maxBodyBytes, requestTimeoutMs, closeTimeoutMs and compression.thresholdBytes', async () => {
-  const server = createServer(ok, {
+test('maxBodyBytes: 0 accepts an empty body and answers 413 to a one-byte body', async (t) => {
+  const { url } = await start(t, (request) => request.respond(200, {}, `got ${request.body.length}`), {
     maxBodyBytes: 0,
-    requestTimeoutMs: 0,
-    closeTimeoutMs: 0,
-    compression: { thresholdBytes: 0 },
-    logHandler: () => {},
   });
-  await server.listen(0);
-  await server.close();
+  const empty = await httpGet(url, { method: 'POST', body: '' });
+  assert.equal(empty.status, 200);
+  assert.equal(empty.body.toString(), 'got 0');
+  const one = await httpGet(url, { method: 'POST', body: 'x' });
+  assert.equal(one.status, 413);
+});
+
+test('requestTimeoutMs: 0 disables the whole-request timeout: a body that trickles in long after the head is served', async (t) => {
+  const { port } = await start(t, (request) => request.respond(200, {}, `got ${request.body.toString()}`), {
+    requestTimeoutMs: 0,
+    headersTimeoutMs: 200,
+  });
+  const connection = await RawConnection.open(t, port);
+  connection.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab');
+  // Five times the head's timeout: with any request timeout at or under it, this would be a 408.
+  await delay(1_000);
+  connection.write('cd');
+  const response = await connection.readResponse({ timeoutMs: 10_000 });
+  assert.equal(response.status, 200);
+  assert.equal(response.body, 'got abcd');
+});
+
+test('closeTimeoutMs: 0 closes at once: close() does not wait for a request in flight', async (t) => {
+  const never = deferred();
+  const arrived = deferred();
+  const server = createServer(
+    async (request) => {
+      arrived.resolve();
+      await never.promise;
+      request.respond(200, {}, 'too late');
+    },
+    { closeTimeoutMs: 0, logHandler: () => {} },
+  );
+  const { port } = await server.listen(0);
+  t.after(() => {
+    never.resolve();
+    return server.close();
+  });
+  const connection = await RawConnection.open(t, port);
+  connection.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await arrived.promise;
+  // The handler never settles on its own: a close() that waited for it would never resolve.
+  await within(5_000, server.close(), 'close() with closeTimeoutMs 0 and a request in flight');
+  assert.equal(await connection.waitClosed(5_000), true, "the in-flight request's connection was closed");
+  assert.equal(connection.pending, '', 'and it got no response');
+});
+
+test('compression.thresholdBytes: 0 compresses a 100-byte body that the default 860 would send as it is', async (t) => {
+  const hundred = 'a'.repeat(100);
+  const handler: RequestHandler = (request) =>
+    request.respond(200, { 'Content-Type': 'text/plain' }, request.path === '/tiny' ? 'abc' : hundred);
+  const { url: zero } = await start(t, handler, { compression: { thresholdBytes: 0 } });
+  const { url: byDefault } = await start(t, handler);
+  const compressed = await httpGet(zero, { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(compressed.headers['content-encoding'], 'gzip');
+  assert.equal(gunzipSync(compressed.body).toString(), hundred);
+  const plain = await httpGet(byDefault, { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(plain.body.toString(), hundred);
+  // Three bytes are over a threshold of 0 too, but gzip would make them longer: sent as they are.
+  const tiny = await httpGet(`${zero}/tiny`, { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(tiny.headers['content-encoding'], undefined);
+  assert.equal(tiny.headers.vary, 'Accept-Encoding');
+  assert.equal(tiny.body.toString(), 'abc');
 });
 
 test('refuses a missing handler with MX_ERR_HANDLER_MISSING', () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { WebSocket as WsClient } from 'ws';
 import { createServer, sharedSecret, type Server } from '@mummyx/core';
+import { openGate } from './fixtures/gate.js';
 import { jsonOf, send, waitFor } from './threads-helpers.js';
 
 const app = new URL('./fixtures/sessions-app.js', import.meta.url);
@@ -46,28 +47,37 @@ test('new sessions spread over the workers holding the fewest', async (t) => {
 });
 
 test("a session's request waits for its busy worker; other sessions' requests do not", async (t) => {
+  const gate = openGate();
   const { port } = await startSessions(t, 2);
   const a = jsonOf<Answer>(await send(port, '/s/a/bind', { method: 'POST' })).threadId;
   const b = jsonOf<Answer>(await send(port, '/s/b/bind', { method: 'POST' })).threadId;
   assert.notEqual(a, b);
-  const blocking = send(port, '/s/a/block?ms=400');
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const [sameSession, otherSession] = await Promise.all([send(port, '/s/a/where'), send(port, '/s/b/where')]);
-  assert.equal(jsonOf<Answer>(sameSession).threadId, a, 'same worker, even while it is busy');
-  assert.ok(sameSession.ms > 250, `same-session request waited ${sameSession.ms.toFixed(0)} ms`);
-  assert.equal(jsonOf<Answer>(otherSession).threadId, b);
-  assert.ok(otherSession.ms < 200, `other session answered in ${otherSession.ms.toFixed(0)} ms`);
-  assert.equal((await blocking).status, 200);
+  const settled: string[] = [];
+  const blocking = send(port, '/s/a/gate-wait').finally(() => settled.push('blocking'));
+  await gate.arrivals(1);
+  // Session a's worker is held at the gate until the test opens it, after b's answer.
+  const sameSession = send(port, '/s/a/where').finally(() => settled.push('same session'));
+  const otherSession = await send(port, '/s/b/where');
+  assert.equal(jsonOf<Answer>(otherSession).threadId, b, "b's request ran on b's worker");
+  assert.deepEqual(settled, [], "b was answered while a's worker was blocked, and a's request still waits");
+  gate.open();
+  const [blocked, same] = await Promise.all([blocking, sameSession]);
+  assert.equal(blocked.status, 200);
+  assert.equal(jsonOf<Answer & { isOpened: boolean }>(blocked).isOpened, true);
+  assert.equal(jsonOf<Answer>(same).threadId, a, 'same worker, even while it is busy');
+  assert.deepEqual(settled, ['blocking', 'same session'], 'the queued request ran after the blocking one');
 });
 
 test('a worker runs several requests of its sessions at once while they await', async (t) => {
   const { port } = await startSessions(t, 2);
   const home = jsonOf<Answer>(await send(port, '/s/a/bind', { method: 'POST' })).threadId;
-  const started = performance.now();
-  const replies = await Promise.all([1, 2, 3, 4].map(() => send(port, '/s/a/slow?ms=300')));
-  const elapsed = performance.now() - started;
-  for (const reply of replies) assert.equal(jsonOf<Answer>(reply).threadId, home);
-  assert.ok(elapsed < 900, `four 300 ms awaits on one worker took ${elapsed.toFixed(0)} ms (not one after another)`);
+  // Each answers only once all four have started on the worker: one after another, they would not.
+  const replies = await Promise.all([1, 2, 3, 4].map(() => send(port, '/s/a/together?n=4&round=awaits')));
+  for (const reply of replies) {
+    const answer = jsonOf<Answer & { isTogether: boolean }>(reply);
+    assert.equal(answer.threadId, home);
+    assert.equal(answer.isTogether, true, 'all four awaited on the worker at once');
+  }
 });
 
 test('release unbinds; a worker that exits takes its bindings with it and the key moves on', async (t) => {

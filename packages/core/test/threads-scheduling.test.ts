@@ -8,6 +8,7 @@ import { getPriority } from 'node:os';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createServer, MxError } from '@mummyx/core';
+import { openGate } from './fixtures/gate.js';
 import { appUrl, poolOf, runLanes, send, startThreaded, waitFor } from './threads-helpers.js';
 
 const linux = process.platform === 'linux';
@@ -148,15 +149,26 @@ test(
   'a request handed to a worker behind one that turns out slow is taken back and runs on another worker',
   { timeout: 30_000 },
   async (t) => {
+    const gate = openGate();
     const { server, port } = await startThreaded(t, { threads: { min: 1, max: 2, idleTimeoutMs: 60_000 } });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     t.after(() => agent.destroy());
     // Quick answers make the only worker one that is handed its next requests in advance.
     for (let i = 0; i < 20; i++) assert.equal((await send(port, '/fast', { agent })).status, 200);
-    // Parsed in one read: /fast is posted to the busy worker right behind /block.
-    const responses = await pipelined(t, port, ['/block?ms=1500', '/fast'], /\r\n\r\nfast$/, 10_000);
+    const ranBefore = poolOf(server).runTime.count;
+    // Parsed in one read: /fast is posted to the busy worker right behind the gated request.
+    const pending = pipelined(t, port, ['/gate/wait', '/fast'], /\r\n\r\nfast$/, 60_000);
+    await gate.arrivals(1);
+    // The first worker is held at the gate until /fast has run: only another worker can run it.
+    await waitFor(
+      '/fast to run while the first worker is held',
+      () => poolOf(server).runTime.count > ranBefore,
+      30_000,
+    );
+    gate.open();
+    const responses = await pending;
     const threadOf = (response: string): string => /\r\nx-thread-id: (\d+)\r\n/i.exec(response)?.[1] ?? '?';
-    assert.match(responses[0]!, /\r\n\r\nblocked 1500 ms$/);
+    assert.match(responses[0]!, /\r\n\r\n\{"threadId":\d+,"isOpened":true\}$/);
     assert.match(responses[1]!, /\r\n\r\nfast$/);
     assert.notEqual(threadOf(responses[1]!), threadOf(responses[0]!), '/fast ran on the second worker');
     assert.equal(poolOf(server).workers, 2);

@@ -98,7 +98,8 @@ function generated(total: number, hash: ReturnType<typeof createHash>): Readable
 
 test(
   'a 1 GiB upload with tus-js-client grows the server RSS by a bounded amount, far below the upload size',
-  { timeout: 60_000 },
+  // 10-25 s on a quiet machine; minutes on one busy with other builds.
+  { timeout: 300_000 },
   async (t) => {
     const directory = await tempDirectory(t);
     const { url } = await startChild(t, directory);
@@ -135,9 +136,10 @@ test(
     // Where the runtime can free a body chunk as soon as it is on disk (Node 22+:
     // ArrayBuffer.prototype.transfer), the growth stays small: 5–13 MiB measured. On Node 20 the
     // chunks wait for V8 to collect them, which it starts once tens of megabytes of them pile
-    // up, whatever the upload size: 33–38 MiB measured. Both bounds leave room for a busy box.
+    // up, whatever the upload size: 33–38 MiB measured, 31–33 MiB with two CPU hogs beside it
+    // (memory follows the bytes in flight, not the time they take).
     const canFree = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
-    const bound = (canFree ? 40 : 96) * 1024 * 1024;
+    const bound = (canFree ? 40 : 48) * 1024 * 1024;
     assert.ok(
       growth < bound,
       `server RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB (bound ${bound / 2 ** 20} MiB on this runtime)`,

@@ -13,6 +13,16 @@ export type ChangeEvent = (
 
 type Listener = (event: ChangeEvent) => void;
 
+/**
+ * The name of the `BroadcastChannel` that carries the change events of the
+ * mount at `path` between the threads of a process. Bridging it between
+ * processes (`attachRedis(server, { channels: [mcpEventChannelName('/mcp')] })`
+ * of `@mummyx/redis`) makes `mount.notify` reach every node.
+ */
+export function mcpEventChannelName(path: string): string {
+  return `mummyx:mcp-transport:events:${path}`;
+}
+
 /** Most listeners one thread's bus holds (one per open 2026 `subscriptions/listen` stream, plus the mount's own). */
 const maxListeners = 100_000;
 
@@ -34,7 +44,7 @@ export class ChannelEventBus {
 
   constructor(path: string, log: (message: string) => void) {
     this.#log = log;
-    this.#channel = new BroadcastChannel(`mummyx:mcp-transport:events:${path}`);
+    this.#channel = new BroadcastChannel(mcpEventChannelName(path));
     this.#channel.onmessage = (message) => {
       const data = (message as { data?: unknown }).data;
       if (isChangeEvent(data)) this.#deliver(data);

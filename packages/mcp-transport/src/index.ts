@@ -1,3 +1,4 @@
+export { mcpEventChannelName } from './event-bus.js';
 export { mountMcp, type McpMount, type McpMountOptions, type McpNotifier, type McpTasksView } from './mount.js';
 export type { McpTasksOptions, TaskCallInfo } from './tasks/tasks-extension.js';
 export {

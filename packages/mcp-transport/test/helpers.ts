@@ -1,10 +1,12 @@
 import { TextDecoder } from 'node:util';
+import { setEnvironmentData } from 'node:worker_threads';
 import type { TestContext } from 'node:test';
 import { createServer, Router, type Server, type ServerOptions } from '@mummyx/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { mountMcp, type McpMount, type McpMountOptions } from '@mummyx/mcp-transport';
-import { createTestServer } from './fixtures/tools.js';
+import type { HookReport } from './fixtures/mcp-app.js';
+import { barrierKey, createTestServer } from './fixtures/tools.js';
 
 export const appUrl = new URL('./fixtures/mcp-app.js', import.meta.url);
 
@@ -17,7 +19,12 @@ export interface Started {
 
 export type Mode = 'inline' | 'threaded';
 
-/** Starts an MCP server inline (with these mount options) or threaded (the fixture app module). */
+/**
+ * Starts an MCP server inline or threaded (the fixture app module on 2 workers, unless
+ * `serverOptions` says otherwise), with these mount options either way. Threaded, the options
+ * travel as JSON in the app module's URL; the session hooks are the only functions that can
+ * (each worker reports them back on a BroadcastChannel).
+ */
 export async function startMcp(
   t: TestContext,
   mode: Mode,
@@ -31,7 +38,23 @@ export async function startMcp(
     mount = mountMcp(router, { createServer: createTestServer, log: () => {}, ...mountOptions });
     server = createServer(router, { logLevel: 'error', ...serverOptions });
   } else {
-    server = createServer({ app: appUrl, threads: 4, logLevel: 'error', ...serverOptions });
+    const { onSessionCreated, onSessionClosed, ...rest } = mountOptions;
+    for (const [name, value] of Object.entries(rest)) {
+      if (typeof value === 'function') throw new Error(`startMcp: ${name} cannot reach a worker thread`);
+    }
+    const hooked = onSessionCreated !== undefined || onSessionClosed !== undefined;
+    if (hooked) {
+      const channel = new BroadcastChannel('mcp-test-hooks');
+      channel.onmessage = (event) => {
+        const report = (event as MessageEvent).data as HookReport;
+        if (report.hook === 'created') onSessionCreated?.(report.session);
+        else onSessionClosed?.(report.session, report.reason!);
+      };
+      t.after(() => channel.close());
+    }
+    const app = new URL(appUrl);
+    app.searchParams.set('mount', JSON.stringify({ ...rest, ...(hooked ? { reportHooks: true } : {}) }));
+    server = createServer({ app, threads: 2, logLevel: 'error', ...serverOptions });
   }
   const address = await server.listen(0);
   t.after(async () => {
@@ -172,4 +195,35 @@ function parseBlock(block: string): SseEvent {
   }
   event.data = data.join('\n');
   return event;
+}
+
+/**
+ * A fresh counter for the fixture's `gather` tool, shared with every worker started after this
+ * call (worker environment data shares a SharedArrayBuffer instead of copying it). Returns how
+ * many calls have arrived so far.
+ */
+export function openBarrier(): () => number {
+  const arrived = new Int32Array(new SharedArrayBuffer(4));
+  setEnvironmentData(barrierKey, arrived.buffer);
+  return () => Atomics.load(arrived, 0);
+}
+
+/** POSTs a JSON-RPC body to /mcp with the headers every client sends. */
+export function postMcp(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(new URL('/mcp', url), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: bothAccept, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** The JSON-RPC messages of an answer, whether it came as JSON or as an SSE stream (read to its end). */
+export async function messagesOf(response: Response): Promise<unknown[]> {
+  const type = response.headers.get('content-type') ?? '';
+  if (type.startsWith('application/json')) {
+    const body: unknown = await response.json();
+    return Array.isArray(body) ? (body as unknown[]) : [body];
+  }
+  const events = await readEvents(response, () => false);
+  return events.filter((event) => event.event === 'message').map((event) => JSON.parse(event.data) as unknown);
 }

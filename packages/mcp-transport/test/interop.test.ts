@@ -6,17 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { startMcp } from './helpers.js';
-import { toolBin } from './tools-install.js';
-
-let inspector = '';
-let mcpRemote = '';
-
-before(() => {
-  inspector = toolBin('inspector', '@modelcontextprotocol/inspector@2.12.0', 'mcp-inspector');
-  mcpRemote = toolBin('mcp-remote', 'mcp-remote@0.15.1', 'mcp-remote');
-});
+import { toolOrSkip } from './tools-install.js';
 
 function run(bin: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -29,6 +21,8 @@ function run(bin: string, args: string[]): Promise<{ code: number; stdout: strin
 
 describe('MCP Inspector CLI 2.12.0', () => {
   test('tools/call over Streamable HTTP, tools/list with --protocol-era auto, tools/call over legacy SSE', async (t) => {
+    const inspector = toolOrSkip(t, 'inspector', '@modelcontextprotocol/inspector@2.12.0', 'mcp-inspector');
+    if (inspector === undefined) return;
     const { url } = await startMcp(t, 'threaded', {}, { threads: 2 });
     const call = await run(inspector, [
       '--cli',
@@ -80,6 +74,8 @@ describe('MCP Inspector CLI 2.12.0', () => {
 describe('mcp-remote 0.15.1 over stdio, as Claude Desktop runs it', () => {
   for (const transport of ['http-only', 'sse-only']) {
     test(`initialize, tools/list and tools/call (${transport})`, async (t) => {
+      const mcpRemote = toolOrSkip(t, 'mcp-remote', 'mcp-remote@0.15.1', 'mcp-remote');
+      if (mcpRemote === undefined) return;
       const { url } = await startMcp(t, 'threaded', {}, { threads: 2 });
       const home = mkdtempSync(join(tmpdir(), 'mcp-remote-'));
       t.after(() => rmSync(home, { recursive: true, force: true }));

@@ -13,9 +13,12 @@ import {
   conformanceTaskScenarios as taskScenarios,
 } from './tools-install.js';
 
-/** Runs one scenario; resolves with its exit code and output (colours stripped). */
-function runScenario(url: string, scenario: string): Promise<{ code: number; output: string }> {
-  const { node, conformance } = suite();
+/** Runs one scenario with the suite's CLI; resolves with its exit code and output (colours stripped). */
+function runScenario(
+  { node, conformance }: { node: string; conformance: string },
+  url: string,
+  scenario: string,
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     execFile(
       node,
@@ -32,10 +35,12 @@ function runScenario(url: string, scenario: string): Promise<{ code: number; out
 
 for (const mode of ['inline', 'threaded'] as TasksMode[]) {
   test(`conformance ${suiteVersion} tasks-* scenarios, ${mode}: every check passes`, async (t) => {
+    const tools = suite(t);
+    if (tools === undefined) return;
     const { url } = await startTasksServer(t, mode);
     for (const scenario of taskScenarios) {
       await t.test(scenario, async () => {
-        const { code, output } = await runScenario(url, scenario);
+        const { code, output } = await runScenario(tools, url, scenario);
         const failing = output.split('\n').filter((line) => /\b(FAILURE|WARNING)\b/.test(line));
         assert.deepEqual(failing, [], `${scenario}:\n${output.slice(-3_000)}`);
         const summary = /Passed: (\d+)\/(\d+), (\d+) failed, (\d+) warnings/.exec(output);
@@ -47,7 +52,7 @@ for (const mode of ['inline', 'threaded'] as TasksMode[]) {
       });
     }
     await t.test('tasks-status-notifications is skipped by the suite', async () => {
-      const { output } = await runScenario(url, 'tasks-status-notifications');
+      const { output } = await runScenario(tools, url, 'tasks-status-notifications');
       assert.match(output, /tasks-status-notifications\s*\]\s*SKIPPED/);
     });
   });

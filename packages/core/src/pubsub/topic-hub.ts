@@ -26,10 +26,15 @@ export class PublishedMessage {
  */
 export class TopicHub {
   readonly #topics = new Map<string, Set<Subscriber>>();
+  /** Told when a topic gets its first subscriber (`true`) and loses its last (`false`). */
+  onTopicChange: ((topic: string, isActive: boolean) => void) | undefined;
 
   subscribe(topic: string, subscriber: Subscriber): void {
     let set = this.#topics.get(topic);
-    if (set === undefined) this.#topics.set(topic, (set = new Set()));
+    if (set === undefined) {
+      this.#topics.set(topic, (set = new Set()));
+      this.onTopicChange?.(topic, true);
+    }
     set.add(subscriber);
   }
 
@@ -37,7 +42,15 @@ export class TopicHub {
     const set = this.#topics.get(topic);
     if (set === undefined) return;
     set.delete(subscriber);
-    if (set.size === 0) this.#topics.delete(topic);
+    if (set.size === 0) {
+      this.#topics.delete(topic);
+      this.onTopicChange?.(topic, false);
+    }
+  }
+
+  /** Topics with at least one subscriber. */
+  topics(): string[] {
+    return [...this.#topics.keys()];
   }
 
   /** Returns how many subscribers received the message. */

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { plainResponse } from '../http/response.js';
+import { plainResponse, refusalResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import { writeRawResponse } from './upgrade-sink.js';
 
@@ -48,4 +48,13 @@ function isTokenThenSpace(packet: Buffer | undefined): boolean {
   if (packet === undefined) return false;
   const text = packet.subarray(0, 32).toString('latin1');
   return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ /.test(text);
+}
+
+/**
+ * Without a 'connect' listener Node closes a CONNECT request's socket silently; this server
+ * tunnels nothing, so CONNECT gets the 501 of any method it does not implement.
+ */
+export function answerConnect(socket: Socket): void {
+  writeRawResponse(socket, refusalResponse(501, 'CONNECT is not supported: this server is not a proxy'));
+  socket.destroySoon();
 }

@@ -12,6 +12,8 @@ import type { WorkerPool } from '../threads/worker-pool.js';
 import { NodeResponseSink, type SinkContext } from './node-response-sink.js';
 import { placementOf, type Placement } from './placement.js';
 import { readHead } from './request-head.js';
+import type { SessionDirectory } from './session-directory.js';
+import { isForwarded, SessionForwarding } from './session-forwarding.js';
 import { UpgradeSink, writeRawResponse, type UpgradeContext } from './upgrade-sink.js';
 
 /** One client connection: the responses it still owes (pipelined requests queue up). */
@@ -45,6 +47,8 @@ export class RequestIntake {
   #router: Router | undefined;
   #pool: WorkerPool | undefined;
   #requestsHandled = 0;
+  #cluster:
+    { directory: SessionDirectory; forwarding: SessionForwarding; isBound: (key: string) => boolean } | undefined;
 
   constructor(
     options: { maxBodyBytes: number; maxUriBytes: number },
@@ -65,6 +69,16 @@ export class RequestIntake {
     this.#handler = handler;
     this.#router = router;
     this.#pool = pool;
+  }
+
+  /**
+   * Looks up the session keys of session routes bound on no thread here, and
+   * forwards their requests to the node that holds them.
+   */
+  useSessionDirectory(directory: SessionDirectory | undefined, isBound: (key: string) => boolean): void {
+    this.#cluster?.forwarding.close();
+    this.#cluster =
+      directory === undefined ? undefined : { directory, forwarding: new SessionForwarding(this.#log), isBound };
   }
 
   /** Requests whose handler has been started. */
@@ -98,7 +112,9 @@ export class RequestIntake {
     const sink = new NodeResponseSink(res, this.#sinkContext, pending);
     const threaded = this.#pool !== undefined;
     // The one match: made only when there is something to decide (threaded, or a body that may stream).
-    const found = matched ?? (threaded || hasBody ? this.#router?.match(head.method, head.path) : undefined);
+    const found =
+      matched ??
+      (threaded || hasBody || this.#cluster !== undefined ? this.#router?.match(head.method, head.path) : undefined);
     const placement = placementOf(found, threaded);
     if (!hasBody) {
       this.#run(head, undefined, sink, placement, found);
@@ -167,7 +183,7 @@ export class RequestIntake {
     res.end(response.body);
   }
 
-  /** Runs a request (its body, if any, whole) where it was placed. */
+  /** Runs a request (its body, if any, whole) where it was placed, or on the node that holds its session. */
   #run(
     head: RequestHead,
     body: Buffer | undefined,
@@ -175,19 +191,50 @@ export class RequestIntake {
     placement: Placement,
     found: RouteMatch | undefined,
   ): void {
+    const session = found?.kind === 'route' ? found.route.options.session : undefined;
+    if (session === undefined || (placement !== 'session' && this.#cluster === undefined)) {
+      this.#place(head, body, sink, placement, undefined);
+      return;
+    }
+    const key = this.#sessionKeyOf(session, (found as RouteFound).pathParams, head, body, sink);
+    const cluster = this.#cluster;
+    if (cluster === undefined || typeof key !== 'string' || cluster.isBound(key) || isForwarded(head)) {
+      this.#place(head, body, sink, placement, key);
+      return;
+    }
+    // Bound nowhere here: another node may hold it.
+    cluster.directory.locate(key).then(
+      (origin) => {
+        if (origin === undefined || sink.sendStream === undefined) this.#place(head, body, sink, placement, key);
+        else {
+          this.#requestsHandled++;
+          cluster.forwarding.forward(origin, cluster.directory.nodeId, head, body, sink);
+        }
+      },
+      (error: unknown) => {
+        this.#log('error', `session lookup failed, serving here: ${String(error)}`);
+        this.#place(head, body, sink, placement, key);
+      },
+    );
+  }
+
+  #place(
+    head: RequestHead,
+    body: Buffer | undefined,
+    sink: PoolSink,
+    placement: Placement,
+    key: string | undefined | false,
+  ): void {
     this.#requestsHandled++;
     switch (placement) {
       case 'pool':
         this.#pool!.dispatch(head, body, sink);
         return;
-      case 'session': {
-        const { route, pathParams } = found as RouteFound;
-        const key = this.#sessionKeyOf(route.options.session!, pathParams, head, body, sink);
+      case 'session':
         // `false`: the request belongs to no session; it runs where any other request would.
         if (key === false) this.#pool!.dispatch(head, body, sink);
         else this.#pool!.dispatchSession(key, head, body, sink);
         return;
-      }
       default: {
         // Inline, or a stream-bodied route's request without a body: on this thread.
         const request = new Request(head, body, sink, this.#requestConfig);

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
 import { liveServers } from '../pubsub/publish.js';
+import type { BrokerStats, TopicBroker } from '../pubsub/topic-broker.js';
 import { TopicHub } from '../pubsub/topic-hub.js';
 import { Router, type RequestHandler } from '../router/router.js';
 import type { SseConnection, StreamContext } from '../sse/sse-connection.js';
@@ -13,10 +14,11 @@ import { SessionRegistry, type IoSessions } from '../threads/session-registry.js
 import type { WorkerPool } from '../threads/worker-pool.js';
 import { createWss, type WsConnection } from '../websocket/websocket-connection.js';
 import type { WebSocketHandler } from '../websocket/websocket.js';
-import { answerClientError } from './client-error.js';
+import { answerClientError, answerConnect } from './client-error.js';
 import type { SinkContext } from './node-response-sink.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { RequestIntake, type ConnectionState } from './request-intake.js';
+import type { SessionDirectory, SessionDirectoryStats } from './session-directory.js';
 import type { UpgradeContext } from './upgrade-sink.js';
 
 export interface ListenAddress {
@@ -42,6 +44,10 @@ export interface ServerStats {
   sessions: number;
   /** Worker pool figures; undefined when handlers run inline. */
   pool: PoolStats | undefined;
+  /** The attached topic broker's figures (`attachBroker`); undefined without one. */
+  broker: BrokerStats | undefined;
+  /** The attached session directory's figures (`attachSessionDirectory`); undefined without one. */
+  sessionDirectory: SessionDirectoryStats | undefined;
 }
 
 /**
@@ -68,6 +74,8 @@ export class Server {
   readonly #upgradeContext: UpgradeContext;
   #websocketHandler: WebSocketHandler | undefined;
   readonly #sessions: IoSessions = new SessionRegistry();
+  #broker: TopicBroker | undefined;
+  #directory: SessionDirectory | undefined;
 
   constructor(handler: RequestHandler | Router | undefined, options: ServerOptions = {}) {
     this.#options = resolveOptions(options);
@@ -151,6 +159,7 @@ export class Server {
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.#log),
     );
+    this.#http.on('connect', (_req: IncomingMessage, socket: Socket) => answerConnect(socket));
     this.#http.on('connection', (socket: Socket) => {
       const state = { pending: new Set<ServerResponse>(), upgraded: false, remoteAddress: socket.remoteAddress ?? '' };
       this.#sockets.set(socket, state);
@@ -231,7 +240,7 @@ export class Server {
       compression: this.#options.compression,
       logLevel: this.#options.logLevel,
       log: this.#log,
-      publish: (topic, data) => this.#hub.publish(topic, data),
+      publish: (topic, data) => this.publish(topic, data),
       nextId: () => this.#nextStreamId++,
     });
     try {
@@ -241,6 +250,7 @@ export class Server {
       throw error;
     }
     this.#pool = pool;
+    if (this.#directory !== undefined) pool.onSessionKeyChange = this.#sessionKeyChange;
     this.#intake.use(app.handler, placing, pool);
   }
 
@@ -277,17 +287,66 @@ export class Server {
       websockets: this.#upgradeContext.websockets.connections.size,
       sessions: this.#sessions.size + (this.#pool?.sessionCount ?? 0),
       pool: this.#pool?.stats(),
+      broker: this.#broker?.stats(),
+      sessionDirectory: this.#directory?.stats(),
     };
   }
 
   /**
+   * Carries this server's pub/sub topics to the other nodes of a cluster and
+   * theirs here (see `TopicBroker`; `@mummyx/redis` has one). Call it once,
+   * on the IO thread, before or after `listen()`.
+   */
+  attachBroker(broker: TopicBroker): void {
+    if (this.#broker !== undefined) throw new MxError('MX_ERR_OPTION_INVALID', 'a topic broker is attached already');
+    if (this.#closed !== undefined) throw new MxError('MX_ERR_SERVER_CLOSED');
+    this.#broker = broker;
+    this.#hub.onTopicChange = (topic, isActive) => broker.topicChanged(topic, isActive);
+    broker.attach((topic, data) => this.#hub.publish(topic, data), this.#hub.topics());
+  }
+
+  /**
+   * Lets requests of session routes whose session lives on another node of
+   * a cluster reach it: this node's session keys are claimed in `directory`,
+   * and a request for a key held elsewhere is forwarded there (see
+   * `SessionDirectory`; `@mummyx/redis` has one). Call it once, on the IO
+   * thread, before sessions are opened (before `listen()`).
+   */
+  attachSessionDirectory(directory: SessionDirectory): void {
+    if (this.#directory !== undefined) {
+      throw new MxError('MX_ERR_OPTION_INVALID', 'a session directory is attached already');
+    }
+    if (this.#closed !== undefined) throw new MxError('MX_ERR_SERVER_CLOSED');
+    this.#directory = directory;
+    this.#sessions.onKeyChange = this.#sessionKeyChange;
+    if (this.#pool !== undefined) this.#pool.onSessionKeyChange = this.#sessionKeyChange;
+    this.#intake.useSessionDirectory(
+      directory,
+      (key) => this.#sessions.ownerOf(key) !== undefined || this.#pool?.isSessionBound(key) === true,
+    );
+  }
+
+  readonly #sessionKeyChange = (key: string, isBound: boolean): void => {
+    try {
+      if (isBound) this.#directory?.claim(key);
+      else this.#directory?.release(key);
+    } catch (error) {
+      this.log('error', `session directory: ${String(error)}`);
+    }
+  };
+
+  /**
    * Sends `data` to every SSE stream (and WebSocket) subscribed to `topic`,
    * from the IO thread. Strings become an event's data; objects are sent as
-   * SSE events (`{ event, id, data, retry }`). Returns the subscriber count.
+   * SSE events (`{ event, id, data, retry }`). Returns the subscriber count
+   * on this node; with a broker attached, the other nodes' subscribers get it
+   * too.
    * On a worker thread use the exported `publish()`.
    */
   publish(topic: string, data: unknown): number {
-    return this.#hub.publish(topic, data);
+    const count = this.#hub.publish(topic, data);
+    this.#broker?.publish(topic, data);
+    return count;
   }
 
   /** Logs through the configured handler when `level` is enabled. */
@@ -312,6 +371,8 @@ export class Server {
     await this.#starting;
     if (!this.#http.listening) {
       await this.#pool?.close(0);
+      this.#broker?.detach();
+      this.#intake.useSessionDirectory(undefined, () => false);
       return;
     }
     const started = Date.now();
@@ -353,6 +414,8 @@ export class Server {
       clearInterval(sweep);
     }
     await this.#pool?.close(Math.max(0, this.#options.closeTimeoutMs - (Date.now() - started)));
+    this.#broker?.detach();
+    this.#intake.useSessionDirectory(undefined, () => false);
   }
 }
 

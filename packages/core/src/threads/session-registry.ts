@@ -7,6 +7,8 @@
  */
 export class SessionRegistry<Owner> {
   readonly #bindings = new Map<string, { owner: Owner; count: number }>();
+  /** Told when a key becomes bound (`true`) and when it is no longer bound (`false`). */
+  onKeyChange: ((key: string, isBound: boolean) => void) | undefined;
 
   /** Keys bound now. */
   get size(): number {
@@ -29,6 +31,7 @@ export class SessionRegistry<Owner> {
       return undefined;
     }
     this.#bindings.set(key, { owner, count: 1 });
+    if (binding === undefined) this.onKeyChange?.(key, true);
     return binding?.owner;
   }
 
@@ -38,6 +41,7 @@ export class SessionRegistry<Owner> {
     if (binding === undefined || binding.owner !== owner) return false;
     if (--binding.count > 0) return false;
     this.#bindings.delete(key);
+    this.onKeyChange?.(key, false);
     return true;
   }
 
@@ -54,7 +58,11 @@ export class SessionRegistry<Owner> {
 
   /** Forgets every key `owner` holds (its thread exited). */
   dropOwner(owner: Owner): void {
-    for (const [key, binding] of this.#bindings) if (binding.owner === owner) this.#bindings.delete(key);
+    for (const [key, binding] of this.#bindings) {
+      if (binding.owner !== owner) continue;
+      this.#bindings.delete(key);
+      this.onKeyChange?.(key, false);
+    }
   }
 }
 

@@ -42,6 +42,16 @@ export class SessionRouting {
     return this.#owners.size;
   }
 
+  /** True while some worker holds `key`. */
+  isBound(key: string): boolean {
+    return this.#owners.ownerOf(key) !== undefined;
+  }
+
+  /** Told when a key becomes bound on some worker, and when no worker holds it any more. */
+  set onKeyChange(listener: ((key: string, isBound: boolean) => void) | undefined) {
+    this.#owners.onKeyChange = listener;
+  }
+
   dispatch(key: string | undefined, job: Job): void {
     let slot = key === undefined ? undefined : this.#owners.ownerOf(key);
     if (slot === undefined || slot.retiring || !this.#pool.slots.has(slot)) slot = this.#slotForNewSession();

@@ -33,6 +33,16 @@ export class WorkerPool extends Scheduler {
     return this.sessions.size;
   }
 
+  /** True while some worker holds session key `key`. */
+  isSessionBound(key: string): boolean {
+    return this.sessions.isBound(key);
+  }
+
+  /** Told when a session key becomes bound on some worker, and when none holds it any more. */
+  set onSessionKeyChange(listener: ((key: string, isBound: boolean) => void) | undefined) {
+    this.sessions.onKeyChange = listener;
+  }
+
   protected onMessage(slot: Slot, message: WorkerMessage): void {
     switch (message[0]) {
       case MessageType.Log:

@@ -1,0 +1,240 @@
+// The task records of the MCP Tasks extension as @mummyx/mcp-transport's TaskStore interface
+// defines them, and the changes a store makes to them: pure functions, values in, values out.
+// The shapes are the transport's (structurally the same, so RedisTaskStore is a TaskStore).
+
+export type TaskStatus = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
+
+export interface TaskError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export interface TaskCall {
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly url: string;
+  readonly remoteAddress: string;
+}
+
+export interface TaskInputRound {
+  readonly keys: Readonly<Record<string, string>>;
+  readonly answers: Readonly<Record<string, unknown>>;
+  readonly requestState: string | undefined;
+}
+
+export interface TaskRecord {
+  readonly taskId: string;
+  readonly principal: string;
+  readonly status: TaskStatus;
+  readonly statusMessage: string | undefined;
+  readonly createdAtMs: number;
+  readonly lastUpdatedAtMs: number;
+  readonly ttlMs: number;
+  readonly pollIntervalMs: number;
+  readonly runner: string | undefined;
+  readonly call: TaskCall;
+  readonly inputRequests: Readonly<Record<string, unknown>> | undefined;
+  readonly round: TaskInputRound | undefined;
+  readonly usedKeys: readonly string[];
+  readonly rounds: number;
+  readonly result: Readonly<Record<string, unknown>> | undefined;
+  readonly error: TaskError | undefined;
+}
+
+export interface NewTask {
+  readonly taskId: string;
+  readonly principal: string;
+  readonly ttlMs: number;
+  readonly pollIntervalMs: number;
+  readonly runner: string;
+  readonly call: TaskCall;
+}
+
+export interface TaskLimits {
+  readonly maxTasks: number;
+  readonly maxTasksPerPrincipal: number;
+}
+
+export interface PollBudget {
+  readonly burst: number;
+  readonly refillMs: number;
+}
+
+export interface TaskPoll {
+  readonly task: TaskRecord;
+  readonly retryAfterMs: number;
+}
+
+export interface InputRound {
+  readonly inputRequests: Readonly<Record<string, unknown>>;
+  readonly requestState: string | undefined;
+}
+
+export interface InputResume {
+  readonly inputResponses: Readonly<Record<string, unknown>>;
+  readonly requestState: string | undefined;
+}
+
+export type TaskOutcome =
+  | { readonly result: Readonly<Record<string, unknown>>; readonly statusMessage?: string }
+  | { readonly error: TaskError; readonly statusMessage?: string };
+
+export type TaskListener = (task: TaskRecord | undefined) => void;
+
+export function isTerminal(status: TaskStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
+}
+
+/** A new record, `working`, created at `nowMs`. Fields left undefined are left out of the JSON Redis keeps. */
+export function newTaskRecord(task: NewTask, nowMs: number): TaskRecord {
+  return {
+    taskId: task.taskId,
+    principal: task.principal,
+    status: 'working',
+    statusMessage: undefined,
+    createdAtMs: nowMs,
+    lastUpdatedAtMs: nowMs,
+    ttlMs: task.ttlMs,
+    pollIntervalMs: task.pollIntervalMs,
+    runner: task.runner,
+    call: task.call,
+    inputRequests: undefined,
+    round: undefined,
+    usedKeys: [],
+    rounds: 0,
+    result: undefined,
+    error: undefined,
+  };
+}
+
+/** A record read back from JSON: every optional field present (as undefined when absent). */
+export function recordOf(json: string): TaskRecord {
+  const parsed = JSON.parse(json) as TaskRecord;
+  return {
+    ...parsed,
+    statusMessage: parsed.statusMessage,
+    runner: parsed.runner,
+    inputRequests: parsed.inputRequests,
+    round: parsed.round,
+    result: parsed.result,
+    error: parsed.error,
+  };
+}
+
+/** A change to a record: the fields to set, or undefined to leave it as it is. */
+export type TaskEdit = (record: TaskRecord) => Partial<TaskRecord> | undefined;
+
+export function applyEdit(record: TaskRecord, changes: Partial<TaskRecord>, nowMs: number): TaskRecord {
+  return { ...record, ...changes, lastUpdatedAtMs: Math.max(nowMs, record.lastUpdatedAtMs) };
+}
+
+/** Wire keys for the tool's keys: its own key while unused, else the first free `key~n`. */
+function uniqueInputKeys(toolKeys: readonly string[], usedKeys: readonly string[]): Record<string, string> {
+  const taken = new Set(usedKeys);
+  const keys: Record<string, string> = {};
+  for (const toolKey of toolKeys) {
+    let wireKey = toolKey;
+    for (let n = 2; taken.has(wireKey); n++) wireKey = `${toolKey}~${n}`;
+    taken.add(wireKey);
+    keys[wireKey] = toolKey;
+  }
+  return keys;
+}
+
+/** Progress: a new status message for a `working` task. */
+export const statusEdit =
+  (statusMessage: string): TaskEdit =>
+  (record) =>
+    record.status === 'working' ? { statusMessage } : undefined;
+
+/** The tool asked for input: a `working` task waits for answers under keys it never used. */
+export const requestInputEdit =
+  (round: InputRound): TaskEdit =>
+  (record) => {
+    if (record.status !== 'working') return undefined;
+    const keys = uniqueInputKeys(Object.keys(round.inputRequests), record.usedKeys);
+    const inputRequests: Record<string, unknown> = {};
+    for (const [wireKey, toolKey] of Object.entries(keys)) inputRequests[wireKey] = round.inputRequests[toolKey];
+    return {
+      status: 'input_required',
+      statusMessage: 'Waiting for input from the client',
+      runner: undefined,
+      inputRequests,
+      round: { keys, answers: {}, requestState: round.requestState },
+      usedKeys: [...record.usedKeys, ...Object.keys(keys)],
+      rounds: record.rounds + 1,
+    };
+  };
+
+/**
+ * Answers to outstanding keys are kept; once none is outstanding the task
+ * works again on `runner`, and `resumed` gets what the tool's next round takes.
+ */
+export const answerInputEdit =
+  (
+    inputResponses: Readonly<Record<string, unknown>>,
+    runner: string,
+    resumed: (resume: InputResume) => void,
+  ): TaskEdit =>
+  (record) => {
+    const outstanding = record.inputRequests;
+    const round = record.round;
+    if (record.status !== 'input_required' || outstanding === undefined || round === undefined) return undefined;
+    const remaining: Record<string, unknown> = { ...outstanding };
+    const answers: Record<string, unknown> = { ...round.answers };
+    let matched = false;
+    for (const [key, response] of Object.entries(inputResponses)) {
+      if (!Object.hasOwn(remaining, key)) continue;
+      delete remaining[key];
+      answers[key] = response;
+      matched = true;
+    }
+    if (!matched) return undefined;
+    if (Object.keys(remaining).length > 0) return { inputRequests: remaining, round: { ...round, answers } };
+    const byToolKey: Record<string, unknown> = {};
+    for (const [wireKey, answer] of Object.entries(answers)) byToolKey[round.keys[wireKey] ?? wireKey] = answer;
+    resumed({ inputResponses: byToolKey, requestState: round.requestState });
+    return { status: 'working', statusMessage: undefined, runner, inputRequests: undefined, round: undefined };
+  };
+
+/** Ends an unfinished task `completed` or `failed`. */
+export const completeEdit =
+  (outcome: TaskOutcome): TaskEdit =>
+  (record) => {
+    if (isTerminal(record.status)) return undefined;
+    const ending =
+      'result' in outcome
+        ? { status: 'completed' as const, result: outcome.result }
+        : { status: 'failed' as const, error: outcome.error };
+    return {
+      ...ending,
+      statusMessage: outcome.statusMessage,
+      runner: undefined,
+      inputRequests: undefined,
+      round: undefined,
+    };
+  };
+
+/** Ends an unfinished task `cancelled`. */
+export const cancelEdit =
+  (statusMessage: string): TaskEdit =>
+  (record) =>
+    isTerminal(record.status)
+      ? undefined
+      : { status: 'cancelled', statusMessage, runner: undefined, inputRequests: undefined, round: undefined };
+
+/** Fails a task that is still `working` (its runner is gone). */
+export const abandonEdit =
+  (error: TaskError): TaskEdit =>
+  (record) =>
+    record.status !== 'working'
+      ? undefined
+      : {
+          status: 'failed',
+          error,
+          statusMessage: error.message,
+          runner: undefined,
+          inputRequests: undefined,
+          round: undefined,
+        };

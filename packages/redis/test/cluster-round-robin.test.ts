@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { EventSource } from 'eventsource';
+import { clusterForSuite, startBalancer, until, type Cluster } from './cluster-processes.js';
+import {
+  connect2026,
+  countByNode,
+  forwardedTotal,
+  latestBroadcast,
+  recordingFetch,
+  sha256,
+  textOf,
+  upload,
+} from './cluster-clients.js';
+
+// One cluster (Redis, three demo nodes, HAProxy round-robin) for every test of this file.
+describe('three demo nodes behind HAProxy, coordinated through Redis', { timeout: 110_000 }, () => {
+  const sharedCluster = clusterForSuite();
+
+  it('serves a 2025 SDK session with no stickiness, a legacy SSE session, cross-node broadcasts, and a tus upload over every node', async (t) => {
+    const cluster = sharedCluster();
+    const [n1, , n3] = cluster.nodes as [Cluster['nodes'][0], Cluster['nodes'][0], Cluster['nodes'][0]];
+
+    // A page on n1 hears a broadcast raised through a session on n3.
+    const page = new EventSource(`${n1.url}/events`);
+    t.after(() => page.close());
+    const broadcasts: Array<{ message: string; node?: string }> = [];
+    page.addEventListener('broadcast', (event) =>
+      broadcasts.push(JSON.parse(event.data as string) as { message: string; node?: string }),
+    );
+    await new Promise((resolve) => page.addEventListener('hello', resolve));
+
+    // 2025 Streamable HTTP through the balancer: its requests land on every node and find the session.
+    const forwardedBefore = await forwardedTotal(cluster);
+    const client = new Client({ name: 'cluster-2025', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${cluster.url}/mcp`)));
+    t.after(() => client.close());
+    for (let i = 0; i < 6; i++) assert.ok((await client.listTools()).tools.some((tool) => tool.name === 'broadcast'));
+    assert.match(
+      textOf(await client.callTool({ name: 'broadcast', arguments: { message: 'via balancer' } })),
+      /via balancer/,
+    );
+    assert.ok(
+      (await forwardedTotal(cluster)) - forwardedBefore >= 4,
+      'requests reached nodes that do not hold the session',
+    );
+
+    const direct = new Client({ name: 'cluster-n3', version: '1.0.0' });
+    await direct.connect(new StreamableHTTPClientTransport(new URL(`${n3.url}/mcp`)));
+    t.after(() => direct.close());
+    await direct.callTool({ name: 'broadcast', arguments: { message: 'from n3' } });
+    await until(() => broadcasts.some((b) => b.message === 'from n3'), 'the broadcast from n3 on the page of n1');
+    assert.equal(broadcasts.find((b) => b.message === 'from n3')?.node, 'n3', 'the page shows which node served it');
+
+    // Legacy HTTP+SSE: the stream stays on one node, its /messages POSTs go round-robin.
+    const legacy = new Client({ name: 'cluster-legacy', version: '1.0.0' });
+    await legacy.connect(new SSEClientTransport(new URL(`${cluster.url}/sse`)));
+    t.after(() => legacy.close());
+    const before = await forwardedTotal(cluster);
+    for (let i = 0; i < 4; i++) assert.ok((await legacy.listTools()).tools.length > 0);
+    assert.ok((await forwardedTotal(cluster)) - before >= 2, 'messages forwarded to the node holding the stream');
+
+    // tus: one chunk per request, round-robin over three nodes; the result is byte-identical.
+    const data = randomBytes(3 * 1024 * 1024 + 123);
+    const servedBy: string[] = [];
+    const id = await upload(cluster, data, { chunkSize: 256 * 1024, servedBy });
+    const chunks = countByNode(servedBy);
+    for (const node of ['n1', 'n2', 'n3'])
+      assert.ok((chunks[node] ?? 0) >= 3, `${node} took chunks: ${servedBy.join(' ')}`);
+    assert.equal(sha256(await readFile(join(cluster.dataDir, 'uploads', id))), sha256(data));
+    const hashed = JSON.parse(textOf(await client.callTool({ name: 'hash_upload', arguments: { uploadId: id } }))) as {
+      sha256: string;
+    };
+    assert.equal(hashed.sha256, sha256(data));
+  });
+
+  it('serves 2026-07-28 clients on every node: calls spread, confirmations verified on another node, notifications reach listen streams and 2025 subscribers elsewhere', async (t) => {
+    const cluster = sharedCluster();
+    const [n1, n2, n3] = cluster.nodes as [Cluster['nodes'][0], Cluster['nodes'][0], Cluster['nodes'][0]];
+    const { client, asked, servedBy } = await connect2026(t, cluster.url);
+    assert.ok((await client.listTools()).tools.some((tool) => tool.name === 'order_book'));
+    for (let i = 0; i < 9; i++) {
+      const result = await client.callTool({ name: 'cpu_work', arguments: { rounds: 1 } });
+      assert.equal(result.isError, undefined, textOf(result));
+    }
+    const calls = countByNode(servedBy.filter((served) => served.method === 'tools/call').map((served) => served.node));
+    for (const node of ['n1', 'n2', 'n3'])
+      assert.ok((calls[node] ?? 0) >= 2, `${node} served calls: ${JSON.stringify(calls)}`);
+
+    // input_required from one node, the retry with its requestState through the next (round-robin).
+    const ordered = await client.callTool({ name: 'order_book', arguments: { bookId: 4, quantity: 2 } });
+    assert.equal(ordered.isError, undefined, textOf(ordered));
+    assert.equal((ordered.structuredContent as { status?: string }).status, 'ordered');
+    assert.equal(asked.length, 1);
+
+    // A listen stream on n1 and a 2025 session on n2 that subscribed hear a broadcast made through n3.
+    const { client: listener } = await connect2026(t, n1.url);
+    const heard2026: string[] = [];
+    listener.setNotificationHandler('notifications/resources/updated', (notification) => {
+      heard2026.push(notification.params.uri);
+    });
+    await listener.listen({ resourceSubscriptions: [latestBroadcast] });
+    const legacy = new Client({ name: 'cluster-2025-subscriber', version: '1.0.0' });
+    const heard2025: string[] = [];
+    legacy.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      heard2025.push(notification.params.uri);
+    });
+    await legacy.connect(new StreamableHTTPClientTransport(new URL(`${n2.url}/mcp`)));
+    t.after(() => legacy.close());
+    await legacy.subscribeResource({ uri: latestBroadcast });
+    const { client: raiser } = await connect2026(t, n3.url);
+    await raiser.callTool({ name: 'broadcast', arguments: { message: 'across the cluster' } });
+    await until(() => heard2026.length === 1 && heard2025.length === 1, 'the update on n1 and n2');
+    assert.deepEqual([heard2026, heard2025], [[latestBroadcast], [latestBroadcast]]);
+    const latest = await listener.readResource({ uri: latestBroadcast });
+    assert.match(JSON.stringify(latest.contents), /across the cluster/, 'the resource reads the same on every node');
+  });
+
+  it('keeps a 2025 session on its node with the sticky HAProxy configuration (nothing forwarded)', async (t) => {
+    const cluster = sharedCluster();
+    // The same nodes behind a second HAProxy with the stick table.
+    const sticky = await startBalancer(t, cluster.nodes, 'haproxy-sticky.cfg');
+    const forwardedBefore = await forwardedTotal(cluster);
+    const recording = recordingFetch();
+    const client = new Client({ name: 'cluster-sticky', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${sticky}/mcp`), { fetch: recording.fetch }));
+    t.after(() => client.close());
+    for (let i = 0; i < 6; i++) assert.ok((await client.listTools()).tools.length > 0);
+    await client.callTool({ name: 'broadcast', arguments: { message: 'sticky' } });
+    const nodesServing = new Set(recording.servedBy.map((served) => served.node));
+    assert.ok(recording.servedBy.length >= 8, 'initialize, six lists and a call, at least');
+    assert.equal(
+      nodesServing.size,
+      1,
+      `the stick table sent every request to the session’s node: ${[...nodesServing].join(' ')}`,
+    );
+    assert.equal(await forwardedTotal(cluster), forwardedBefore, 'nothing forwarded');
+    // Requests without a session still go round-robin.
+    const nodes = new Set<string>();
+    for (let i = 0; i < 6; i++) nodes.add(((await (await fetch(`${sticky}/ping`)).json()) as { node: string }).node);
+    assert.equal(nodes.size, 3);
+  });
+});

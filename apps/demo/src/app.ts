@@ -111,6 +111,8 @@ const taskTools = new Set(['cpu_work', 'hash_upload', ...(isConformance ? confor
 const demoTasks: McpTasksOptions = {
   tools: (name, call) => taskTools.has(name) && (name !== 'test_tool_with_task' || call.inputResponses !== undefined),
   required: isConformance ? conformanceRequiredTaskTools : [],
+  // In a cluster a task is polled, answered and cancelled through any node.
+  ...(redis === undefined ? {} : { store: new redis.RedisTaskStore({ url: redisUrl }) }),
 };
 
 /**

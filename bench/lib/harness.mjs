@@ -8,7 +8,7 @@
 // every wait is bounded; wrk only ever targets http://127.0.0.1.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -253,6 +253,28 @@ export function readProcessCpuTicks(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime is field 14, stime field 15.
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * utime + stime of each thread of a process, in clock ticks, by kernel thread id (the main
+ * thread's id is the process id). Threads that exit between the listing and the read are left out.
+ */
+export function readThreadCpuTicks(pid) {
+  const out = new Map();
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), readProcessCpuTicks(`${pid}/task/${tid}`));
+    } catch {
+      // the thread exited
+    }
+  }
+  return out;
 }
 
 /** cutime + cstime of this process: CPU of children already waited for (wrk, once it exits). */
@@ -727,6 +749,18 @@ export function parseArgs(argv, known) {
     } else out[name] = value;
   }
   return out;
+}
+
+/**
+ * Writes `data` with the machine and the git commit to bench/results/NAME-<UTC time>.json
+ * (the folder is gitignored); returns the path.
+ */
+export function writeResults(name, data) {
+  mkdirSync(join(benchDir, 'results'), { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const path = join(benchDir, 'results', `${name}-${stamp}.json`);
+  writeFileSync(path, JSON.stringify({ ...data, machine: machineInfo(), commit: git(['rev-parse', 'HEAD']) }, null, 2));
+  return path;
 }
 
 /** Renders rows (arrays of strings) as a Markdown-style table with aligned columns. */

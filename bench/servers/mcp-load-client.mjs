@@ -3,14 +3,20 @@
 // an MCP client library.
 //
 //   node mcp-load-client.mjs calls --url http://127.0.0.1:PORT/mcp [--clients 10] [--warmup 2]
-//        [--duration 10] [--stateless 1]
-//     Each client initialises its own session (unless stateless), then calls the `echo` tool in
-//     a loop, one call in flight. Prints `MCP_SUMMARY {json}`: calls, calls/s, latency p50/p99 µs.
+//        [--duration 10] [--stateless 1] [--era 2025|2026]
+//     Each client initialises its own session (unless stateless, or era 2026), then calls the
+//     `echo` tool in a loop, one call in flight. Prints `MCP_SUMMARY {json}`: calls, calls/s,
+//     latency p50/p99 µs. Prints `MCP_MEASURE start` and `MCP_MEASURE end` around the measured
+//     window, so that the harness can read the server's CPU over that window only.
 //
 //   node mcp-load-client.mjs hol --url http://127.0.0.1:PORT/mcp [--echoers 10] [--interval 20]
-//        [--spins 3] [--spin-ms 500]
+//        [--spins 3] [--spin-ms 500] [--era 2025|2026]
 //     Head-of-line: `echoers` sessions call `echo` every `interval` ms while one more session
 //     calls `spin` (a synchronous tool) `spins` times. Prints the echo latency while spinning.
+//
+// Era 2025 speaks protocol 2025-11-25 (an initialize handshake, then Mcp-Session-Id); era 2026
+// speaks 2026-07-28: no handshake and no session, every request carries its `_meta` envelope
+// and the MCP-Protocol-Version, Mcp-Method and Mcp-Name headers.
 //
 // Only 127.0.0.1 is accepted. Exits non-zero on errors.
 import { Agent, request as httpRequest } from 'node:http';
@@ -25,16 +31,36 @@ if (url.protocol !== 'http:' || url.hostname !== '127.0.0.1') {
   console.error(`refusing ${args.url}: http://127.0.0.1 only`);
   process.exit(2);
 }
-const agent = new Agent({ keepAlive: true, maxSockets: 1_000 });
+// FIFO: every connection is used in turn, so none sits idle until the server's keep-alive timeout.
+const agent = new Agent({ keepAlive: true, maxSockets: 1_000, scheduling: 'fifo' });
 const accept = 'application/json, text/event-stream';
+const modern = args.era === '2026';
+if (args.era !== undefined && args.era !== '2025' && !modern) {
+  console.error(`unknown --era ${args.era}: 2025 or 2026`);
+  process.exit(2);
+}
+const modernVersion = '2026-07-28';
+const envelope = {
+  'io.modelcontextprotocol/protocolVersion': modernVersion,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'load', version: '1' },
+};
 
-function post(body, sessionId) {
+/**
+ * Keep-alive races: a server may close an idle kept-alive connection just as a request is
+ * written on it (node:http's documented `reusedSocket` case); such a request is sent again, once,
+ * on a new connection, and counted.
+ */
+let retriedOnReusedSockets = 0;
+
+function post(body, sessionId, extraHeaders, isRetry = false) {
   const payload = JSON.stringify(body);
   const headers = {
     'Content-Type': 'application/json',
     Accept: accept,
     'Content-Length': Buffer.byteLength(payload),
-    'MCP-Protocol-Version': '2025-11-25',
+    'MCP-Protocol-Version': modern ? modernVersion : '2025-11-25',
+    ...extraHeaders,
   };
   if (sessionId !== undefined) headers['Mcp-Session-Id'] = sessionId;
   return new Promise((resolve, reject) => {
@@ -48,12 +74,19 @@ function post(body, sessionId) {
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (error) => {
+      if (!isRetry && req.reusedSocket && error.code === 'ECONNRESET') {
+        retriedOnReusedSockets++;
+        resolve(post(body, sessionId, extraHeaders, true));
+      } else reject(error);
+    });
     req.end(payload);
   });
 }
 
+/** A 2025-era session id; in era 2026 there is none to make. */
 async function initialize() {
+  if (modern) return undefined;
   const init = await post({
     jsonrpc: '2.0',
     id: 0,
@@ -69,10 +102,13 @@ async function initialize() {
 let nextId = 1;
 async function call(sessionId, name, argumentsValue) {
   const id = nextId++;
-  const reply = await post(
-    { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: argumentsValue } },
-    sessionId,
-  );
+  const params = { name, arguments: argumentsValue };
+  const reply = modern
+    ? await post({ jsonrpc: '2.0', id, method: 'tools/call', params: { ...params, _meta: envelope } }, undefined, {
+        'Mcp-Method': 'tools/call',
+        'Mcp-Name': name,
+      })
+    : await post({ jsonrpc: '2.0', id, method: 'tools/call', params }, sessionId);
   if (reply.status !== 200 || !reply.text.includes('"result"'))
     throw new Error(`tools/call: ${reply.status} ${reply.text}`);
 }
@@ -88,6 +124,8 @@ async function calls() {
   const stateless = args.stateless === '1';
   const sessions = [];
   for (let i = 0; i < clients; i++) sessions.push(stateless ? undefined : await initialize());
+  // One call first, which must succeed: a server that refuses the era fails the run here.
+  await call(sessions[0], 'echo', { text: 'first' });
   let measuring = false;
   let stop = false;
   let count = 0;
@@ -103,12 +141,15 @@ async function calls() {
     }
   });
   await sleep(warmupS * 1_000);
+  // The harness reads the server's CPU at these marks: the measured window only.
+  console.log('MCP_MEASURE start');
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   measuring = true;
   await sleep(durationS * 1_000);
   measuring = false;
   const seconds = (performance.now() - started) / 1_000;
+  console.log('MCP_MEASURE end');
   const cpu = process.cpuUsage(cpuBefore);
   stop = true;
   await Promise.all(loops);
@@ -120,6 +161,7 @@ async function calls() {
     p50Us: percentile(latencies, 0.5),
     p99Us: percentile(latencies, 0.99),
     clientCpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, count),
+    retriedOnReusedSockets,
   };
 }
 

@@ -24,7 +24,6 @@ export const errorCodes = {
   MX_ERR_WS_ARGUMENT_INVALID: 'WebSocket send or close argument is not valid',
   MX_ERR_SSE_FIELD_INVALID: 'server-sent event field is not valid',
   MX_ERR_STREAM_CLOSED: 'the stream is closed',
-  MX_ERR_STREAM_UNSUPPORTED: 'a streamed response can only be sent on the IO thread',
   MX_ERR_BODY_TOO_LARGE: 'request body exceeds the limit',
   MX_ERR_MULTIPART_INVALID: 'multipart/form-data body is not valid',
   MX_ERR_MULTIPART_LIMIT: 'multipart/form-data body exceeds a limit',

@@ -32,6 +32,7 @@ export {
   type MultipartEntry,
 } from './http/multipart.js';
 export type { ResponseBody } from './http/response.js';
+export type { ResponseStreamBody } from './http/response-stream.js';
 export type { CompressionOptions, ContentEncoding } from './http/compression.js';
 export {
   Router,
@@ -47,7 +48,6 @@ export {
   toWebRequest,
   writeWebResponse,
   type FetchHandler,
-  type FetchHandlerOptions,
   type WebRequestOptions,
 } from './fetch/fetch-handler.js';
 export { MxError, errorCodes, type ErrorCode, type MxErrorOptions } from './errors.js';

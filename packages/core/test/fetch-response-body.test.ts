@@ -1,12 +1,13 @@
-// The pure parts of writing a web Response back (src/fetch/web-response.ts and response-body.ts):
-// header flattening, event-stream detection, chunk checks, the quick read and the Readable over a
-// web body, without sockets.
+// The pure parts of writing a web Response back (src/fetch/web-response.ts and response-body.ts,
+// and the body helpers of src/http/response-stream.ts): header flattening, event-stream
+// detection, chunk checks, the quick read and the Readable over a web body, without sockets.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { deferred } from './helpers.js';
-import { joinChunks, readQuickly, readWhole, WebBodyReadable } from '../dist/fetch/response-body.js';
-import { chunkBytes, flatHeadersOf, isEventStream } from '../dist/fetch/web-response.js';
+import { joinChunks, readQuickly } from '../dist/fetch/response-body.js';
+import { flatHeadersOf } from '../dist/fetch/web-response.js';
+import { chunkBytes, isEventStream, WebBodyReadable } from '../dist/http/response-stream.js';
 
 const text = (chunks: readonly Uint8Array[]): string => Buffer.concat(chunks).toString();
 const bytes = (value: string): Uint8Array => new TextEncoder().encode(value);
@@ -126,18 +127,6 @@ test('readQuickly stops once past maxBytes, even when the producer never pauses'
   assert.equal(read.pending, undefined);
   assert.equal(read.bytes, 11_000);
   assert.ok(pulls <= 13, `${pulls} pulls`);
-});
-
-test('readWhole returns every chunk, or cancels the body and returns undefined past maxBytes', async () => {
-  const whole = counted(['a', bytes(''), 'bc']);
-  assert.deepEqual(
-    (await readWhole(whole.stream.getReader(), 3))!.chunks.map((c) => Buffer.from(c).toString()),
-    ['a', 'bc'],
-  );
-  const big = counted(['12345', '67890', 'never read']);
-  assert.equal(await readWhole(big.stream.getReader(), 9), undefined);
-  assert.equal(big.state.isCancelled, true);
-  assert.equal(big.state.pulls, 2);
 });
 
 test('WebBodyReadable gives the chunks read already, the pending read, then the rest, in order', async () => {

@@ -11,6 +11,7 @@ import { fetchHandler, Router, type ServerOptions } from '@mummyx/core';
 import { EventSource } from 'eventsource';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { howItStops } from './gate-helpers.js';
 import { collectLogs, deferred, httpGet, rawRequest, start, statusOf, within } from './helpers.js';
 
 /** Serves `app` inline through fetchHandler on every path. */
@@ -224,17 +225,7 @@ test('a body stream that fails midway closes the connection: the client sees a t
   const { url } = await serveApp(t, app);
   const response = await openGet(t, `${url}/fails`);
   assert.equal(response.statusCode, 200);
-  let text = '';
-  response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const outcome = await within(
-    5_000,
-    new Promise<string>((resolve) => {
-      response.on('end', () => resolve('ended'));
-      response.on('aborted', () => resolve('aborted'));
-      response.on('error', () => resolve('error'));
-    }),
-    'the response to stop',
-  );
+  const { outcome, text } = await howItStops(response, 5_000);
   assert.notEqual(outcome, 'ended', 'a failed body must not look complete');
   assert.equal(text, 'partial');
 });

@@ -379,3 +379,12 @@ export async function within<T>(ms: number, promise: Promise<T>, what: string): 
     clearTimeout(timer);
   }
 }
+
+/** A raw connection that sent `request`; destroyed when the test ends. */
+export function rawSend(t: TestContext, port: number, request: string): Socket {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  t.after(() => socket.destroy());
+  socket.write(request);
+  return socket;
+}

@@ -79,3 +79,6 @@ export const modernProtocolVersion = '2026-07-28';
 
 /** The `_meta` key of a 2026-era request that names its protocol version. */
 export const protocolVersionMetaKey = 'io.modelcontextprotocol/protocolVersion';
+
+/** The `_meta` key of a 2026-era request that names its client (`name`, `version`). */
+export const clientInfoMetaKey = 'io.modelcontextprotocol/clientInfo';

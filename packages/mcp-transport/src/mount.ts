@@ -118,6 +118,23 @@ export interface McpMountOptions {
    * the WebSocket endpoint run every tool as a plain call. Default: off.
    */
   tasks?: McpTasksOptions;
+  /**
+   * Serve 2026-07-28 requests with servers kept from earlier ones instead of
+   * a fresh server each (SDK 2.x builds one per request; keeping them saves
+   * making and registering it, about half of a small tool call's CPU). Each
+   * thread keeps up to 64 idle servers, and a server serves one request at a
+   * time. A server is kept only after an exchange that ended normally with a
+   * JSON answer (or none); one whose answer was a stream, a failure or a
+   * cancellation is dropped, and a request that does not name its client
+   * (`clientInfo` in `_meta`) gets a fresh one. Turn it on only when
+   * `createServer` makes the same server for every 2026-era request: it is
+   * then not called for a request served by a kept server, so a server must
+   * not depend on `ctx.id`, `ctx.authInfo` or `ctx.protocolVersion` (tools
+   * read the request's `authInfo` from their `extra` as always), and a tool
+   * must not keep using its request's `extra` after it returned. 2025-era
+   * sessions are not affected. Default false.
+   */
+  reuseServers?: boolean;
   /** Runs on the thread that owns the session once it is initialised. */
   onSessionCreated?: (session: McpSessionInfo) => void;
   /** Runs on the thread that owned the session, with why it closed. */
@@ -351,6 +368,7 @@ function resolveOptions(options: McpMountOptions) {
           responseMode: modern?.responseMode ?? 'auto',
           keepAliveMs: nonNegative('modern.keepAliveMs', modern?.keepAliveMs, 15_000),
           maxSubscriptions: nonNegative('modern.maxSubscriptions', modern?.maxSubscriptions, 1_024),
+          reuseServers: options.reuseServers === true,
         };
   if (resolvedModern !== undefined && resolvedModern.responseMode !== 'auto' && resolvedModern.responseMode !== 'sse') {
     throw new RangeError("mountMcp: modern.responseMode must be 'auto' or 'sse'");

@@ -6,19 +6,34 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { before, describe, test, type TestContext } from 'node:test';
-import { createMCPClient } from '@ai-sdk/mcp';
 import { startMcp, textOf } from './helpers.js';
 import { connectV2Client, startMcpV2 } from './helpers-v2.js';
-import { toolBin } from './tools-install.js';
+import { toolBin, toolPackage } from './tools-install.js';
+
+/** The part of @ai-sdk/mcp's client these tests use. */
+interface AiSdkClient {
+  tools(): Promise<
+    Record<string, { execute(args: unknown, options: { toolCallId: string; messages: []; context: object }): unknown }>
+  >;
+  close(): Promise<void>;
+}
 
 let inspector = '';
 let mcpRemote = '';
+let createMCPClient: (options: { transport: { type: 'http'; url: string } }) => Promise<AiSdkClient>;
 
-before(() => {
+before(async () => {
   inspector = toolBin('inspector', '@modelcontextprotocol/inspector@2.12.0', 'mcp-inspector');
   mcpRemote = toolBin('mcp-remote', 'mcp-remote@0.15.1', 'mcp-remote');
+  // Installed beside the tools, not as a devDependency: its packages declare Node >= 22, which
+  // would warn on every Node 20 install of the workspace; the client itself runs on Node 20.
+  const aiSdk = toolPackage('ai-sdk-mcp', '@ai-sdk/mcp@2.0.99', '@ai-sdk/mcp');
+  ({ createMCPClient } = (await import(pathToFileURL(join(aiSdk, 'dist', 'index.js')).href)) as {
+    createMCPClient: typeof createMCPClient;
+  });
 });
 
 function run(bin: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

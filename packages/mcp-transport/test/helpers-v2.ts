@@ -98,7 +98,12 @@ export function modernPost(
   url: string,
   method: string,
   params: Record<string, unknown> = {},
-  options: { id?: number | string; headers?: Record<string, string>; meta?: Record<string, unknown> | null } = {},
+  options: {
+    id?: number | string;
+    headers?: Record<string, string>;
+    meta?: Record<string, unknown> | null;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<Response> {
   const name = nameOf(method, params);
   const meta = options.meta === undefined ? envelope({ elicitation: { form: {} } }) : options.meta;
@@ -108,16 +113,27 @@ export function modernPost(
     method,
     params: { ...params, ...(meta === null ? {} : { _meta: meta }) },
   };
-  return postMcp(url, JSON.stringify(body), {
-    'Mcp-Method': method,
-    ...(name === undefined ? {} : { 'Mcp-Name': name }),
-    ...options.headers,
-  });
+  return postMcp(
+    url,
+    JSON.stringify(body),
+    {
+      'Mcp-Method': method,
+      ...(name === undefined ? {} : { 'Mcp-Name': name }),
+      ...options.headers,
+    },
+    options.signal,
+  );
 }
 
 /** A POST to /mcp with these bytes and the 2026-07-28 headers (`Mcp-Method: tools/list` unless overridden). */
-export function postMcp(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+export function postMcp(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   return fetch(new URL('/mcp', url), {
+    ...(signal === undefined ? {} : { signal }),
     method: 'POST',
     headers: {
       'Content-Type': 'application/json',

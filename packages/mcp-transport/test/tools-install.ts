@@ -1,5 +1,5 @@
-// Real MCP clients that are programs (the Inspector CLI, mcp-remote, the conformance suite), and
-// the Node runtimes they need, installed once per checkout under .tmp/tools so every runtime's
+// Real MCP clients that are programs (the Inspector CLI, mcp-remote, the conformance suite) or
+// libraries that need a newer Node to install cleanly (@ai-sdk/mcp), and the Node runtimes they need, installed once per checkout under .tmp/tools so every runtime's
 // test run shares them. Installing needs the npm registry: without a network (and nothing
 // installed yet) the tests that need a tool skip with one line saying so; any other install
 // failure fails them.
@@ -22,10 +22,24 @@ export class ToolOfflineError extends Error {}
  * all of them into one folder: a tool and the runtime it needs, e.g. `node@22`).
  */
 export function toolBin(name: string, spec: string | string[], bin: string): string {
+  return installed(name, spec, join('.bin', bin));
+}
+
+/**
+ * The folder of package `packageName` installed from `spec` under .tmp/tools: a client library
+ * whose dependencies need a newer Node than the workspace supports (it would warn EBADENGINE on
+ * every Node 20 install as a devDependency) but that runs on Node 20.
+ */
+export function toolPackage(name: string, spec: string, packageName: string): string {
+  return installed(name, spec, packageName);
+}
+
+/** `node_modules/<inside>` of the tool folder `name`, installing `spec` there first when needed. */
+function installed(name: string, spec: string | string[], inside: string): string {
   const specs = typeof spec === 'string' ? [spec] : spec;
   const label = specs.join(' ');
   const prefix = join(root, name);
-  const path = join(prefix, 'node_modules', '.bin', bin);
+  const path = join(prefix, 'node_modules', inside);
   if (existsSync(path)) return path;
   // A quick look-up without retries first: npm retries an unreachable registry for minutes.
   const probe = spawnSync('npm', ['view', specs[0]!, 'version', '--fetch-retries=0', '--fetch-timeout=15000'], {
@@ -39,7 +53,7 @@ export function toolBin(name: string, spec: string | string[], bin: string): str
   mkdirSync(prefix, { recursive: true });
   const install = spawnSync(
     'npm',
-    ['install', '--prefix', prefix, ...specs, '--no-audit', '--no-fund', '--loglevel=error'],
+    ['install', '--prefix', prefix, ...specs, '--no-audit', '--no-fund', '--loglevel=error', '--engine-strict=false'],
     { encoding: 'utf8', timeout: 300_000 },
   );
   if (install.status === 0 && existsSync(path)) return path;

@@ -18,28 +18,3 @@ export function flatHeadersOf(headers: Headers): string[] {
   }
   return raw;
 }
-
-/** True for a `text/event-stream` media type, whatever its case and parameters. */
-export function isEventStream(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  const semicolon = contentType.indexOf(';');
-  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim();
-  return type.length === 17 && type.toLowerCase() === 'text/event-stream';
-}
-
-/**
- * One chunk of a response body as bytes. The Fetch standard allows only `Uint8Array`
- * chunks; strings are taken too (as UTF-8), since streams built by hand often carry them.
- * Anything else throws a TypeError, which ends the response.
- */
-export function chunkBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (typeof value === 'string') return Buffer.from(value);
-  throw new TypeError(`a response body chunk must be a Uint8Array, got ${describeValue(value)}`);
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return (value.constructor as { name?: string } | undefined)?.name ?? 'an object';
-  return typeof value;
-}

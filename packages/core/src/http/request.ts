@@ -11,6 +11,7 @@ import {
   type PreparedResponse,
   type ResponseBody,
 } from './response.js';
+import { readableOf, type ResponseStreamBody, type StreamedBody } from './response-stream.js';
 
 /**
  * Everything the IO thread knows about a request before a handler runs. It is
@@ -40,10 +41,16 @@ export interface ResponseSink {
   /** Sends this session's later requests to the thread running this one; returns the release. */
   bindSession(key: string): () => void;
   /**
-   * Writes a head, then pipes `body` to the socket with back-pressure. Only
-   * sinks on the IO thread have it; `body` is destroyed when the client leaves.
+   * Writes a head, then `body` with back-pressure (none for HEAD, 204 and 304, where `body` is
+   * destroyed); `body` is destroyed when the client leaves, and a body that fails midway cuts
+   * the response.
    */
-  sendStream?(status: number, headers: string[], body: Readable | undefined): void;
+  sendStream(status: number, headers: string[], body: StreamedBody | undefined): void;
+  /**
+   * Calls `onGone` once if the client disconnects before this request's response is complete
+   * (see `Request.signal`). Only requests whose `signal` is read are watched.
+   */
+  watchClient(onGone: () => void): void;
 }
 
 export interface UpgradeOptions {
@@ -107,6 +114,7 @@ export class Request {
   #bodyStream: Readable | undefined;
   #headers: Headers | undefined;
   #query: URLSearchParams | undefined;
+  #signal: AbortSignal | undefined;
   #responded = false;
 
   constructor(
@@ -141,39 +149,64 @@ export class Request {
   }
 
   /**
-   * True when `respondStream()` works here: on the IO thread (inline mode,
-   * and `inline` or stream-bodied routes in threaded mode); false on a
-   * worker thread.
+   * True: `respondStream()` works on every thread. Kept for code written when worker threads
+   * could not stream.
+   * @deprecated always true
    */
   get canRespondStream(): boolean {
-    return this.#sink.sendStream !== undefined;
+    return true;
   }
 
   /**
-   * Sends a response whose body is piped from `body` with back-pressure
-   * (files, proxied data) — never compressed, never buffered whole. Set
-   * `Content-Length` when the size is known, otherwise the body is sent
-   * chunked. HEAD, 204 and 304 responses get the head only and `body` is
-   * destroyed. If `body` fails midway the connection is closed, so the
-   * client sees a truncated response, never a wrong one. Counts as the
-   * response. Throws `MX_ERR_STREAM_UNSUPPORTED` on a worker thread (see
-   * `canRespondStream`).
+   * Sends a response whose body is streamed from `body` — a Node `Readable`, a web
+   * `ReadableStream` or an async iterable of `Uint8Array` or string chunks — with
+   * back-pressure: the body is read only as fast as the client takes it. Never compressed,
+   * never buffered whole. Set `Content-Length` when the size is known, otherwise the body is
+   * sent chunked (HTTP/1.1) or until the connection closes (HTTP/1.0). HEAD, 204 and 304
+   * responses get the head only and `body` is destroyed (a web stream cancelled). A body whose
+   * `Content-Type` is `text/event-stream` has its head sent at once, so an `EventSource` opens
+   * before the first event. If `body` fails midway the connection is closed, so the client sees
+   * a truncated response, never a wrong one, and an error line is logged. When the client
+   * leaves, `body` is destroyed, which stops its producer. Counts as the response.
+   *
+   * On a worker thread the body is read there and relayed to the IO thread, which writes it:
+   * at most 256 KiB of it are in flight between the threads (a credit window), so a slow
+   * client holds the producer back, and the worker takes other requests while the stream goes
+   * on. Its chunks are copied once to cross threads (a file from `serveFile` is not).
    */
-  respondStream(status: number, headers: HeadersInit | undefined, body: Readable | undefined): void {
+  respondStream(status: number, headers: HeadersInit | undefined, body: ResponseStreamBody | undefined): void {
     if (this.#responded) throw new MxError('MX_ERR_RESPONSE_ALREADY_SENT', `${this.method} ${this.uri}`);
-    const sink = this.#sink;
-    if (sink.sendStream === undefined) {
-      throw new MxError(
-        'MX_ERR_STREAM_UNSUPPORTED',
-        `${this.toString()} runs on a worker thread; pin the route with { inline: true } to stream a response`,
-        { status: 500 },
-      );
-    }
     validateStatus(status);
     const raw = flattenHeaders(headers);
     validateHeaders(raw);
+    let readable = body === undefined ? undefined : readableOf(body);
     this.#responded = true;
-    sink.sendStream(status, raw, body);
+    if (readable !== undefined && (this.method === 'HEAD' || status === 204 || status === 304)) {
+      readable.destroy();
+      readable = undefined;
+    }
+    this.#sink.sendStream(status, raw, readable);
+  }
+
+  /**
+   * Aborts when the client disconnects — the connection closes or fails — before this
+   * request's response is complete: while the handler still works on it, or while a streamed
+   * response (`respondStream()`, `respondSSE()`) is still being written. It never aborts once
+   * the whole response has been handed to the socket, nor for a request whose connection stays
+   * open. When the server closes, it aborts only for the connections the close deadline cuts
+   * (`closeTimeoutMs`). On a worker thread the news crosses from the IO thread as a message,
+   * so it comes a moment after the disconnect. Its `reason` is a DOMException named
+   * `AbortError`. Made on first read: a request whose signal is never read costs nothing.
+   */
+  get signal(): AbortSignal {
+    if (this.#signal === undefined) {
+      const controller = new AbortController();
+      this.#signal = controller.signal;
+      this.#sink.watchClient(() =>
+        controller.abort(new DOMException('the client disconnected before the response was complete', 'AbortError')),
+      );
+    }
+    return this.#signal;
   }
 
   /** Request headers: ordered, duplicates kept, case-insensitive `get`. */

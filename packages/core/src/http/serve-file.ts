@@ -1,25 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Readable } from 'node:stream';
-import { MxError } from '../errors.js';
 import { Headers, type HeadersInit } from './headers.js';
 import { parseRange, type ByteRange } from './byte-ranges.js';
 import type { Request } from './request.js';
+import { FileRangeReadable } from './file-range-readable.js';
 
 export interface ServeFileOptions {
   /** Content-Type. Default: from the file extension (a short built-in table), else application/octet-stream. */
   contentType?: string;
   /** Extra response headers (Cache-Control, Content-Disposition, CORS). */
   headers?: HeadersInit;
-  /**
-   * On a worker thread, where responses cannot be streamed, the selected
-   * bytes are read into memory and sent whole when they are at most this
-   * many; larger answers throw `MX_ERR_STREAM_UNSUPPORTED` (pin the route
-   * `inline` to stream any size). Default 8 388 608 (8 MiB).
-   */
-  maxBufferedBytes?: number;
 }
 
 const types: Readonly<Record<string, string>> = {
@@ -56,10 +49,11 @@ const types: Readonly<Record<string, string>> = {
  *   not match sends the whole file instead of the ranges;
  * - a missing path or a directory gives 404.
  *
- * Threading: on the IO thread (inline mode, or `inline`/stream-bodied routes)
- * the file is piped with back-pressure. On a worker thread the selected bytes
- * are read and sent whole up to `maxBufferedBytes`; above that it throws
- * `MX_ERR_STREAM_UNSUPPORTED` (status 500).
+ * The bytes are streamed with `respondStream()`, any size, with back-pressure:
+ * on the IO thread (inline mode, or `inline`/stream-bodied routes) the file is
+ * piped to the socket; on a worker thread it is read there straight into the
+ * memory the IO thread writes to the socket from, at most 256 KiB ahead of the
+ * client (see `respondStream()`).
  */
 export async function serveFile(request: Request, path: string, options: ServeFileOptions = {}): Promise<void> {
   let info: Stats;
@@ -102,13 +96,15 @@ export async function serveFile(request: Request, path: string, options: ServeFi
   }
   if (range.kind === 'whole') {
     headers.set('Content-Type', contentType);
-    return send(request, 200, headers, [{ start: 0, end: size - 1 }], size, options, path);
+    send(request, 200, headers, [{ start: 0, end: size - 1 }], size, path);
+    return;
   }
   if (range.ranges.length === 1) {
     const only = range.ranges[0]!;
     headers.set('Content-Type', contentType);
     headers.set('Content-Range', `bytes ${only.start}-${only.end}/${size}`);
-    return send(request, 206, headers, range.ranges, only.end - only.start + 1, options, path);
+    send(request, 206, headers, range.ranges, only.end - only.start + 1, path);
+    return;
   }
   // multipart/byteranges (RFC 9110 §14.6): each part has its own Content-Type and Content-Range.
   const boundary = `mx-${randomBytes(12).toString('hex')}`;
@@ -121,7 +117,7 @@ export async function serveFile(request: Request, path: string, options: ServeFi
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const length = parts.reduce((sum, p) => sum + p.head.length + p.range.end - p.range.start + 1, tail.length);
   headers.set('Content-Type', `multipart/byteranges; boundary=${boundary}`);
-  return send(request, 206, headers, range.ranges, length, options, path, { parts, tail });
+  send(request, 206, headers, range.ranges, length, path, { parts, tail });
 }
 
 interface Multipart {
@@ -129,63 +125,24 @@ interface Multipart {
   tail: Buffer;
 }
 
-async function send(
+function send(
   request: Request,
   status: number,
   headers: Headers,
   ranges: ByteRange[],
   length: number,
-  options: ServeFileOptions,
   path: string,
   multipart?: Multipart,
-): Promise<void> {
+): void {
   headers.set('Content-Length', String(length));
-  const isHead = request.method === 'HEAD';
-  if (request.canRespondStream) {
-    let body: Readable | undefined;
-    if (!isHead && length > 0) {
-      body =
-        multipart === undefined
-          ? createReadStream(path, { start: ranges[0]!.start, end: ranges[0]!.end })
-          : Readable.from(multipartBody(path, multipart));
-    }
-    request.respondStream(status, headers, body);
-    return;
+  let body: Readable | undefined;
+  if (request.method !== 'HEAD' && length > 0) {
+    body =
+      multipart === undefined
+        ? new FileRangeReadable(path, ranges[0]!.start, ranges[0]!.end)
+        : Readable.from(multipartBody(path, multipart));
   }
-  if (isHead || length === 0) {
-    request.respond(status, headers);
-    return;
-  }
-  const limit = options.maxBufferedBytes ?? 8 * 1024 * 1024;
-  if (length > limit) {
-    throw new MxError(
-      'MX_ERR_STREAM_UNSUPPORTED',
-      `serveFile on a worker thread sends at most maxBufferedBytes (${limit}) and this answer has ${length}; pin the route with { inline: true } to stream it`,
-      { status: 500 },
-    );
-  }
-  const pieces: Buffer[] = [];
-  const file = await open(path, 'r');
-  try {
-    const read = async (r: ByteRange): Promise<Buffer> => {
-      const buffer = Buffer.alloc(r.end - r.start + 1);
-      let at = 0;
-      while (at < buffer.length) {
-        const { bytesRead } = await file.read(buffer, at, buffer.length - at, r.start + at);
-        if (bytesRead === 0) throw new Error(`${path} shrank while it was being sent`);
-        at += bytesRead;
-      }
-      return buffer;
-    };
-    if (multipart === undefined) pieces.push(await read(ranges[0]!));
-    else {
-      for (const part of multipart.parts) pieces.push(part.head, await read(part.range));
-      pieces.push(multipart.tail);
-    }
-  } finally {
-    await file.close();
-  }
-  request.respond(status, headers, Buffer.concat(pieces, length));
+  request.respondStream(status, headers, body);
 }
 
 async function* multipartBody(path: string, multipart: Multipart): AsyncGenerator<Buffer> {

@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { pipeline, type Readable } from 'node:stream';
 import type { ResponseSink } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
+import { isEventStream, type StreamedBody } from '../http/response-stream.js';
 import { SseConnection, sseHeaders, type StreamContext } from '../sse/sse-connection.js';
+import { pipeResponseBody, type ResponseStreams } from './response-body-pipe.js';
 import { upgradeRequired } from './upgrade-sink.js';
 import { ioThread, type IoSessions } from '../threads/session-registry.js';
 
@@ -11,6 +12,7 @@ export interface SinkContext {
   isClosing(): boolean;
   nextStreamId(): number;
   readonly streams: StreamContext;
+  readonly responseStreams: ResponseStreams;
   readonly sessions: IoSessions;
 }
 
@@ -49,7 +51,7 @@ export class NodeResponseSink implements ResponseSink {
     return this.#res.destroyed || this.#res.req.socket.destroyed;
   }
 
-  sendStream(status: number, headers: string[], body: Readable | undefined): void {
+  sendStream(status: number, headers: string[], body: StreamedBody | undefined): void {
     const res = this.#res;
     this.#pending?.delete(res);
     if (res.headersSent || res.destroyed) {
@@ -63,9 +65,37 @@ export class NodeResponseSink implements ResponseSink {
       res.end();
       return;
     }
-    // A source that fails midway cannot be answered any more: pipeline destroys the socket's
-    // response, so the client sees a truncated body rather than a wrong one.
-    pipeline(body, res, () => {});
+    // Node sends the head with the first chunk; an EventSource opens only once it has the head.
+    if (isEventStream(contentTypeOf(headers))) res.flushHeaders();
+    pipeResponseBody(
+      body,
+      res,
+      res.req.socket,
+      `${res.req.method} ${res.req.url}`,
+      () => this.clientGone(),
+      this.#context.responseStreams,
+    );
+  }
+
+  watchClient(onGone: () => void): void {
+    const res = this.#res;
+    if (res.writableFinished) return;
+    if (this.clientGone()) {
+      onGone();
+      return;
+    }
+    // The request's socket: a pipelined response is attached to it only once the ones before
+    // it are written, and Node never closes a response still queued when the connection drops.
+    const socket = res.req.socket;
+    const onClose = (): void => {
+      res.off('finish', onFinish);
+      if (!res.writableFinished) onGone();
+    };
+    const onFinish = (): void => {
+      socket.off('close', onClose);
+    };
+    socket.once('close', onClose);
+    res.once('finish', onFinish);
   }
 
   /**
@@ -86,4 +116,12 @@ export class NodeResponseSink implements ResponseSink {
     this.#pending?.delete(this.#res);
     return new SseConnection(id, this.#res, 200, sseHeaders(headers), this.#context.streams);
   }
+}
+
+function contentTypeOf(headers: string[]): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === 12 && name.toLowerCase() === 'content-type') return headers[i + 1];
+  }
+  return undefined;
 }

@@ -16,6 +16,7 @@ import { createWss, type WsConnection } from '../websocket/websocket-connection.
 import type { WebSocketHandler } from '../websocket/websocket.js';
 import { answerClientError, answerConnect } from './client-error.js';
 import type { SinkContext } from './node-response-sink.js';
+import type { ResponseStreams } from './response-body-pipe.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { RequestIntake, type ConnectionState } from './request-intake.js';
 import type { SessionDirectory, SessionDirectoryStats } from './session-directory.js';
@@ -38,6 +39,8 @@ export interface ServerStats {
   connections: number;
   /** Open server-sent event streams. */
   streams: number;
+  /** Responses being streamed (`respondStream()`, `serveFile()`), inline and from workers. */
+  streamedResponses: number;
   /** Open WebSocket connections. */
   websockets: number;
   /** Session keys bound with `request.bindSession()` and not yet released (on every thread). */
@@ -99,10 +102,12 @@ export class Server {
       streams: new Set<SseConnection>(),
       log: (level, message) => this.log(level, message),
     };
+    const responseStreams: ResponseStreams = { open: 0, log: (level, message) => this.log(level, message) };
     this.#sinkContext = {
       isClosing: () => this.#closing,
       nextStreamId: () => this.#nextStreamId++,
       streams,
+      responseStreams,
       sessions: this.#sessions,
     };
     this.#websocketHandler = options.websocketHandler;
@@ -110,6 +115,7 @@ export class Server {
     const currentHandler = (): WebSocketHandler | undefined => this.#websocketHandler;
     this.#upgradeContext = {
       sessions: this.#sessions,
+      responseStreams,
       nextId: () => this.#nextStreamId++,
       verifyOrigin: ws.verifyOrigin,
       websockets: {
@@ -284,6 +290,7 @@ export class Server {
       requestsInFlight: this.#requestsInFlight(),
       connections: this.#sockets.size,
       streams: this.#sinkContext.streams.streams.size,
+      streamedResponses: this.#sinkContext.responseStreams.open,
       websockets: this.#upgradeContext.websockets.connections.size,
       sessions: this.#sessions.size + (this.#pool?.sessionCount ?? 0),
       pool: this.#pool?.stats(),

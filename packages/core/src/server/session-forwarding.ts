@@ -81,7 +81,7 @@ export class SessionForwarding {
           answer.push(fields[i]!, fields[i + 1]!);
         }
       }
-      sink.sendStream!(response.statusCode ?? 502, answer, response);
+      sink.sendStream(response.statusCode ?? 502, answer, response);
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
       // Once the answer has begun, the piping ends it (a truncated stream); nothing to add.

@@ -4,6 +4,8 @@ import { MxError } from '../errors.js';
 import type { ResponseSink, UpgradeOptions } from '../http/request.js';
 import { ioThread, type IoSessions } from '../threads/session-registry.js';
 import { plainResponse, type PreparedResponse } from '../http/response.js';
+import type { StreamedBody } from '../http/response-stream.js';
+import { pipeResponseBody, type ResponseStreams } from './response-body-pipe.js';
 import type { StreamChannel } from '../sse/sse-stream.js';
 import {
   WsConnection,
@@ -15,6 +17,7 @@ import {
 export interface UpgradeContext {
   nextId(): number;
   readonly sessions: IoSessions;
+  readonly responseStreams: ResponseStreams;
   readonly websockets: WebSocketContext;
   /** Checked before the 101: browsers do not apply CORS to WebSockets. */
   verifyOrigin(origin: string | undefined, req: IncomingMessage): boolean;
@@ -22,22 +25,30 @@ export interface UpgradeContext {
 
 /** Writes a whole response on a raw socket and closes it (upgrade requests have no ServerResponse). */
 export function writeRawResponse(socket: Duplex, response: PreparedResponse): void {
-  if (socket.destroyed || !socket.writable) return;
-  const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? 'Unknown'}`];
+  if (!writeRawHead(socket, response.status, response.headers)) return;
+  if (response.body !== undefined) socket.write(response.body);
+  socket.end();
+}
+
+/**
+ * Writes a response head on a raw socket, with `Connection: close` (the response ends the
+ * connection, so a body without Content-Length ends with it). False when the socket is gone.
+ */
+function writeRawHead(socket: Duplex, status: number, headers: string[]): boolean {
+  if (socket.destroyed || !socket.writable) return false;
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}`];
   let hasDate = false;
-  const headers = response.headers;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     const lower = name.toLowerCase();
-    if (lower === 'connection') continue;
+    if (lower === 'connection' || lower === 'transfer-encoding') continue;
     if (lower === 'date') hasDate = true;
     lines.push(`${name}: ${headers[i + 1]!}`);
   }
   if (!hasDate) lines.push(`Date: ${new Date().toUTCString()}`);
   lines.push('Connection: close', '', '');
   socket.write(lines.join('\r\n'));
-  if (response.body !== undefined) socket.write(response.body);
-  socket.end();
+  return true;
 }
 
 /** The sink of a request that asked to upgrade: it may answer normally or become a WebSocket. */
@@ -47,6 +58,8 @@ export class UpgradeSink implements ResponseSink {
   readonly #head: Buffer;
   readonly #context: UpgradeContext;
   #used = false;
+  /** Set once the answer is whole on the socket (or the connection became a WebSocket). */
+  #isComplete = false;
 
   constructor(req: IncomingMessage, socket: Duplex, head: Buffer, context: UpgradeContext) {
     this.#req = req;
@@ -58,7 +71,45 @@ export class UpgradeSink implements ResponseSink {
   send(response: PreparedResponse): void {
     if (this.#used) return;
     this.#used = true;
+    this.#isComplete = true;
     writeRawResponse(this.#socket, response);
+  }
+
+  /** A streamed answer to a request that asked to upgrade: the body ends the connection. */
+  sendStream(status: number, headers: string[], body: StreamedBody | undefined): void {
+    const socket = this.#socket;
+    if (this.#used || !writeRawHead(socket, status, headers)) {
+      body?.destroy();
+      return;
+    }
+    this.#used = true;
+    if (body === undefined || this.#req.method === 'HEAD' || status === 204 || status === 304) {
+      body?.destroy();
+      this.#isComplete = true;
+      socket.end();
+      return;
+    }
+    pipeResponseBody(
+      body,
+      socket,
+      undefined,
+      `${this.#req.method} ${this.#req.url}`,
+      () => socket.destroyed,
+      this.#context.responseStreams,
+      (isComplete) => (this.#isComplete = isComplete),
+    );
+  }
+
+  watchClient(onGone: () => void): void {
+    const socket = this.#socket;
+    if (this.#isComplete) return;
+    if (socket.destroyed) {
+      onGone();
+      return;
+    }
+    socket.once('close', () => {
+      if (!this.#isComplete) onGone();
+    });
   }
 
   /** The client closed its connection before an answer. */
@@ -89,6 +140,7 @@ export class UpgradeSink implements ResponseSink {
       throw new MxError('MX_ERR_ORIGIN_FORBIDDEN', req.headers.origin ?? '(none)', { status: 403 });
     }
     this.#used = true;
+    this.#isComplete = true;
     const connection = new WsConnection(id, this.#context.websockets);
     const handler = options?.handler ?? this.#context.websockets.handler;
     if (delivery !== undefined) connection.deliverTo(delivery);

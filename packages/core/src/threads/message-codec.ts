@@ -15,7 +15,7 @@ import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
-export const protocolVersion = 8;
+export const protocolVersion = 9;
 
 // ── requests and responses (through the mailbox) ──────────────────────────
 
@@ -66,7 +66,11 @@ export enum MessageType {
   Publish = 12,
   /** [type, requestId] — the handler of a request that opened a stream settled. */
   Settled = 13,
-  /** IO → worker: [type, requestId] — the stream or WebSocket ended, or its upgrade failed. */
+  /**
+   * IO → worker: [type, requestId] — the stream or WebSocket ended, or its upgrade failed; for
+   * a streamed body, the IO thread is done with its ring (a body still being read is destroyed:
+   * the client left).
+   */
   StreamClosed = 14,
   /** [type, requestId, protocol] — the request becomes a WebSocket; its events come back to this worker. */
   WsUpgrade = 15,
@@ -93,6 +97,22 @@ export enum MessageType {
    * loop, in order, so a burst costs one message instead of one per WebSocket message.
    */
   Batch = 23,
+  /**
+   * [type, requestId, status, headers, ring] — the request is answered with a streamed body
+   * (`respondStream()`), which crosses in `ring` (shared memory; undefined for a head alone);
+   * see ResponsePump.
+   */
+  ResponseOpen = 24,
+  /** [type, requestId, offset, length] — the body's next bytes are at `offset` in its ring. */
+  ResponseChunk = 25,
+  /** [type, requestId, failure] — the streamed body ended; `failure` describes why it failed, if it did. */
+  ResponseEnd = 26,
+  /** IO → worker: [type, requestId, bytes] — writes of that many more bytes are done: their room in the ring is free. */
+  ResponseCredit = 27,
+  /** [type, requestId] — the request's `signal` was read: say if its client leaves. */
+  WatchClient = 28,
+  /** IO → worker: [type, requestId] — the client left before the response was complete. */
+  ClientGone = 29,
 }
 
 export type LogMessage = [MessageType.Log, LogLevel, string];
@@ -114,6 +134,10 @@ export type SessionResponseMessage = [
 ];
 export type SessionBindMessage = [MessageType.SessionBind | MessageType.SessionUnbind, string];
 export type WorkerBatchMessage = [MessageType.Batch, WsSendMessage[]];
+export type ResponseOpenMessage = [MessageType.ResponseOpen, number, number, string[], SharedArrayBuffer | undefined];
+export type ResponseChunkMessage = [MessageType.ResponseChunk, number, number, number];
+export type ResponseEndMessage = [MessageType.ResponseEnd, number, string | undefined];
+export type WatchClientMessage = [MessageType.WatchClient, number];
 export type WsSendMessage = [MessageType.WsSend, number, MessageKind, string | Uint8Array];
 export type WsCloseMessage = [MessageType.WsClose, number, number | undefined, string | undefined];
 export type WsEventMessage = [MessageType.WsEvent, number, WebSocketEvent, WebSocketMessage];
@@ -132,12 +156,24 @@ export type WorkerMessage =
   | WsCloseMessage
   | SessionResponseMessage
   | SessionBindMessage
-  | WorkerBatchMessage;
+  | WorkerBatchMessage
+  | ResponseOpenMessage
+  | ResponseChunkMessage
+  | ResponseEndMessage
+  | WatchClientMessage;
 export type StreamClosedMessage = [MessageType.StreamClosed, number];
 export type SessionRequestMessage = [MessageType.SessionRequest, number, RequestHead, Uint8Array | undefined];
 /** Messages from the IO thread to a worker. */
 export type IoBatchMessage = [MessageType.Batch, WsEventMessage[]];
-export type IoMessage = StreamClosedMessage | WsEventMessage | SessionRequestMessage | IoBatchMessage;
+export type ResponseCreditMessage = [MessageType.ResponseCredit, number, number];
+export type ClientGoneMessage = [MessageType.ClientGone, number];
+export type IoMessage =
+  | StreamClosedMessage
+  | WsEventMessage
+  | SessionRequestMessage
+  | IoBatchMessage
+  | ResponseCreditMessage
+  | ClientGoneMessage;
 
 /**
  * A request head as one NUL-joined string: llhttp rejects NUL everywhere in a

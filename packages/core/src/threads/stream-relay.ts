@@ -1,18 +1,26 @@
 import type { StreamChannel } from '../sse/sse-stream.js';
 import type { WebSocketChannel, MessageKind } from '../websocket/websocket.js';
-import type { Job } from './job.js';
+import type { Job, PoolSink } from './job.js';
 import { MessageType, type WsEventMessage } from './message-codec.js';
+import { RelayedBody } from './relayed-body.js';
 import type { Slot } from './slot.js';
 
-type OpenStream =
-  { kind: 'sse'; channel: StreamChannel; slot: Slot } | { kind: 'websocket'; channel: WebSocketChannel; slot: Slot };
+type OpenStream = { slot: Slot; sink: PoolSink } & (
+  | { kind: 'sse'; channel: StreamChannel }
+  | { kind: 'websocket'; channel: WebSocketChannel }
+  | { kind: 'response'; channel: RelayedBody }
+);
 
 /**
- * The IO thread's end of the event streams and WebSockets that handlers on
- * workers open: their channels live here, next to the sockets, and the
- * worker's messages about them (writes, sends, closes, topics) are applied
- * here. A WebSocket's events go back to the worker that upgraded it, where
- * the connection's state lives.
+ * The IO thread's end of the event streams, WebSockets and streamed bodies
+ * that handlers on workers open: their channels live here, next to the
+ * sockets, and the worker's messages about them (writes, sends, chunks,
+ * closes, topics) are applied here. A WebSocket's events go back to the
+ * worker that upgraded it, where the connection's state lives; a streamed
+ * body's credit goes back to the worker reading it. Each counts in its
+ * worker's `streams`, so a worker serving long downloads is not retired for
+ * idling and new requests prefer other workers; none holds the worker's
+ * place in the scheduler once its handler settled.
  */
 export class StreamRelay {
   /** Streams and WebSockets opened by workers, by request id. */
@@ -30,7 +38,7 @@ export class StreamRelay {
   openStream(slot: Slot, job: Job, headers: string[]): void {
     const id = job.id;
     const channel = job.sink.openStream(headers, id);
-    this.#streams.set(id, { kind: 'sse', channel, slot });
+    this.#streams.set(id, { kind: 'sse', channel, slot, sink: job.sink });
     slot.streams++;
     channel.setOnClose(() => this.#closed(slot, id));
   }
@@ -49,9 +57,52 @@ export class StreamRelay {
       this.#closed(slot, id);
       return;
     }
-    this.#streams.set(id, { kind: 'websocket', channel, slot });
+    this.#streams.set(id, { kind: 'websocket', channel, slot, sink: job.sink });
     slot.streams++;
     channel.setOnClose(() => this.#closed(slot, id));
+  }
+
+  /**
+   * `job`, running on `slot`, is answered with a streamed body (or, without a `ring`, a head
+   * alone): written by the job's sink as an inline one is, by a RelayedBody that writes what
+   * the worker puts in the ring.
+   */
+  openResponse(slot: Slot, job: Job, status: number, headers: string[], ring: SharedArrayBuffer | undefined): void {
+    if (ring === undefined) {
+      job.sink.sendStream(status, headers, undefined);
+      return;
+    }
+    const id = job.id;
+    const body = new RelayedBody(
+      ring,
+      (bytes) => {
+        if (!slot.retiring) slot.post([MessageType.ResponseCredit, id, bytes]);
+      },
+      () => {
+        if (this.#streams.delete(id)) slot.streams--;
+        if (!slot.retiring) slot.post([MessageType.StreamClosed, id]);
+      },
+    );
+    this.#streams.set(id, { kind: 'response', channel: body, slot, sink: job.sink });
+    slot.streams++;
+    job.sink.sendStream(status, headers, body);
+  }
+
+  /** The next bytes of a streamed body are at `offset` in its ring. */
+  deliver(id: number, offset: number, length: number): void {
+    const open = this.#streams.get(id);
+    if (open?.kind === 'response') open.channel.deliver(offset, length);
+  }
+
+  /** The worker ended a streamed body; `failure` says why when it failed. */
+  finishResponse(id: number, failure: string | undefined): void {
+    const open = this.#streams.get(id);
+    if (open?.kind === 'response') open.channel.finish(failure);
+  }
+
+  /** The sink of a stream, WebSocket or streamed body a worker opened for request `id`. */
+  sinkOf(id: number): PoolSink | undefined {
+    return this.#streams.get(id)?.sink;
   }
 
   /** The stream or WebSocket ended (or its upgrade failed): its worker is told, if still in the pool. */
@@ -76,23 +127,30 @@ export class StreamRelay {
   }
 
   end(id: number): void {
-    this.#streams.get(id)?.channel.close();
+    const open = this.#streams.get(id);
+    if (open?.kind === 'sse') open.channel.close();
   }
 
   subscribe(id: number, topic: string): void {
-    this.#streams.get(id)?.channel.subscribe(topic);
+    const open = this.#streams.get(id);
+    if (open !== undefined && open.kind !== 'response') open.channel.subscribe(topic);
   }
 
   unsubscribe(id: number, topic: string): void {
-    this.#streams.get(id)?.channel.unsubscribe(topic);
+    const open = this.#streams.get(id);
+    if (open !== undefined && open.kind !== 'response') open.channel.unsubscribe(topic);
   }
 
-  /** Streams whose worker died end too (WebSockets with 1011); their clients reconnect. */
+  /**
+   * Streams whose worker died end too (WebSockets with 1011; their clients reconnect), and
+   * bodies it streamed are cut: their clients see a truncated response.
+   */
   closeStreamsOf(slot: Slot): void {
     for (const open of [...this.#streams.values()]) {
       if (open.slot !== slot) continue;
       if (open.kind === 'websocket') open.channel.close(1011, 'server worker exited');
-      else open.channel.close();
+      else if (open.kind === 'sse') open.channel.close();
+      else open.channel.finish('the worker thread streaming this body exited');
     }
   }
 

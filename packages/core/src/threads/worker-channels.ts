@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import {
   Request,
   type RequestConfig,
@@ -17,18 +18,23 @@ import { WorkerWebSocketChannel, type WebSocketPort } from '../websocket/worker-
 import { doorbellWaiting, ringDoorbell } from './doorbell.js';
 import type { Mailbox } from './mailbox.js';
 import { MessageType, type IoMessage } from './message-codec.js';
+import { ResponsePump, streamWindowBytes, type ResponsePort } from './response-pump.js';
 import { runHandler } from './run-handler.js';
 import { log, post, queueSend } from './worker-messages.js';
+
+/** Rings of ended streams a worker keeps for its next streams. */
+const maxFreeRings = 4;
 
 /** Topics of streams and WebSockets alike are kept on the IO thread. */
 const subscribe = (id: number, topic: string): void => post([MessageType.Subscribe, id, topic]);
 const unsubscribe = (id: number, topic: string): void => post([MessageType.Unsubscribe, id, topic]);
 
 /**
- * What a worker's handlers open that outlives their request: event streams
- * and WebSockets (their sockets live on the IO thread; a WebSocket's events
- * run here, serially), session bindings, and the session requests the pool
- * sends beside the mailbox.
+ * What a worker's handlers open that outlives their request: event streams,
+ * streamed bodies and WebSockets (their sockets live on the IO thread; a
+ * WebSocket's events run here, serially; a body is read here as the IO thread
+ * gives credit), client watches for `request.signal`, session bindings, and
+ * the session requests the pool sends beside the mailbox.
  */
 export class WorkerChannels {
   readonly #mailbox: Mailbox;
@@ -42,11 +48,33 @@ export class WorkerChannels {
   readonly #websockets = new Map<number, { channel: WorkerWebSocketChannel; events: SerialEvents | undefined }>();
   readonly #streamPort: StreamPort = {
     write: (id, text) => post([MessageType.StreamWrite, id, text]),
-    end: (id) => post([MessageType.StreamEnd, id]),
+    end: (id) => {
+      this.#watchers.delete(id);
+      post([MessageType.StreamEnd, id]);
+    },
     subscribe,
     unsubscribe,
     forget: (id) => this.#streams.delete(id),
   };
+  /** Streamed bodies, by request id, from their start until the IO thread is done with their ring. */
+  readonly #responses = new Map<number, ResponsePump>();
+  readonly #responsePort: ResponsePort = {
+    chunk: (id, offset, length) => post([MessageType.ResponseChunk, id, offset, length]),
+    end: (id, failure) => {
+      // The whole body is out of this thread (or it failed): the response is complete here.
+      this.#watchers.delete(id);
+      post([MessageType.ResponseEnd, id, failure]);
+    },
+  };
+  /** Rings of streams that ended, kept for the next ones (a few: each is `streamWindowBytes`). */
+  readonly #freeRings: SharedArrayBuffer[] = [];
+  /**
+   * What to call when the client of a request whose `signal` was read leaves, by request id:
+   * until the IO thread says so (ClientGone) or this thread completes the response (a whole
+   * response, the end of a stream or body, an upgrade). A stream the IO thread ends itself
+   * (the client left: ClientGone follows) keeps its entry.
+   */
+  readonly #watchers = new Map<number, () => void>();
   readonly #websocketPort: WebSocketPort = {
     send: (id, data, kind) => queueSend([MessageType.WsSend, id, kind, data]),
     close: (id, code, reason) => post([MessageType.WsClose, id, code, reason]),
@@ -90,7 +118,17 @@ export class WorkerChannels {
       case MessageType.StreamClosed:
         this.#streams.get(message[1])?.markEnded();
         this.#websockets.get(message[1])?.channel.markEnded();
+        this.#releaseResponse(message[1]);
         break;
+      case MessageType.ResponseCredit:
+        this.#responses.get(message[1])?.credit(message[2]);
+        break;
+      case MessageType.ClientGone: {
+        const onGone = this.#watchers.get(message[1]);
+        this.#watchers.delete(message[1]);
+        onGone?.();
+        break;
+      }
       case MessageType.Batch:
         for (const inner of message[1]) this.onIoMessage(inner);
         break;
@@ -120,6 +158,8 @@ export class WorkerChannels {
 
   /** Asks the IO thread to complete a WebSocket handshake; the connection's events then run on this thread. */
   upgrade(id: number, options: UpgradeOptions | undefined): WebSocketChannel {
+    // The handshake completes the response: the request's client watch ends.
+    this.#watchers.delete(id);
     post([MessageType.WsUpgrade, id, options?.protocol]);
     const channel = new WorkerWebSocketChannel(id, this.#websocketPort);
     const handler = options?.handler ?? this.#websocketHandler;
@@ -142,6 +182,54 @@ export class WorkerChannels {
     const channel = new WorkerStreamChannel(id, this.#streamPort);
     this.#streams.set(id, channel);
     return channel;
+  }
+
+  /**
+   * Answers request `id` with a streamed body: the head goes to the IO thread now, the body
+   * follows as the IO thread gives credit (ResponsePump).
+   */
+  sendStream(id: number, status: number, headers: string[], body: Readable | undefined): void {
+    if (body === undefined) {
+      this.#watchers.delete(id);
+      post([MessageType.ResponseOpen, id, status, headers, undefined]);
+      return;
+    }
+    const ring = this.#freeRings.pop() ?? new SharedArrayBuffer(streamWindowBytes);
+    // The head first: the pump may post its first bytes at once.
+    post([MessageType.ResponseOpen, id, status, headers, ring]);
+    this.#responses.set(id, new ResponsePump(id, body, ring, this.#responsePort));
+  }
+
+  /**
+   * The IO thread is done with a streamed body's ring: a body still being read stops (its
+   * client left), and the ring is kept for another stream once nothing writes into it.
+   */
+  #releaseResponse(id: number): void {
+    const pump = this.#responses.get(id);
+    if (pump === undefined) return;
+    this.#responses.delete(id);
+    pump.cancel();
+    pump.whenIdle(() => {
+      if (this.#freeRings.length < maxFreeRings) this.#freeRings.push(pump.ring);
+    });
+  }
+
+  /** True while a streamed body may be read (it has credit): its producer needs the event loop to turn. */
+  get isPumping(): boolean {
+    if (this.#responses.size === 0) return false;
+    for (const pump of this.#responses.values()) if (pump.isFlowing) return true;
+    return false;
+  }
+
+  /** Calls `onGone` if the client of request `id` leaves before its response is complete (`request.signal`). */
+  watchClient(id: number, onGone: () => void): void {
+    this.#watchers.set(id, onGone);
+    post([MessageType.WatchClient, id]);
+  }
+
+  /** Request `id`'s response is complete on this side: its client is no longer watched. */
+  unwatch(id: number): void {
+    this.#watchers.delete(id);
   }
 
   bindSession(key: string): () => void {
@@ -177,6 +265,7 @@ export class WorkerChannels {
 class SessionSink implements ResponseSink {
   readonly id: number;
   readonly #channels: WorkerChannels;
+  #isWatched = false;
 
   constructor(id: number, channels: WorkerChannels) {
     this.id = id;
@@ -184,6 +273,7 @@ class SessionSink implements ResponseSink {
   }
 
   send(response: PreparedResponse): void {
+    if (this.#isWatched) this.#channels.unwatch(this.id);
     const body = response.body;
     const transfer = typeof body === 'string' ? undefined : transferableOf(body);
     post(
@@ -198,6 +288,15 @@ class SessionSink implements ResponseSink {
 
   openStream(headers: string[]): StreamChannel {
     return this.#channels.openStream(this.id, headers);
+  }
+
+  sendStream(status: number, headers: string[], body: Readable | undefined): void {
+    this.#channels.sendStream(this.id, status, headers, body);
+  }
+
+  watchClient(onGone: () => void): void {
+    this.#isWatched = true;
+    this.#channels.watchClient(this.id, onGone);
   }
 
   bindSession(key: string): () => void {

@@ -6,6 +6,7 @@
  * back to back, so timers, streams and promises a handler left behind go on.
  */
 import { getPriority, setPriority } from 'node:os';
+import type { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Request, type RequestConfig, type ResponseSink, type UpgradeOptions } from '../http/request.js';
 import type { PreparedResponse } from '../http/response.js';
@@ -48,6 +49,9 @@ const channels = new WorkerChannels(mailbox, doorbell, requestConfig);
  */
 let owed = 0;
 
+/** Set when a handler started streaming a body: the event loop turns before the worker waits. */
+let loopWanted = false;
+
 /** Tells the IO thread this worker wrote to its mailbox, now. */
 function ring(): void {
   owed = 0;
@@ -77,12 +81,15 @@ class WorkerSink implements ResponseSink {
   declare held: PreparedResponse | undefined;
   /** Set when the request was answered with a stream: its end then travels on parentPort too. */
   declare streamed: boolean;
+  /** Set when the request's `signal` was read: its client is watched until the response is complete. */
+  declare isWatched: boolean;
 
   constructor(id: number) {
     this.id = id;
     this.inSyncPart = true;
     this.held = undefined;
     this.streamed = false;
+    this.isWatched = false;
   }
 
   upgrade(options?: UpgradeOptions): WebSocketChannel {
@@ -95,11 +102,24 @@ class WorkerSink implements ResponseSink {
     return channels.openStream(this.id, headers);
   }
 
+  sendStream(status: number, headers: string[], body: Readable | undefined): void {
+    this.streamed = true;
+    channels.sendStream(this.id, status, headers, body);
+    // Its first chunks need the event loop: the worker turns it before waiting for a request.
+    if (body !== undefined) loopWanted = true;
+  }
+
+  watchClient(onGone: () => void): void {
+    this.isWatched = true;
+    channels.watchClient(this.id, onGone);
+  }
+
   bindSession(key: string): () => void {
     return channels.bindSession(key);
   }
 
   send(response: PreparedResponse): void {
+    if (this.isWatched) channels.unwatch(this.id);
     if (this.inSyncPart) {
       this.held = response;
       return;
@@ -173,6 +193,10 @@ async function serve(handler: RequestHandler): Promise<void> {
         clearInterval(heartbeat);
       }
       sinceTurn = 0;
+    } else if (loopWanted) {
+      loopWanted = false;
+      await turnEventLoop();
+      sinceTurn = 0;
     } else if (++sinceTurn % busyTurnEvery === 0 && (sinceTurn >= quietTurnEvery || !loopIsQuiet())) {
       // Whether the loop is quiet is asked where a busy one would turn: a timer a handler left
       // behind waits no longer than it would have anyway.
@@ -181,6 +205,12 @@ async function serve(handler: RequestHandler): Promise<void> {
     }
     const posted = mailbox.hasRequest();
     if (owed > 0 && !posted) ring();
+    if (!posted && channels.isPumping) {
+      // A body being streamed needs the event loop (its reads, its producer's timers): the worker
+      // waits for its next request there, not blocked in the mailbox.
+      job = undefined;
+      continue;
+    }
     // With the next request already posted the wait ends at once. Otherwise the worker sleeps the
     // busy wait, and only if no request came by then does it ask what its loop holds: a quiet loop
     // sleeps on, up to the quiet wait in all (asking costs more than the rest of a fast request).

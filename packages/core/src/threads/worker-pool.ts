@@ -62,6 +62,32 @@ export class WorkerPool extends Scheduler {
         this.relay.upgrade(slot, job, message[2]);
         break;
       }
+      case MessageType.ResponseOpen: {
+        const job = slot.jobOf(message[1]);
+        if (job === undefined || job.responded) {
+          // Answered already (a handler timeout's 503): the worker stops reading the body.
+          if (message[4] !== undefined) slot.post([MessageType.StreamClosed, message[1]]);
+          break;
+        }
+        this.times.answered(job);
+        this.relay.openResponse(slot, job, message[2], message[3], message[4]);
+        break;
+      }
+      case MessageType.ResponseChunk:
+        this.relay.deliver(message[1], message[2], message[3]);
+        break;
+      case MessageType.ResponseEnd:
+        this.relay.finishResponse(message[1], message[2]);
+        break;
+      case MessageType.WatchClient: {
+        const id = message[1];
+        // The request may have settled, its response still streaming: then the relay has its sink.
+        const sink = slot.jobOf(id)?.sink ?? this.relay.sinkOf(id);
+        sink?.watchClient(() => {
+          if (!slot.retiring) slot.post([MessageType.ClientGone, id]);
+        });
+        break;
+      }
       case MessageType.WsSend:
         this.relay.send(message[1], message[2], message[3]);
         break;

@@ -5,6 +5,7 @@ import type { EndpointContext } from '../endpoint-context.js';
 import type { ChannelEventBus } from '../event-bus.js';
 import { ErrorCode, echoableId, respondError } from '../json-rpc.js';
 import {
+  clientInfoMetaKey,
   legacyProtocolVersions,
   modernProtocolVersion,
   protocolVersionMetaKey,
@@ -21,7 +22,6 @@ import {
   type McpTasksOptions,
   type TaskExchange,
 } from '../tasks/tasks-extension.js';
-import { relayEventStream } from './sse-relay.js';
 
 /** How the 2026-07-28 leg answers (SDK 2.x `createMcpHandler` options). */
 export interface ModernOptions {
@@ -31,13 +31,22 @@ export interface ModernOptions {
   keepAliveMs: number;
   /** Open `subscriptions/listen` streams per thread. */
   maxSubscriptions: number;
+  /** Keep the servers of exchanges that ended normally and serve later requests with them, one at a time. */
+  reuseServers: boolean;
 }
+
+/** Idle servers one thread keeps for `reuseServers`; more are dropped. */
+const maxIdleServers = 64;
 
 /** What the SDK's factory call needs to know about the request it serves. */
 interface Exchange extends TaskExchange {
   readonly protocolVersion: string | undefined;
   /** A server made before the SDK asked (to learn the SDK line); handed over on its first call. */
   premade: McpServerLike | undefined;
+  /** The server handed to the SDK for this request, once it asked for one. */
+  server: McpServerLike | undefined;
+  /** Whether a kept server may serve this request (`reuseServers`, and the request names its client). */
+  mayReuse: boolean;
 }
 
 /**
@@ -66,6 +75,8 @@ export class Era2026 {
   /** SDK 2.x once loaded; null while not known yet. */
   #sdk: SdkV2 | undefined | null = null;
   #handler: McpHttpHandler | undefined;
+  /** Servers whose exchange ended normally, waiting for the next request (`reuseServers`). */
+  readonly #idle: McpServerLike[] = [];
 
   constructor(
     context: EndpointContext,
@@ -120,6 +131,9 @@ export class Era2026 {
       protocolVersion: claimedVersion(request, body),
       premade: undefined,
       afterResponse: undefined,
+      server: undefined,
+      // A server readied for the Tasks extension is readied for its request: never kept.
+      mayReuse: this.#options?.reuseServers === true && this.tasks === undefined && namesClient(body),
     };
     if (this.#factory.line === undefined) {
       // Whether this leg can serve at all depends on the SDK of the mount's servers; the first server tells.
@@ -158,7 +172,8 @@ export class Era2026 {
       // The SDK answered without a server (a ladder rejection): the one made to learn the SDK line is not needed.
       if (exchange.premade !== undefined) void exchange.premade.close().catch(() => {});
     }
-    await this.#write(request, response, cors, id);
+    const isKept = await this.#write(request, response, cors, id);
+    if (isKept && exchange.server !== undefined && exchange.mayReuse) this.#keep(exchange.server);
     // A task's run (after its creation or its last input): the route stays busy until it ends, so on a
     // worker the pool sends this thread no other request meanwhile.
     const after = exchange.afterResponse;
@@ -190,6 +205,8 @@ export class Era2026 {
       protocolVersion: call.headers['mcp-protocol-version'],
       premade: undefined,
       afterResponse: undefined,
+      server: undefined,
+      mayReuse: false,
     });
     return this.#handlerOf(sdk).fetch(webRequest, {
       parsedBody: body,
@@ -212,6 +229,16 @@ export class Era2026 {
     }
   }
 
+  /**
+   * Keeps a server for the next request, if its exchange is over: the SDK
+   * closed it (its transport is gone), which it does once the answer was
+   * produced. A server still connected is left to the SDK.
+   */
+  #keep(server: McpServerLike): void {
+    if (isConnected(server) || this.#idle.length >= maxIdleServers) return;
+    this.#idle.push(server);
+  }
+
   /** Where this leg cannot serve: refuses a request claiming 2026-07-28 (true), leaves the rest to the 2025 eras. */
   #refuse(request: Request, body: unknown, cors: Record<string, string>): boolean {
     if (!claimsModernEra(request, body)) return false;
@@ -225,15 +252,21 @@ export class Era2026 {
    */
   async close(): Promise<void> {
     await this.tasks?.close();
+    this.#idle.length = 0;
     await this.#handler?.close();
   }
 
+  /**
+   * Writes the SDK's answer. Resolves true when the exchange ended normally
+   * with the answer written whole (a JSON body, or no body; not a stream, not
+   * a failure, not a cancel), so its server may serve another request.
+   */
   async #write(
     request: Request,
     response: Response,
     cors: Record<string, string>,
     id: RequestId | null,
-  ): Promise<void> {
+  ): Promise<boolean> {
     if (response.status === 499) {
       // The exchange was torn down before it answered: the client left, or the mount is closing.
       void response.body?.cancel().catch(() => {});
@@ -245,15 +278,15 @@ export class Era2026 {
         cors,
         id,
       );
-      return;
+      return false;
     }
     response = withHeaders(response, cors);
     const eventStream = /^\s*text\/event-stream/i.test(response.headers.get('content-type') ?? '');
-    if (eventStream && !request.canRespondStream) {
-      relayEventStream(request, response, cors, this.#context.log);
-      return;
-    }
+    // Event streams too, inline and from workers: core streams them with back-pressure and
+    // cancels the body when the client leaves, which the SDK takes as cancelling the request.
     await writeWebResponse(request, response);
+    // A stream may still be going (and its server with it); a 5xx tore its exchange down.
+    return !eventStream && response.status < 500;
   }
 
   #handlerOf(sdk: SdkV2): McpHttpHandler {
@@ -274,16 +307,19 @@ export class Era2026 {
   }
 
   /**
-   * The SDK's factory: the server made to learn the SDK line, or a new one
-   * from the application's factory; readied for the Tasks extension when the
-   * mount serves it.
+   * The SDK's factory: the server made to learn the SDK line, a kept one
+   * (`reuseServers`), or a new one from the application's factory; readied
+   * for the Tasks extension when the mount serves it.
    */
   async #serverFor(ctx: McpRequestContext): Promise<McpServerLike> {
     const exchange = ctx.requestInfo === undefined ? undefined : this.#exchanges.get(ctx.requestInfo);
-    let server = exchange?.premade;
-    if (server !== undefined) exchange!.premade = undefined;
-    else server = await this.#factory.create(this.#infoOf(exchange), 'modern', ctx.authInfo);
-    if (exchange !== undefined) this.tasks?.prepare(server, exchange);
+    if (exchange === undefined) return this.#factory.create(this.#infoOf(undefined), 'modern', ctx.authInfo);
+    let server = exchange.premade;
+    exchange.premade = undefined;
+    if (server === undefined && exchange.mayReuse) server = this.#idle.pop();
+    server ??= await this.#factory.create(this.#infoOf(exchange), 'modern', ctx.authInfo);
+    exchange.server = server;
+    this.tasks?.prepare(server, exchange);
     return server;
   }
 
@@ -313,6 +349,27 @@ const refusal = `Bad Request: this endpoint serves MCP ${legacyProtocolVersions.
  */
 function refuseModernEra(request: Request, cors: Record<string, string>, id: RequestId | null): void {
   respondError(request, 400, ErrorCode.ConnectionClosed, refusal, cors, id);
+}
+
+/** Whether a server is connected to a transport (SDK 2.x: `transport` is set while it serves an exchange). */
+function isConnected(server: McpServerLike): boolean {
+  const outer = server as { server?: unknown };
+  const inner = (typeof outer.server === 'object' && outer.server !== null ? outer.server : server) as {
+    transport?: unknown;
+  };
+  return inner.transport !== undefined;
+}
+
+/**
+ * Whether a 2026-era request names its client (`clientInfo` in `_meta`). The
+ * SDK writes a request's client identity into the server that serves it only
+ * when the request has one, so a kept server would otherwise still show the
+ * previous request's client.
+ */
+function namesClient(body: unknown): boolean {
+  const params = (body as { params?: { _meta?: Record<string, unknown> } } | null)?.params;
+  const info = params?._meta?.[clientInfoMetaKey];
+  return typeof info === 'object' && info !== null;
 }
 
 /** The response with `headers` added (a copy when its headers are immutable). */

@@ -358,3 +358,111 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+// -- Tasks (io.modelcontextprotocol/tasks): the long tools answer at once with a task to poll.
+
+const tasksCapabilities = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
+
+interface TaskReply {
+  taskId: string;
+  status: string;
+  statusMessage?: string;
+  pollIntervalMs: number;
+  result?: { structuredContent?: Record<string, unknown> };
+}
+
+/** The task's state from tasks/get. */
+async function getTask(url: string, taskId: string): Promise<TaskReply> {
+  const reply = await post2026(url, 'tasks/get', { taskId }, taskId, tasksCapabilities);
+  assert.equal(reply.error, undefined, JSON.stringify(reply.error));
+  return reply.result as unknown as TaskReply;
+}
+
+/** A 2026-07-28 cpu_work call; `capabilities` declared on the request. */
+function callCpuWork(url: string, args: Record<string, unknown>, capabilities = {}): Promise<JsonRpcReply> {
+  return post2026(url, 'tools/call', { name: 'cpu_work', arguments: args }, 'cpu_work', capabilities);
+}
+
+/** Polls tasks/get every pollIntervalMs until `until` holds or the task leaves `working`. */
+async function pollTask(url: string, first: TaskReply, until: (task: TaskReply) => boolean): Promise<TaskReply> {
+  let task = first;
+  const deadline = Date.now() + 60_000;
+  while (task.status === 'working' && !until(task)) {
+    if (Date.now() > deadline) throw new Error(`task ${task.taskId} still working`);
+    await new Promise((resolve) => setTimeout(resolve, task.pollIntervalMs));
+    task = await getTask(url, task.taskId);
+  }
+  return task;
+}
+
+test('HTTP, 2 workers: cpu_work runs as a task for a 2026 client that declared the Tasks extension, polled to its inlined result', async (t) => {
+  const url = await startDemo(t, '--threads', '2');
+  const args = { rounds: 3_000_000, chunks: 30, seed: 'task' };
+  const created = await callCpuWork(url, args, tasksCapabilities);
+  assert.equal(created.result?.resultType, 'task', JSON.stringify(created));
+  const handle = created.result as unknown as TaskReply;
+  assert.match(handle.taskId, /^[A-Za-z0-9_-]{22}$/);
+  const task = await pollTask(url, handle, () => false);
+  assert.equal(task.status, 'completed', JSON.stringify(task));
+  assert.equal(task.result?.structuredContent?.['rounds'], 3_000_000);
+
+  // The same call from a client that did not declare the extension: the result, at once.
+  const plain = await callCpuWork(url, { ...args, rounds: 1_000 });
+  assert.equal(plain.result?.resultType, 'complete', JSON.stringify(plain));
+  assert.equal(plain.result.structuredContent?.['rounds'], 1_000);
+});
+
+/** The tools the web page shows running: the `state` event a page gets first from /events. */
+async function runningTools(url: string): Promise<string[]> {
+  const controller = new AbortController();
+  const response = await fetch(new URL('/events', url), { signal: controller.signal });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for (;;) {
+      for (const block of text.split('\n\n').slice(0, -1)) {
+        const lines = block.split('\n');
+        if (!lines.includes('event: state')) continue;
+        const data = lines.filter((line) => line.startsWith('data: ')).map((line) => line.slice(6));
+        const state = JSON.parse(data.join('\n')) as { running: Array<{ tool: string }> };
+        return state.running.map((call) => call.tool);
+      }
+      const read = await reader.read();
+      if (read.done) throw new Error(`no state event in ${text}`);
+      text += decoder.decode(read.value as Uint8Array, { stream: true });
+    }
+  } finally {
+    controller.abort();
+  }
+}
+
+test('HTTP, 2 workers: tasks/cancel stops a cpu_work task between chunks; the page shows the run until it ends', async (t) => {
+  const url = await startDemo(t, '--threads', '2');
+  const args = { rounds: 100_000_000, chunks: 1_000, seed: 'cancel' };
+  const created = await callCpuWork(url, args, tasksCapabilities);
+  const handle = created.result as unknown as TaskReply;
+  assert.equal(handle.status, 'working', JSON.stringify(created));
+  // Once it has made progress, cancel it from another request (whichever worker takes it).
+  const task = await pollTask(url, handle, (state) => state.statusMessage !== undefined);
+  assert.equal(task.status, 'working', JSON.stringify(task));
+  // Its progress notifications are the task's statusMessage.
+  assert.match(task.statusMessage ?? '', /^\d+ of 100000000 rounds$/);
+  assert.deepEqual(await runningTools(url), ['cpu_work']);
+  const cancel = await post2026(url, 'tasks/cancel', { taskId: handle.taskId }, handle.taskId, tasksCapabilities);
+  assert.equal(cancel.result?.resultType, 'complete', JSON.stringify(cancel));
+  assert.equal((await getTask(url, handle.taskId)).status, 'cancelled');
+  // The run sees its signal between chunks and ends: the page no longer shows it.
+  const deadline = Date.now() + 20_000;
+  while ((await runningTools(url)).length > 0) {
+    assert.ok(Date.now() < deadline, 'cpu_work still running after its task was cancelled');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(
+    (
+      (await post2026(url, 'tasks/get', { taskId: handle.taskId }, handle.taskId, tasksCapabilities))
+        .result as unknown as TaskReply
+    ).status,
+    'cancelled',
+  );
+});

@@ -95,6 +95,15 @@ export function git(args) {
   }
 }
 
+/** Every compiled .js file of a workspace package (e.g. `packages/mcp-transport`), in a stable order. */
+export function packageFiles(packageDir) {
+  const dist = join(repoRoot, packageDir, 'dist');
+  return readdirSync(dist, { recursive: true })
+    .filter((name) => name.endsWith('.js'))
+    .sort()
+    .map((name) => join(dist, name));
+}
+
 /**
  * Hash of the compiled library (packages/core/dist) and the given files, to notice a rebuild
  * (another `npm run build`) during a run.

@@ -11,7 +11,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Router, type WebSocketHandler } from '@mummyx/core';
 import { TusServer } from '@mummyx/core/tus';
-import { mountMcp, type McpMount } from '@mummyx/mcp-transport';
+import { mountMcp, type McpMount, type McpTasksOptions } from '@mummyx/mcp-transport';
 import {
   activityTopic,
   chatTopic,
@@ -22,6 +22,7 @@ import {
   setActivityLog,
 } from './activity.js';
 import { ActivityLog } from './activity-log.js';
+import { conformanceRequiredTaskTools, conformanceTaskTools } from './conformance-tasks.js';
 import { createDemoMcpServer } from './mcp-server.js';
 import { mountPage } from './page.js';
 import { defaultDataDir } from './sample-database.js';
@@ -101,6 +102,20 @@ tus.mount(router);
 const listCacheHint = { ttlMs: 60_000, cacheScope: 'public' } as const;
 
 /**
+ * The Tasks extension (2026-07-28 requests of clients that declared it): the long tools, cpu_work
+ * and hash_upload, answer at once with a task the client polls from any worker; the tool runs on
+ * where the call arrived. With --conformance, the suite's task fixtures too.
+ * `test_tool_with_task` gathers its input in a plain round first: only its retry becomes a task.
+ */
+const taskTools = new Set(['cpu_work', 'hash_upload', ...(isConformance ? conformanceTaskTools : [])]);
+const demoTasks: McpTasksOptions = {
+  tools: (name, call) => taskTools.has(name) && (name !== 'test_tool_with_task' || call.inputResponses !== undefined),
+  required: isConformance ? conformanceRequiredTaskTools : [],
+  // In a cluster a task is polled, answered and cancelled through any node.
+  ...(redis === undefined ? {} : { store: new redis.RedisTaskStore({ url: redisUrl }) }),
+};
+
+/**
  * The three MCP transports: Streamable HTTP at `/mcp` (2025 sessions and 2026-07-28 stateless
  * requests on the same path), legacy SSE at `/sse` + `/messages`, and WebSocket at `/ws`. A 2025
  * session gets its own McpServer on the worker that owns the session; a 2026-07-28 request gets
@@ -125,6 +140,7 @@ export const mcp: McpMount = mountMcp(router, {
     'resources/templates/list': listCacheHint,
     'server/discover': listCacheHint,
   },
+  tasks: demoTasks,
   // The demo answers /health itself (below).
   healthPath: false,
   // In a cluster every node verifies requestState with the key the CLI read from Redis.

@@ -28,6 +28,7 @@ import * as z from 'zod';
 import { corePublisher, publishActivity, type Publisher } from './activity.js';
 import { requestCapabilities } from './client-capabilities.js';
 import { registerConformanceFixtures } from './conformance.js';
+import { registerConformanceTaskFixtures } from './conformance-tasks.js';
 import { latestBroadcastUri, readLatestBroadcast, storeLatestBroadcast } from './latest-broadcast.js';
 import {
   defaultMaxRows,
@@ -534,6 +535,9 @@ export function createDemoMcpServer(options: DemoMcpServerOptions): McpServer {
     }),
   );
 
-  if (options.conformance === true) registerConformanceFixtures(server, { notify, requestState });
+  if (options.conformance === true) {
+    registerConformanceFixtures(server, { notify, requestState });
+    registerConformanceTaskFixtures(server);
+  }
   return server;
 }

@@ -1,5 +1,19 @@
 export { mcpEventChannelName } from './event-bus.js';
-export { mountMcp, type McpMount, type McpMountOptions, type McpNotifier } from './mount.js';
+export { mountMcp, type McpMount, type McpMountOptions, type McpNotifier, type McpTasksView } from './mount.js';
+export type { McpTasksOptions, TaskCallInfo } from './tasks/tasks-extension.js';
+export {
+  InMemoryTaskStore,
+  TaskLimitError,
+  type InputResume,
+  type InputRound,
+  type PollBudget,
+  type TaskLimits,
+  type TaskListener,
+  type TaskOutcome,
+  type TaskPoll,
+  type TaskStore,
+} from './tasks/task-store.js';
+export type { NewTask, TaskCall, TaskError, TaskInputRound, TaskRecord, TaskStatus } from './tasks/task.js';
 export type { CorsOptions } from './cors.js';
 export type { SessionCloseReason } from './session-registry.js';
 export type { McpSessionInfo, McpServerLike, TransportKind } from './session-transport.js';

@@ -15,6 +15,8 @@ import { isLoopback, SessionRate } from './session-rate.js';
 import type { McpSessionInfo } from './session-transport.js';
 import { postSessionKey, StreamableHttpEndpoint, streamableSessionKey } from './streamable-http/endpoint.js';
 import { Era2026, type ModernOptions } from './streamable-http/era-2026.js';
+import type { McpTasksOptions } from './tasks/tasks-extension.js';
+import type { TaskStore } from './tasks/task-store.js';
 import { WebSocketEndpoint } from './websocket/endpoint.js';
 
 export interface McpMountOptions {
@@ -123,6 +125,19 @@ export interface McpMountOptions {
    */
   modern?: { responseMode?: 'auto' | 'sse'; keepAliveMs?: number; maxSubscriptions?: number } | false;
   /**
+   * Serves the Tasks extension (`io.modelcontextprotocol/tasks`) on the
+   * 2026-07-28 path, with SDK 2.x servers: a call of a task tool from a
+   * client that declared the extension on the request is answered at once
+   * with a task handle (`resultType: "task"`), stored before the answer
+   * goes out, and runs on, as a plain call of the tool, on the thread that
+   * got it; the client polls `tasks/get` (from any worker), answers the
+   * tool's input requests with `tasks/update`, stops it with `tasks/cancel`,
+   * or listens for `notifications/tasks` on `subscriptions/listen`. The
+   * extension is advertised in `server/discover`. 2025-era sessions and
+   * the WebSocket endpoint run every tool as a plain call. Default: off.
+   */
+  tasks?: McpTasksOptions;
+  /**
    * Serve 2026-07-28 requests with servers kept from earlier ones instead of
    * a fresh server each (SDK 2.x builds one per request; keeping them saves
    * making and registering it, about half of a small tool call's CPU). Each
@@ -182,11 +197,22 @@ export interface McpMount {
    * is not installed.
    */
   readonly requestState: RequestStateCodec;
+  /** The Tasks extension on this thread, when the mount serves it. */
+  readonly tasks: McpTasksView | undefined;
   /**
    * Closes every session on this thread, aborts its 2026-era requests in
-   * flight and ends its listen streams.
+   * flight and ends its listen streams; the tasks whose tools run on this
+   * thread end `failed` ("The server closed before the task finished").
    */
   close(): Promise<void>;
+}
+
+/** A mount's tasks, as one thread sees them. */
+export interface McpTasksView {
+  /** The store the mount's tasks live in (by default shared by every thread of the process). */
+  readonly store: TaskStore;
+  /** Tasks whose tool runs on this thread now. */
+  readonly runningCount: number;
 }
 
 const mib = 1024 * 1024;
@@ -234,7 +260,14 @@ export function mountMcp(router: Router, options: McpMountOptions): McpMount {
   };
   const guarded = guard(options, context);
 
-  const era2026 = new Era2026(context, factory, bus, o.modern);
+  const era2026 = new Era2026(
+    context,
+    factory,
+    bus,
+    o.modern,
+    options.tasks === undefined ? undefined : { name: o.path, options: options.tasks },
+  );
+  const tasks = era2026.tasks;
   const streamable = new StreamableHttpEndpoint(
     context,
     {
@@ -301,6 +334,15 @@ export function mountMcp(router: Router, options: McpMountOptions): McpMount {
       },
     },
     requestState: codec,
+    tasks:
+      tasks === undefined
+        ? undefined
+        : {
+            store: tasks.store,
+            get runningCount() {
+              return tasks.runningCount;
+            },
+          },
     close: async () => {
       await Promise.all([sessions.closeAll(), era2026.close()]);
       bus.close();

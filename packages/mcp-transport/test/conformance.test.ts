@@ -2,9 +2,9 @@
 // conformance fixtures (`mummyx-demo --conformance`), inline (`--threads 0`) and on four worker
 // threads, for both protocol eras the endpoint serves: `--requirements 2025-11-25` (sessions)
 // and `--requirements 2026-07-28` (stateless). The suite must exit 0, with no expected-failures
-// list. A 2026 run also runs the `tasks-*` scenarios of the tasks extension, which the suite does
-// not score and the demo does not offer yet; every other scenario, the not-scored pending ones
-// included, must pass.
+// list. A 2026 run also runs the `tasks-*` scenarios of the Tasks extension, which the suite does
+// not score: the demo serves the extension, and they must pass like every other scenario, the
+// not-scored pending ones included.
 //
 // The suite needs Node 22 or later (it dies at import on Node 20), so it always runs on the
 // `node@22` package installed next to it: these tests run the same way when the test process
@@ -13,27 +13,16 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { toolOrSkip } from './tools-install.js';
+import {
+  conformanceSuite as suite,
+  conformanceSuiteVersion as suiteVersion,
+  conformanceTaskScenarios as taskScenarios,
+} from './tools-install.js';
 
 const cli = fileURLToPath(new URL('../../../apps/demo/dist/cli.js', import.meta.url));
-const suiteVersion = '0.2.0-alpha.12';
-
-/**
- * The suite's CLI and the Node 22 that runs it (installed once per checkout); undefined, with the
- * test marked skipped, when the npm registry is out of reach.
- */
-function suite(t: TestContext): { node: string; conformance: string } | undefined {
-  const conformance = toolOrSkip(
-    t,
-    `conformance-${suiteVersion}-node22`,
-    [`@modelcontextprotocol/conformance@${suiteVersion}`, 'node@22'],
-    'conformance',
-  );
-  return conformance === undefined ? undefined : { node: join(dirname(conformance), 'node'), conformance };
-}
 
 /** Starts `mummyx-demo --conformance` on a free port; resolves with its origin. */
 async function startDemo(t: TestContext, threads: string): Promise<string> {
@@ -75,6 +64,8 @@ interface SuiteRun {
   passedChecks: number;
   /** Scenarios with a failing check. */
   failing: string[];
+  /** Scenarios whose every check passed, with how many checks that was. */
+  passing: Map<string, number>;
   /** Scenarios the suite ran without scoring them, with the reason it gives (`extension`, `pending`…). */
   notScored: Map<string, string>;
   output: string;
@@ -100,12 +91,17 @@ async function runSuite(t: TestContext, requirements: string, threads: string): 
   });
   const summary = /^Total: (\d+) passed, (\d+) failed$/m.exec(output);
   const failing = [...output.matchAll(/^✗ ([\w-]+): \d+ passed, \d+ failed$/gm)].map((match) => match[1]!);
+  const passing = new Map(
+    [...output.matchAll(/^✓ ([\w-]+): (\d+) passed, 0 failed$/gm)].map(
+      (match) => [match[1]!, Number(match[2])] as const,
+    ),
+  );
   const notScored = new Map(
     [...output.matchAll(/^ {2}[✓✗] ([\w-]+) \(([^)]+)\)$/gm)].map((match) => [match[1]!, match[2]!] as const),
   );
   t.diagnostic(`exit code ${code}; ${summary?.[0] ?? 'no summary line'}`);
   if (failing.length > 0) t.diagnostic(`scenarios with failing checks: ${failing.join(', ')}`);
-  return { code, summary: summary?.[0], passedChecks: Number(summary?.[1] ?? 0), failing, notScored, output };
+  return { code, summary: summary?.[0], passedChecks: Number(summary?.[1] ?? 0), failing, passing, notScored, output };
 }
 
 function assertConformant(run: SuiteRun, minimumPassedChecks: number): void {
@@ -126,13 +122,15 @@ for (const threads of ['0', '4']) {
     assertConformant(run, 80);
   });
 
-  test(`conformance ${suiteVersion} --requirements 2026-07-28, ${mode}: every scenario passes but the unoffered tasks extension`, async (t) => {
+  test(`conformance ${suiteVersion} --requirements 2026-07-28, ${mode}: every scenario passes, the tasks extension's included`, async (t) => {
     const run = await runSuite(t, '2026-07-28', threads);
     if (run === undefined) return;
-    assert.ok(
-      run.failing.every((scenario) => scenario.startsWith('tasks-')),
-      `failing: ${run.failing.join(', ')}`,
-    );
-    assertConformant(run, 150);
+    assert.deepEqual(run.failing, []);
+    for (const scenario of taskScenarios) {
+      assert.equal(run.notScored.get(scenario), 'extension', `${scenario} did not run as an extension scenario`);
+      const checks = run.passing.get(scenario) ?? 0;
+      assert.ok(checks >= 2, `${scenario}: ${checks} checks passed\n${run.output.slice(-3_000)}`);
+    }
+    assertConformant(run, 190);
   });
 }

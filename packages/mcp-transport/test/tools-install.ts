@@ -5,7 +5,7 @@
 // failure fails them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -83,3 +83,34 @@ export function nodeOrSkip(t: TestContext, major: number): string | undefined {
   if (Number(process.versions.node.split('.')[0]) === major) return process.execPath;
   return toolOrSkip(t, `node-${major}`, `node@${major}`, 'node');
 }
+
+/** The conformance suite the tests run (it needs Node 22 or later). */
+export const conformanceSuiteVersion = '0.2.0-alpha.12';
+
+/**
+ * The conformance suite's CLI and the Node 22 installed next to it, which runs it whatever Node
+ * runs the tests (the suite dies at import on Node 20); undefined, with the test marked skipped,
+ * when the npm registry is out of reach.
+ */
+export function conformanceSuite(t: TestContext): { node: string; conformance: string } | undefined {
+  const conformance = toolOrSkip(
+    t,
+    `conformance-${conformanceSuiteVersion}-node22`,
+    [`@modelcontextprotocol/conformance@${conformanceSuiteVersion}`, 'node@22'],
+    'conformance',
+  );
+  return conformance === undefined ? undefined : { node: join(dirname(conformance), 'node'), conformance };
+}
+
+/** The suite's Tasks extension scenarios that check something (it skips tasks-status-notifications itself). */
+export const conformanceTaskScenarios: readonly string[] = [
+  'tasks-lifecycle',
+  'tasks-capability-negotiation',
+  'tasks-wire-fields',
+  'tasks-request-state-removal',
+  'tasks-mrtr-input',
+  'tasks-request-headers',
+  'tasks-dispatch-and-envelope',
+  'tasks-required-task-error',
+  'tasks-mrtr-composition',
+];

@@ -9,11 +9,19 @@ import {
   legacyProtocolVersions,
   modernProtocolVersion,
   protocolVersionMetaKey,
+  type AuthInfo,
   type RequestId,
 } from '../mcp-types.js';
 import { loadSdkV2, type McpHttpHandler, type McpRequestContext, type SdkV2, type ServerEventBus } from '../sdk-v2.js';
 import type { ServerFactory } from '../server-factory.js';
 import type { McpServerLike } from '../session-transport.js';
+import type { TaskCall } from '../tasks/task.js';
+import {
+  resolveTasksOptions,
+  TasksExtension,
+  type McpTasksOptions,
+  type TaskExchange,
+} from '../tasks/tasks-extension.js';
 
 /** How the 2026-07-28 leg answers (SDK 2.x `createMcpHandler` options). */
 export interface ModernOptions {
@@ -31,8 +39,7 @@ export interface ModernOptions {
 const maxIdleServers = 64;
 
 /** What the SDK's factory call needs to know about the request it serves. */
-interface Exchange {
-  readonly request: Request;
+interface Exchange extends TaskExchange {
   readonly protocolVersion: string | undefined;
   /** A server made before the SDK asked (to learn the SDK line); handed over on its first call. */
   premade: McpServerLike | undefined;
@@ -63,6 +70,8 @@ export class Era2026 {
   readonly #bus: ChannelEventBus;
   readonly #options: ModernOptions | undefined;
   readonly #exchanges = new WeakMap<globalThis.Request, Exchange>();
+  /** The Tasks extension, when the mount serves it. */
+  readonly tasks: TasksExtension | undefined;
   /** SDK 2.x once loaded; null while not known yet. */
   #sdk: SdkV2 | undefined | null = null;
   #handler: McpHttpHandler | undefined;
@@ -74,11 +83,21 @@ export class Era2026 {
     factory: ServerFactory,
     bus: ChannelEventBus,
     options: ModernOptions | undefined,
+    tasks: { name: string; options: McpTasksOptions } | undefined,
   ) {
     this.#context = context;
     this.#factory = factory;
     this.#bus = bus;
     this.#options = options;
+    this.tasks =
+      tasks === undefined || options === undefined
+        ? undefined
+        : new TasksExtension(resolveTasksOptions(tasks.options), {
+            name: tasks.name,
+            bus,
+            fetch: (body, call, authInfo, signal) => this.#fetchInternal(body, call, authInfo, signal),
+            log: context.log,
+          });
   }
 
   /**
@@ -106,11 +125,15 @@ export class Era2026 {
     if (outcome.kind === 'legacy') return false;
     const authInfo = authInfoOf(request);
     const exchange: Exchange = {
-      request,
+      body,
+      internal: false,
+      remoteAddress: request.remoteAddress,
       protocolVersion: claimedVersion(request, body),
       premade: undefined,
+      afterResponse: undefined,
       server: undefined,
-      mayReuse: this.#options?.reuseServers === true && namesClient(body),
+      // A server readied for the Tasks extension is readied for its request: never kept.
+      mayReuse: this.#options?.reuseServers === true && this.tasks === undefined && namesClient(body),
     };
     if (this.#factory.line === undefined) {
       // Whether this leg can serve at all depends on the SDK of the mount's servers; the first server tells.
@@ -127,6 +150,18 @@ export class Era2026 {
       return true;
     }
     this.#exchanges.set(webRequest, exchange);
+    const tasks = this.tasks;
+    if (tasks !== undefined && outcome.kind === 'modern' && tasks.isTaskListen(body)) {
+      if (exchange.premade !== undefined) void exchange.premade.close().catch(() => {});
+      const options = this.#options!;
+      const response = await tasks.listen(body, webRequest.headers, authInfo, webRequest.signal, {
+        keepAliveMs: options.keepAliveMs,
+        maxSubscriptions: options.maxSubscriptions,
+        capabilities: () => this.#capabilitiesOf(exchange, authInfo),
+      });
+      await this.#write(request, response, cors, id);
+      return true;
+    }
     let response: Response;
     try {
       response = await this.#handlerOf(sdk).fetch(webRequest, {
@@ -139,7 +174,59 @@ export class Era2026 {
     }
     const isKept = await this.#write(request, response, cors, id);
     if (isKept && exchange.server !== undefined && exchange.mayReuse) this.#keep(exchange.server);
+    // A task's run (after its creation or its last input): the route stays busy until it ends, so on a
+    // worker the pool sends this thread no other request meanwhile.
+    const after = exchange.afterResponse;
+    if (after !== undefined) {
+      exchange.afterResponse = undefined;
+      await after().catch((error: unknown) => this.#context.log(`a task run failed: ${String(error)}`));
+    }
     return true;
+  }
+
+  /**
+   * A request of the transport's own (a task's run of its call) through the
+   * SDK handler, as if its client had sent it: the handler checks it like
+   * any other, makes a server for it, and answers as the SDK does.
+   */
+  async #fetchInternal(
+    body: Record<string, unknown>,
+    call: TaskCall,
+    authInfo: AuthInfo | undefined,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const sdk = await this.#loadSdk();
+    if (sdk === undefined) throw new Error('@modelcontextprotocol/server is not installed');
+    const webRequest = new globalThis.Request(call.url, { method: 'POST', headers: call.headers, signal });
+    this.#exchanges.set(webRequest, {
+      body,
+      internal: true,
+      remoteAddress: call.remoteAddress,
+      protocolVersion: call.headers['mcp-protocol-version'],
+      premade: undefined,
+      afterResponse: undefined,
+      server: undefined,
+      mayReuse: false,
+    });
+    return this.#handlerOf(sdk).fetch(webRequest, {
+      parsedBody: body,
+      ...(authInfo === undefined ? {} : { authInfo }),
+    });
+  }
+
+  /** The capabilities the mount's servers declare (a listen stream carries only what they can deliver). */
+  async #capabilitiesOf(exchange: Exchange, authInfo: AuthInfo | undefined): Promise<Record<string, unknown>> {
+    const server = await this.#factory.create(this.#infoOf(exchange), 'modern', authInfo);
+    try {
+      const inner = (server as { server?: unknown }).server;
+      const core = (typeof inner === 'object' && inner !== null ? inner : server) as {
+        getCapabilities?: () => unknown;
+      };
+      const capabilities = core.getCapabilities?.();
+      return typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : {};
+    } finally {
+      await server.close().catch(() => {});
+    }
   }
 
   /**
@@ -159,8 +246,12 @@ export class Era2026 {
     return true;
   }
 
-  /** Aborts this thread's 2026-era requests in flight and ends its listen streams. */
+  /**
+   * Ends this thread's tasks runs (their tasks fail: the server is closing),
+   * aborts its 2026-era requests in flight and ends its listen streams.
+   */
   async close(): Promise<void> {
+    await this.tasks?.close();
     this.#idle.length = 0;
     await this.#handler?.close();
   }
@@ -217,7 +308,8 @@ export class Era2026 {
 
   /**
    * The SDK's factory: the server made to learn the SDK line, a kept one
-   * (`reuseServers`), or a new one from the application's factory.
+   * (`reuseServers`), or a new one from the application's factory; readied
+   * for the Tasks extension when the mount serves it.
    */
   async #serverFor(ctx: McpRequestContext): Promise<McpServerLike> {
     const exchange = ctx.requestInfo === undefined ? undefined : this.#exchanges.get(ctx.requestInfo);
@@ -227,6 +319,7 @@ export class Era2026 {
     if (server === undefined && exchange.mayReuse) server = this.#idle.pop();
     server ??= await this.#factory.create(this.#infoOf(exchange), 'modern', ctx.authInfo);
     exchange.server = server;
+    this.tasks?.prepare(server, exchange);
     return server;
   }
 
@@ -234,7 +327,7 @@ export class Era2026 {
     return {
       id: randomUUID(),
       transport: 'streamable-http' as const,
-      remoteAddress: exchange?.request.remoteAddress ?? '',
+      remoteAddress: exchange?.remoteAddress ?? '',
       protocolVersion: exchange?.protocolVersion,
     };
   }

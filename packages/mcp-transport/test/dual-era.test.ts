@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
-import { abortedUri, watchedUri } from './fixtures/tools-v2.js';
+import { abortedUri, waitingUri, watchedUri } from './fixtures/tools-v2.js';
 import { textOf, type Mode } from './helpers.js';
 import { answerOf, connectV2Client, modernPost, startMcpV2 } from './helpers-v2.js';
 
@@ -213,6 +213,27 @@ for (const mode of ['inline', 'threaded'] as Mode[]) {
       await assert.rejects(call);
       await waitFor(() => aborted.length === 1, 'the tool to see its signal abort');
       assert.deepEqual(aborted, [abortedUri]);
+    });
+
+    test('closing a 2026 request whose answer has not started streaming cancels the tool too, on workers too', async (t) => {
+      const { url } = await startMcpV2(t, mode);
+      const observer = await connectV2Client(t, url, 'pin');
+      const seen: string[] = [];
+      observer.setNotificationHandler('notifications/resources/updated', (notification) => {
+        seen.push(notification.params.uri);
+      });
+      const subscription = await observer.listen({ resourceSubscriptions: [waitingUri, abortedUri] });
+      t.after(() => subscription.close());
+      const client = await connectV2Client(t, url, 'pin');
+      const controller = new AbortController();
+      // No progress token: nothing is sent before the result, so the answer would be JSON.
+      const call = client.callTool({ name: 'wait_for_abort', arguments: {} }, { signal: controller.signal });
+      call.catch(() => {});
+      await waitFor(() => seen.includes(waitingUri), 'the tool to start waiting');
+      controller.abort('test cancels');
+      await assert.rejects(call);
+      await waitFor(() => seen.includes(abortedUri), 'the tool to see its signal abort');
+      assert.deepEqual(seen, [waitingUri, abortedUri]);
     });
 
     test('2025 sessions hear the mount’s change events from any thread: list changes, and updates they subscribed to', async (t) => {

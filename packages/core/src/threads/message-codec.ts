@@ -15,7 +15,7 @@ import type { PreparedResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { MessageKind, WebSocketEvent, WebSocketMessage } from '../websocket/websocket.js';
 
-export const protocolVersion = 9;
+export const protocolVersion = 10;
 
 // ── requests and responses (through the mailbox) ──────────────────────────
 
@@ -93,8 +93,9 @@ export enum MessageType {
   /** [type, key] — the session ended. */
   SessionUnbind = 22,
   /**
-   * Both ways: [type, messages] — WebSocket traffic gathered over one turn of the sender's event
-   * loop, in order, so a burst costs one message instead of one per WebSocket message.
+   * Both ways: [type, messages] — messages gathered by the sender, in order, so a burst costs one
+   * message instead of one each: a worker's messages of one job (stream head, events, end,
+   * settlement, WebSocket sends, logs), the IO thread's WebSocket events of one event-loop turn.
    */
   Batch = 23,
   /**
@@ -146,7 +147,7 @@ export type SessionResponseMessage = [
   string | Uint8Array | undefined,
 ];
 export type SessionBindMessage = [MessageType.SessionBind | MessageType.SessionUnbind, string];
-export type WorkerBatchMessage = [MessageType.Batch, WsSendMessage[]];
+export type WorkerBatchMessage = [MessageType.Batch, WorkerMessage[]];
 export type ResponseOpenMessage = [MessageType.ResponseOpen, number, number, string[], SharedArrayBuffer | undefined];
 export type ResponseChunkMessage = [MessageType.ResponseChunk, number, number, number];
 export type ResponseEndMessage = [MessageType.ResponseEnd, number, string | undefined];

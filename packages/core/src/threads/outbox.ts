@@ -2,13 +2,14 @@ import { MessageType } from './message-codec.js';
 
 /**
  * Messages for one receiver, gathered and sent as one: a burst of WebSocket
- * traffic costs one postMessage instead of one per WebSocket message. Both
- * ends use it, each flushing at its own moment:
+ * traffic, or a stream's head, event and end, costs one postMessage instead
+ * of one each. Both ends use it, each flushing at its own moment:
  *
- * - A worker flushes its sends at the end of the current job's microtasks
- *   (`queueMicrotask`), and before any other message it posts: its event
- *   loop may not turn for a while (it waits on its mailbox between
- *   requests), so a flush left for the next turn could wait behind requests.
+ * - A worker flushes everything it posts at the end of the current job's
+ *   microtasks (a response's last message waits for its handler to settle),
+ *   and before it waits on its mailbox: its event loop may not turn for a
+ *   while then, so a flush left for the next turn could wait behind requests
+ *   (see worker-messages.ts).
  * - The IO thread flushes a worker's events at the end of its event-loop turn
  *   (`setImmediate`), after every socket that was ready has been read: the
  *   messages of many connections owned by one worker then go as one.

@@ -25,6 +25,8 @@ type OpenStream = { slot: Slot; sink: PoolSink } & (
 export class StreamRelay {
   /** Streams and WebSockets opened by workers, by request id. */
   readonly #streams = new Map<number, OpenStream>();
+  /** Streams the worker ended itself: it knows, so their close is not reported back. */
+  readonly #endedByWorker = new Set<number>();
   /** Workers with WebSocket events waiting for the end of this event-loop turn. */
   readonly #outboxes: Slot[] = [];
   /** WebSockets whose close waits for their worker to handle the events before it, by request id. */
@@ -120,10 +122,14 @@ export class StreamRelay {
     return this.#streams.get(id)?.sink;
   }
 
-  /** The stream or WebSocket ended (or its upgrade failed): its worker is told, if still in the pool. */
+  /**
+   * The stream or WebSocket ended (or its upgrade failed): its worker is
+   * told, if still in the pool, unless the worker ended the stream itself.
+   */
   #closed(slot: Slot, id: number): void {
     this.#awaitingEvents.delete(id);
     if (this.#streams.delete(id)) slot.streams--;
+    if (this.#endedByWorker.delete(id)) return;
     if (!slot.retiring) slot.post([MessageType.StreamClosed, id]);
   }
 
@@ -151,7 +157,11 @@ export class StreamRelay {
 
   end(id: number): void {
     const open = this.#streams.get(id);
-    if (open?.kind === 'sse') open.channel.close();
+    if (open?.kind !== 'sse') return;
+    this.#endedByWorker.add(id);
+    open.channel.close();
+    // Closing reports at once (#closed); an entry left over would otherwise stay.
+    this.#endedByWorker.delete(id);
   }
 
   subscribe(id: number, topic: string): void {

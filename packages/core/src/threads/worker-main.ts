@@ -31,7 +31,7 @@ import {
 } from './wake-policy.js';
 import { WorkerChannels } from './worker-channels.js';
 import type { WorkerConfig } from './worker-config.js';
-import { log, post } from './worker-messages.js';
+import { flushPosts, log, maxHops, post } from './worker-messages.js';
 
 const config = workerData as WorkerConfig;
 const requestConfig: RequestConfig = { compression: config.compression };
@@ -71,8 +71,10 @@ function ringOrOwe(): void {
 }
 
 /**
- * Holds the response while the handler runs synchronously, so the common
- * case (respond, then return) is one write and one doorbell.
+ * Holds the response while the handler runs synchronously, and after that
+ * until the handler settles (a few microtask turns at most), so the common
+ * cases (respond, then return; respond, then resolve) are one mailbox entry
+ * and one doorbell.
  */
 class WorkerSink implements ResponseSink {
   // Declared, and created by the constructor only (see Request).
@@ -120,13 +122,41 @@ class WorkerSink implements ResponseSink {
 
   send(response: PreparedResponse): void {
     if (this.isWatched) channels.unwatch(this.id);
-    if (this.inSyncPart) {
-      this.held = response;
+    this.held = response;
+    if (!this.inSyncPart) holdUntilSettled(this);
+  }
+}
+
+/**
+ * Sends a response written after the handler's synchronous part once the
+ * handler settles (then with its settlement, see `handle`), or after
+ * `maxHops` microtask turns if it has not: a handler that goes on working
+ * after it responded does not hold its client back.
+ */
+function holdUntilSettled(sink: WorkerSink): void {
+  let hops = 0;
+  const check = (): void => {
+    const held = sink.held;
+    if (held === undefined) return;
+    if (++hops < maxHops) {
+      queueMicrotask(check);
       return;
     }
-    mailbox.putResponse(this.id, response, false, port);
+    sink.held = undefined;
+    putResponse(sink.id, held, false);
     ring();
-  }
+  };
+  queueMicrotask(check);
+}
+
+/**
+ * Writes a response to the mailbox. What the handler posted before it (a log
+ * line, a publish) goes first, so the IO thread has it by the time the
+ * client reads the response, as when every message went at once.
+ */
+function putResponse(id: number, response: PreparedResponse, settled: boolean): void {
+  flushPosts();
+  mailbox.putResponse(id, response, settled, port);
 }
 
 /** Runs one request; resolves when its handler has settled. */
@@ -141,21 +171,26 @@ function handle(handler: RequestHandler, job: DispatchedRequest): Promise<void> 
       return undefined;
     }
     // runHandler answers 500 itself when a handler did not respond, so `held` is set.
-    mailbox.putResponse(job.id, sink.held!, true, port);
+    putResponse(job.id, sink.held!, true);
     ringOrOwe();
     return undefined;
   }
-  if (sink.held !== undefined) {
-    mailbox.putResponse(job.id, sink.held, false, port);
-    ring();
-  }
+  if (sink.held !== undefined) holdUntilSettled(sink);
   return pending.then(() => {
     if (sink.streamed) {
       post([MessageType.Settled, job.id]);
       return;
     }
-    mailbox.putSettled(job.id);
-    ring();
+    const held = sink.held;
+    if (held === undefined) {
+      flushPosts();
+      mailbox.putSettled(job.id);
+      ring();
+      return;
+    }
+    sink.held = undefined;
+    putResponse(job.id, held, true);
+    ringOrOwe();
   });
 }
 
@@ -203,6 +238,8 @@ async function serve(handler: RequestHandler): Promise<void> {
       await turnEventLoop();
       sinceTurn = 0;
     }
+    // What the request posted on parentPort goes now: the worker may not turn its loop for a while.
+    flushPosts();
     const posted = mailbox.hasRequest();
     if (owed > 0 && !posted) ring();
     if (!posted && channels.isPumping) {

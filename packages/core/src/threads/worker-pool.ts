@@ -115,9 +115,6 @@ export class WorkerPool extends Scheduler {
       case MessageType.Publish:
         this.options.publish(message[1], message[2]);
         break;
-      case MessageType.Batch:
-        for (const inner of message[1]) this.onMessage(slot, inner);
-        break;
       case MessageType.Settled: {
         const id = message[1];
         // Requests before it on this worker settled first, through the mailbox: read them.

@@ -155,8 +155,13 @@ export class WorkerSlots {
         if (error === undefined) resolve();
         else reject(error);
       };
-      worker.on('message', (message: WorkerMessage) => {
+      const onMessage = (message: WorkerMessage): void => {
         switch (message[0]) {
+          // A worker gathers its messages (worker-messages.ts): its Ready or LoadFailed may come
+          // in a batch, after a log line written while its app module loaded.
+          case MessageType.Batch:
+            for (const inner of message[1]) onMessage(inner);
+            break;
           case MessageType.Ready:
             slot.ready = true;
             settle();
@@ -172,7 +177,8 @@ export class WorkerSlots {
           default:
             this.#events.message(slot, message);
         }
-      });
+      };
+      worker.on('message', onMessage);
       worker.on('error', (error) => {
         this.#options.log('error', `worker thread error: ${error.stack ?? error.message}`);
       });

@@ -2,28 +2,29 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
-import { plainResponse } from '../http/response.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
 import { liveServers } from '../pubsub/publish.js';
-import type { BrokerStats, TopicBroker } from '../pubsub/topic-broker.js';
+import type { TopicBroker } from '../pubsub/topic-broker.js';
 import { TopicHub } from '../pubsub/topic-hub.js';
 import { Router, type RequestHandler } from '../router/router.js';
 import type { SseConnection, StreamContext } from '../sse/sse-connection.js';
 import { appUrlOf, loadApp } from '../threads/app-module.js';
-import type { PoolStats } from '../threads/pool-stats.js';
 import { SessionRegistry, type IoSessions } from '../threads/session-registry.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
 import { createWss, type WsConnection } from '../websocket/websocket-connection.js';
 import type { WebSocketHandler } from '../websocket/websocket.js';
 import { answerClientError, answerConnect } from './client-error.js';
+import { closeConnections, refuseConnection, trackConnection } from './connection-lifecycle.js';
 import { ConnectionWatch } from './connection-watch.js';
 import type { SinkContext } from './node-response-sink.js';
 import type { ResponseStreams } from './response-body-pipe.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
-import { PendingResponses } from './pending-responses.js';
 import { RequestIntake, type ConnectionState } from './request-intake.js';
-import type { SessionDirectory, SessionDirectoryStats } from './session-directory.js';
-import { writeRawResponse, type UpgradeContext } from './upgrade-sink.js';
+import { countRequestsInFlight, type ServerStats } from './server-stats.js';
+import type { SessionDirectory } from './session-directory.js';
+import type { UpgradeContext } from './upgrade-sink.js';
+
+export type { ServerStats } from './server-stats.js';
 
 export interface ListenAddress {
   host: string;
@@ -31,37 +32,6 @@ export interface ListenAddress {
   family: string;
   /** `http://host:port`, with IPv6 hosts in brackets. */
   url: string;
-}
-
-export interface ServerStats {
-  /** Requests whose handler has been started. */
-  requestsHandled: number;
-  /** Requests received and not yet answered. */
-  requestsInFlight: number;
-  /** Open client connections. */
-  connections: number;
-  /** Open server-sent event streams. */
-  streams: number;
-  /** Responses being streamed (`respondStream()`, `serveFile()`), inline and from workers. */
-  streamedResponses: number;
-  /** Open WebSocket connections. */
-  websockets: number;
-  /** Session keys bound with `request.bindSession()` and not yet released (on every thread). */
-  sessions: number;
-  /** Connections answered 503 at once because `maxConnections` were open. */
-  connectionsRefused: number;
-  /** Connections destroyed because the client took no response bytes for `writeTimeoutMs`. */
-  writeTimeouts: number;
-  /** Requests answered 408 because their body was silent or slower than `minBodyBytesPerSecond` for `bodyTimeoutMs`. */
-  bodyTimeouts: number;
-  /** WebSockets and event streams closed because their client fell `maxBufferedBytes` behind. */
-  bufferOverflows: number;
-  /** Worker pool figures; undefined when handlers run inline. */
-  pool: PoolStats | undefined;
-  /** The attached topic broker's figures (`attachBroker`); undefined without one. */
-  broker: BrokerStats | undefined;
-  /** The attached session directory's figures (`attachSessionDirectory`); undefined without one. */
-  sessionDirectory: SessionDirectoryStats | undefined;
 }
 
 /**
@@ -192,20 +162,7 @@ export class Server {
         this.#refuse(socket);
         return;
       }
-      const state: ConnectionState = {
-        pending: new PendingResponses(socket, o.maxPipelinedRequests),
-        upgraded: false,
-        remoteAddress: socket.remoteAddress ?? '',
-        acceptedBytes: 0,
-        stalledSince: 0,
-        body: undefined,
-      };
-      this.#sockets.set(socket, state);
-      socket.once('close', () => {
-        // Node never closes a response still queued behind another when the connection drops.
-        state.pending.clear();
-        this.#sockets.delete(socket);
-      });
+      trackConnection(this.#sockets, socket, o.maxPipelinedRequests);
     });
     this.#http.on('error', (error) => this.log('error', `server error: ${error.message}`));
     this.#watch = new ConnectionWatch(this.#sockets, o, (socket) => {
@@ -218,12 +175,7 @@ export class Server {
     });
   }
 
-  /**
-   * A connection the server will not serve — `maxConnections` are open, or it
-   * is shutting down: 503 with `Retry-After` and `Connection: close` at once.
-   * What the client sends meanwhile is read and dropped (closing a socket with
-   * unread bytes resets it, and the client could lose the 503) for up to 2 s.
-   */
+  /** A connection the server will not serve: counted and logged unless closing, then refused (503). */
   #refuse(socket: Socket): void {
     const closing = this.#closing;
     if (!closing) {
@@ -233,18 +185,7 @@ export class Server {
         `${new MxError('MX_ERR_CONNECTION_LIMIT').message}: ${this.#sockets.size} open (maxConnections ${this.#options.maxConnections}); 503 for ${socket.remoteAddress ?? '?'}`,
       );
     }
-    socket.on('error', () => {});
-    writeRawResponse(
-      socket,
-      plainResponse(
-        503,
-        closing ? 'Service Unavailable: server is shutting down' : 'Service Unavailable: too many open connections',
-        ['Retry-After', '1'],
-      ),
-    );
-    const timer = setTimeout(() => socket.destroy(), 2_000);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
+    refuseConnection(socket, closing);
   }
 
   /** Starts listening. `host` defaults to 127.0.0.1; port 0 picks a free port. */
@@ -359,16 +300,10 @@ export class Server {
     return this.#closed;
   }
 
-  #requestsInFlight(): number {
-    let count = 0;
-    for (const state of this.#sockets.values()) count += state.pending.size;
-    return count;
-  }
-
   stats(): ServerStats {
     return {
       requestsHandled: this.#intake.requestsHandled,
-      requestsInFlight: this.#requestsInFlight(),
+      requestsInFlight: countRequestsInFlight(this.#sockets),
       connections: this.#sockets.size,
       streams: this.#sinkContext.streams.streams.size,
       streamedResponses: this.#sinkContext.responseStreams.open,
@@ -472,74 +407,14 @@ export class Server {
       this.#intake.useSessionDirectory(undefined, () => false);
       return;
     }
-    await this.#drainBacklog(Math.min(1_000, closeTimeoutMs));
-    const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        if (this.#sockets.size > 0)
-          this.log('info', `close: ${this.#sockets.size} connection(s) still open at the deadline; closing them`);
-        this.#http.closeAllConnections();
-        for (const socket of this.#sockets.keys()) socket.destroy();
-        resolve();
-      }, remainingMs());
-    });
-    // Connections that owe no response close now — including ones that never sent a request,
-    // which Node does not count as idle — and so do those that finish while draining.
-    const closeIdle = (): void => {
-      this.#http.closeIdleConnections();
-      for (const [socket, state] of this.#sockets) {
-        // Nothing owed, nothing attached, nothing left to flush.
-        const attached = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-        if (state.pending.size === 0 && !state.upgraded && attached == null && socket.writableLength === 0) {
-          socket.destroy();
-        }
-      }
-    };
-    closeIdle();
-    const sweep = setInterval(closeIdle, 50);
     try {
-      await Promise.race([closed, deadline]);
-      await closed;
-      // The server's close callback can run before the sockets' own close events.
-      await Promise.all(
-        [...this.#sockets.keys()].map((socket) => new Promise((resolve) => socket.once('close', resolve))),
-      );
+      await closeConnections(this.#http, this.#sockets, closeTimeoutMs, remainingMs, this.#log);
     } finally {
-      clearTimeout(timer);
-      clearInterval(sweep);
       this.#watch.stop();
     }
     await this.#pool?.close(remainingMs());
     this.#broker?.detach();
     this.#intake.useSessionDirectory(undefined, () => false);
-  }
-
-  /**
-   * The listener stays open a moment after close(): connections whose handshake completed before
-   * it wait in the kernel's backlog, and closing the listener would reset them with the requests
-   * they already sent. Each one accepted now gets 503 with `Retry-After` (see #refuse); the
-   * connections open before keep being read, so a request that reached them is answered. The
-   * window ends once no connection arrived for 100 ms, after `maxMs` at most.
-   */
-  #drainBacklog(maxMs: number): Promise<void> {
-    if (maxMs <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      let quiet: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        clearTimeout(quiet);
-        clearTimeout(overall);
-        this.#http.off('connection', arm);
-        resolve();
-      };
-      const arm = (): void => {
-        clearTimeout(quiet);
-        quiet = setTimeout(finish, Math.min(100, maxMs));
-      };
-      const overall = setTimeout(finish, maxMs);
-      this.#http.on('connection', arm);
-      arm();
-    });
   }
 }
 

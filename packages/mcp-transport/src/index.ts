@@ -3,6 +3,7 @@ export { mountMcp, type McpMount, type McpMountOptions, type McpNotifier, type M
 export type { McpTasksOptions, TaskCallInfo } from './tasks/tasks-extension.js';
 export {
   InMemoryTaskStore,
+  isTaskLimitError,
   TaskLimitError,
   type InputResume,
   type InputRound,

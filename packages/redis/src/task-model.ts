@@ -1,86 +1,32 @@
-// The task records of the MCP Tasks extension as @mummyx/mcp-transport's TaskStore interface
-// defines them, and the changes a store makes to them: pure functions, values in, values out.
-// The shapes are the transport's (structurally the same, so RedisTaskStore is a TaskStore).
+// The task records of the MCP Tasks extension, whose types @mummyx/mcp-transport's TaskStore
+// interface defines (imported as types only: the transport stays an optional peer), and the
+// changes a store makes to them: pure functions, values in, values out.
 
-export type TaskStatus = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
+import type {
+  InputResume,
+  InputRound,
+  NewTask,
+  TaskError,
+  TaskOutcome,
+  TaskRecord,
+  TaskStatus,
+} from '@mummyx/mcp-transport';
 
-export interface TaskError {
-  code: number;
-  message: string;
-  data?: unknown;
-}
-
-export interface TaskCall {
-  readonly params: Readonly<Record<string, unknown>>;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly url: string;
-  readonly remoteAddress: string;
-}
-
-export interface TaskInputRound {
-  readonly keys: Readonly<Record<string, string>>;
-  readonly answers: Readonly<Record<string, unknown>>;
-  readonly requestState: string | undefined;
-}
-
-export interface TaskRecord {
-  readonly taskId: string;
-  readonly principal: string;
-  readonly status: TaskStatus;
-  readonly statusMessage: string | undefined;
-  readonly createdAtMs: number;
-  readonly lastUpdatedAtMs: number;
-  readonly ttlMs: number;
-  readonly pollIntervalMs: number;
-  readonly runner: string | undefined;
-  readonly call: TaskCall;
-  readonly inputRequests: Readonly<Record<string, unknown>> | undefined;
-  readonly round: TaskInputRound | undefined;
-  readonly usedKeys: readonly string[];
-  readonly rounds: number;
-  readonly result: Readonly<Record<string, unknown>> | undefined;
-  readonly error: TaskError | undefined;
-}
-
-export interface NewTask {
-  readonly taskId: string;
-  readonly principal: string;
-  readonly ttlMs: number;
-  readonly pollIntervalMs: number;
-  readonly runner: string;
-  readonly call: TaskCall;
-}
-
-export interface TaskLimits {
-  readonly maxTasks: number;
-  readonly maxTasksPerPrincipal: number;
-}
-
-export interface PollBudget {
-  readonly burst: number;
-  readonly refillMs: number;
-}
-
-export interface TaskPoll {
-  readonly task: TaskRecord;
-  readonly retryAfterMs: number;
-}
-
-export interface InputRound {
-  readonly inputRequests: Readonly<Record<string, unknown>>;
-  readonly requestState: string | undefined;
-}
-
-export interface InputResume {
-  readonly inputResponses: Readonly<Record<string, unknown>>;
-  readonly requestState: string | undefined;
-}
-
-export type TaskOutcome =
-  | { readonly result: Readonly<Record<string, unknown>>; readonly statusMessage?: string }
-  | { readonly error: TaskError; readonly statusMessage?: string };
-
-export type TaskListener = (task: TaskRecord | undefined) => void;
+export type {
+  InputResume,
+  InputRound,
+  NewTask,
+  PollBudget,
+  TaskCall,
+  TaskError,
+  TaskInputRound,
+  TaskLimits,
+  TaskListener,
+  TaskOutcome,
+  TaskPoll,
+  TaskRecord,
+  TaskStatus,
+} from '@mummyx/mcp-transport';
 
 export function isTerminal(status: TaskStatus): boolean {
   return status === 'completed' || status === 'failed' || status === 'cancelled';

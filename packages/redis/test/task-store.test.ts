@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
+import { isTaskLimitError } from '@mummyx/mcp-transport';
 import { RedisTaskLimitError, RedisTaskStore } from '@mummyx/redis';
 import { RedisProcess, until } from './redis-server.js';
 
@@ -56,6 +57,8 @@ describe('RedisTaskStore', () => {
       assert.ok(error instanceof RedisTaskLimitError);
       assert.equal(error.scope, 'principal');
       assert.equal(error.code, 'MX_ERR_TASK_LIMIT');
+      // The transport recognises it as its own limit refusal (-32000 task_limit to the client).
+      assert.ok(isTaskLimitError(error));
       return true;
     });
     await a.create(newTask('p4', { principal: 'bob' }), small);

@@ -4,6 +4,7 @@ import { McpTransportError } from '../errors.js';
 import type { NewTask, TaskError, TaskRecord } from './task.js';
 import {
   InMemoryTaskStore,
+  isTaskLimitError,
   TaskLimitError,
   type InputResume,
   type InputRound,
@@ -73,7 +74,7 @@ interface SerializedError {
 }
 
 function serializeError(error: unknown): SerializedError {
-  if (error instanceof TaskLimitError) {
+  if (isTaskLimitError(error)) {
     return { name: error.name, message: error.message, code: error.code, scope: error.scope, limit: error.limit };
   }
   if (error instanceof McpTransportError) return { name: error.name, message: error.message, code: error.code };

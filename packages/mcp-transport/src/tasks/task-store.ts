@@ -113,6 +113,19 @@ export class TaskLimitError extends McpTransportError {
   }
 }
 
+/**
+ * Whether `error` is a store's limit refusal: a `TaskLimitError`, or any error of the same shape
+ * (`code` MX_ERR_TASK_LIMIT with its `scope` and `limit`), as a store in another package throws.
+ */
+export function isTaskLimitError(
+  error: unknown,
+): error is Error & { code: 'MX_ERR_TASK_LIMIT'; scope: 'server' | 'principal'; limit: number } {
+  if (error instanceof TaskLimitError) return true;
+  if (!(error instanceof Error)) return false;
+  const { code, scope, limit } = error as Error & { code?: unknown; scope?: unknown; limit?: unknown };
+  return code === 'MX_ERR_TASK_LIMIT' && (scope === 'server' || scope === 'principal') && typeof limit === 'number';
+}
+
 /** Longest ttl a timer can hold (setTimeout's limit, about 24.8 days). */
 export const maxTtlMs = 2 ** 31 - 1;
 

@@ -6,7 +6,7 @@ import { openSharedTaskStore, threadRunner, type SharedTaskStore } from './share
 import { createTaskResult, detailedTask, tasksExtensionId, type TaskCall } from './task.js';
 import { TaskListenStreams, type ListenFilter } from './task-listen.js';
 import { TaskRunner, type InternalFetch } from './task-runner.js';
-import { maxTtlMs, TaskLimitError, type PollBudget, type TaskLimits, type TaskStore } from './task-store.js';
+import { isTaskLimitError, maxTtlMs, type PollBudget, type TaskLimits, type TaskStore } from './task-store.js';
 
 /** What the `tools` and `required` predicates learn about a call. */
 export interface TaskCallInfo {
@@ -398,7 +398,7 @@ export class TasksExtension {
         limits,
       );
     } catch (error) {
-      if (error instanceof TaskLimitError) {
+      if (isTaskLimitError(error)) {
         throw new TaskRequestError(-32000, `Too many tasks: ${error.message}`, {
           reason: 'task_limit',
           scope: error.scope,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
 import { createServer } from '@mummyx/core';
 import { attachRedis } from '@mummyx/redis';
-import { RedisProcess, until } from './redis-server.js';
+import { RedisProcess, until, withoutRedis } from './redis-server.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/channel-node.js', import.meta.url));
 
@@ -43,7 +43,7 @@ async function startChannelNode(t: TestContext, redisUrl: string, nodeId: string
   return { heard, post: (message) => child.stdin.write(`${JSON.stringify(message)}\n`) };
 }
 
-describe('BroadcastChannel bridged across nodes', () => {
+describe('BroadcastChannel bridged across nodes', { skip: withoutRedis }, () => {
   it('hands what a thread of one node posts to that channel on every other node, once, in order', async (t) => {
     const redis = await RedisProcess.start(t);
     const nodes = await Promise.all(['a', 'b', 'c'].map((id) => startChannelNode(t, redis.url, id)));

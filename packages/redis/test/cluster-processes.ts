@@ -5,11 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
-import { freePort, RedisProcess, until, type AfterHooks } from './redis-server.js';
+import { freePort, RedisProcess, unlessInstalled, until, withoutRedis, type AfterHooks } from './redis-server.js';
 
 const demoCli = fileURLToPath(new URL('../../../apps/demo/dist/cli.js', import.meta.url));
 const clusterExample = fileURLToPath(new URL('../../../examples/cluster/', import.meta.url));
 export const haproxyPath = process.env['HAPROXY'] ?? '/usr/sbin/haproxy';
+
+/** Why the cluster suites (Redis, HAProxy and three demo nodes) skip, or false. */
+export const withoutCluster =
+  withoutRedis ||
+  unlessInstalled(haproxyPath, 'haproxy', 'Debian/Ubuntu: sudo apt-get install haproxy; or set HAPROXY');
 
 /** Cleanups for what a suite's `before` hook started, run last first by its `after` hook. */
 class Teardown implements AfterHooks {

@@ -8,7 +8,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { EventSource } from 'eventsource';
-import { clusterForSuite, startBalancer, until, type Cluster } from './cluster-processes.js';
+import { type Cluster, clusterForSuite, startBalancer, until, withoutCluster } from './cluster-processes.js';
 import {
   connect2026,
   countByNode,
@@ -21,7 +21,10 @@ import {
 } from './cluster-clients.js';
 
 // One cluster (Redis, three demo nodes, HAProxy round-robin) for every test of this file.
-describe('three demo nodes behind HAProxy, coordinated through Redis', { timeout: 110_000 }, () => {
+/** Skipped, with the reason, where Redis or HAProxy is not installed. */
+const suite = { timeout: 110_000, skip: withoutCluster };
+
+describe('three demo nodes behind HAProxy, coordinated through Redis', suite, () => {
   const sharedCluster = clusterForSuite();
 
   it('serves a 2025 SDK session with no stickiness, a legacy SSE session, cross-node broadcasts, and a tus upload over every node', async (t) => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RedisEventStore } from '@mummyx/redis';
-import { RedisProcess } from './redis-server.js';
+import { RedisProcess, withoutRedis } from './redis-server.js';
 
 const message = (id: number) => ({ jsonrpc: '2.0' as const, method: 'notifications/message', params: { id } });
 
-describe('RedisEventStore', () => {
+describe('RedisEventStore', { skip: withoutRedis }, () => {
   it('replays the events after an id from any store (node), in order, for that stream only', async (t) => {
     const redis = await RedisProcess.start(t);
     const writer = new RedisEventStore({ url: redis.url });

@@ -4,7 +4,7 @@ import { EventSource } from 'eventsource';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { startNode } from './cluster-nodes.js';
-import { RedisProcess, until } from './redis-server.js';
+import { RedisProcess, until, withoutRedis } from './redis-server.js';
 
 /** Every message a subscriber got, in arrival order. */
 interface Inbox {
@@ -50,7 +50,7 @@ async function subscribersOf(redisUrl: string, channel: string): Promise<number>
   }
 }
 
-describe('topics across nodes', () => {
+describe('topics across nodes', { skip: withoutRedis }, () => {
   it('delivers each publish of any node once to every SSE and WebSocket subscriber, in publish order per node', async (t) => {
     const redis = await RedisProcess.start(t);
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startNode(t, name, redis.url)));

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,22 @@ export async function freePort(): Promise<number> {
 
 /** Where the tests find Debian's redis-server (REDIS_SERVER overrides). */
 export const redisServerPath = process.env['REDIS_SERVER'] ?? '/usr/bin/redis-server';
+
+/**
+ * Why a suite that needs a program skips, in one line, or false when `path` exists. Under CI
+ * (CI=true, as .ci/run sets, which installs them) nothing skips: a missing program fails there.
+ */
+export function unlessInstalled(path: string, program: string, install: string): string | false {
+  if (existsSync(path) || process.env['CI'] === 'true') return false;
+  return `needs ${program} at ${path} (${install})`;
+}
+
+/** Why the suites that need a redis-server skip, or false. */
+export const withoutRedis = unlessInstalled(
+  redisServerPath,
+  'redis-server',
+  'Debian/Ubuntu: sudo apt-get install redis-server; or set REDIS_SERVER',
+);
 
 /**
  * A real redis-server on 127.0.0.1, no persistence, in a temp directory;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { startNode } from './cluster-nodes.js';
-import { RedisProcess, until } from './redis-server.js';
+import { RedisProcess, until, withoutRedis } from './redis-server.js';
 
 async function open(url: string): Promise<string> {
   const response = await fetch(`${url}/open`, { method: 'POST' });
@@ -15,7 +15,7 @@ async function get(url: string, init?: RequestInit): Promise<{ status: number; t
   return { status: response.status, text: await response.text() };
 }
 
-describe('sessions across nodes', () => {
+describe('sessions across nodes', { skip: withoutRedis }, () => {
   it('forwards a request for a session held by another node there, body and all', async (t) => {
     const redis = await RedisProcess.start(t);
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startNode(t, name, redis.url)));

@@ -93,3 +93,71 @@ export async function connect2026(
 }
 
 export const latestBroadcast = 'demo://broadcasts/latest';
+
+const tasksExtension = 'io.modelcontextprotocol/tasks';
+
+/** The `_meta` envelope of a 2026-07-28 request from a client that declared the Tasks extension. */
+const tasksEnvelope = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': { extensions: { [tasksExtension]: {} } },
+  'io.modelcontextprotocol/clientInfo': { name: 'cluster-tasks', version: '1.0.0' },
+};
+
+let nextRpcId = 1;
+
+/** POSTs one 2026-07-28 request (with its `Mcp-Method`/`Mcp-Name` headers) to `url`'s `/mcp`. */
+function post2026(url: string, method: string, params: Record<string, unknown>, signal?: AbortSignal) {
+  const name = method === 'tools/call' ? params['name'] : params['taskId'];
+  return fetch(`${url}/mcp`, {
+    method: 'POST',
+    ...(signal === undefined ? {} : { signal }),
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      'MCP-Protocol-Version': '2026-07-28',
+      'Mcp-Method': method,
+      ...(typeof name === 'string' ? { 'Mcp-Name': name } : {}),
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: nextRpcId++, method, params: { ...params, _meta: tasksEnvelope } }),
+  });
+}
+
+/**
+ * One 2026-07-28 request answered as JSON; resolves with its result (an error answer throws) and
+ * the node that served it (HAProxy's `X-Served-By`, absent when sent to a node directly).
+ */
+export async function rpc2026(
+  url: string,
+  method: string,
+  params: Record<string, unknown>,
+): Promise<{ result: Record<string, unknown>; node: string | null }> {
+  const response = await post2026(url, method, params);
+  const answer = (await response.json()) as { result?: Record<string, unknown>; error?: unknown };
+  const node = response.headers.get('X-Served-By');
+  if (answer.result === undefined) throw new Error(`${method} served by ${node}: ${JSON.stringify(answer)}`);
+  return { result: answer.result, node };
+}
+
+/** A `subscriptions/listen` stream on `url` for `taskIds`; collects the `notifications/tasks` it carries. */
+export async function listenToTasks(t: TestContext, url: string, taskIds: string[]) {
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const response = await post2026(url, 'subscriptions/listen', { notifications: { taskIds } }, controller.signal);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const states: Array<Record<string, unknown>> = [];
+  const read = async () => {
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      const lines = (buffer += decoder.decode(read.value as Uint8Array, { stream: true })).split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines.filter((l) => l.startsWith('data:'))) {
+        const message = JSON.parse(line.slice(5)) as { method?: string; params?: Record<string, unknown> };
+        if (message.method === 'notifications/tasks') states.push(message.params!);
+      }
+    }
+  };
+  read().catch(() => {});
+  return states;
+}

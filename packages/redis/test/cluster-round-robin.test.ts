@@ -14,7 +14,9 @@ import {
   countByNode,
   forwardedTotal,
   latestBroadcast,
+  listenToTasks,
   recordingFetch,
+  rpc2026,
   sha256,
   textOf,
   upload,
@@ -149,5 +151,56 @@ describe('three demo nodes behind HAProxy, coordinated through Redis', suite, ()
     const nodes = new Set<string>();
     for (let i = 0; i < 6; i++) nodes.add(((await (await fetch(`${sticky}/ping`)).json()) as { node: string }).node);
     assert.equal(nodes.size, 3);
+  });
+
+  it('keeps 2026-07-28 tasks in Redis: a task is polled through other nodes than its creator and completes, another is cancelled and heard on nodes that did not create it', async (t) => {
+    const cluster = sharedCluster();
+    // cpu_work runs as a task for a client that declared the extension; 3,000,000 rounds take a second or more.
+    const created = await rpc2026(cluster.url, 'tools/call', {
+      name: 'cpu_work',
+      arguments: { rounds: 3_000_000, chunks: 30 },
+    });
+    assert.equal(created.result['resultType'], 'task', JSON.stringify(created.result));
+    const taskId = created.result['taskId'] as string;
+    // Polled through the balancer (round-robin: the first poll reaches another node than the
+    // creator's, which knows the task only through Redis) at twice the suggested rate, within the poll budget.
+    const polls: Array<{ node: string | null; status: unknown }> = [];
+    let task: Record<string, unknown>;
+    do {
+      if (polls.length > 0) await new Promise((resolve) => setTimeout(resolve, Number(task!['pollIntervalMs']) / 2));
+      const polled = await rpc2026(cluster.url, 'tasks/get', { taskId });
+      task = polled.result;
+      polls.push({ node: polled.node, status: task['status'] });
+    } while (task['status'] === 'working' && polls.length < 100);
+    const pollNodes = new Set(polls.map((poll) => poll.node));
+    assert.equal(task['status'], 'completed', JSON.stringify(polls));
+    assert.ok(pollNodes.size >= 2, `polls served by ${JSON.stringify(polls)}`);
+    assert.ok(
+      polls.some((poll) => poll.node !== created.node),
+      `a node other than ${created.node} answered: ${JSON.stringify(polls)}`,
+    );
+    // The tool's result inlined in the completed task.
+    const result = task['result'] as { resultType: string; structuredContent: { rounds: number; digest: string } };
+    assert.equal(result.resultType, 'complete');
+    assert.equal(result.structuredContent.rounds, 3_000_000);
+    assert.match(result.structuredContent.digest, /^[0-9a-f]{64}$/);
+
+    // A long one, listened to on one node that did not create it and cancelled through the other.
+    const long = await rpc2026(cluster.url, 'tools/call', {
+      name: 'cpu_work',
+      arguments: { rounds: 30_000_000, chunks: 300 },
+    });
+    const longId = long.result['taskId'] as string;
+    const [listenNode, cancelNode] = cluster.nodes.filter((node) => node.name !== long.node);
+    const heard = await listenToTasks(t, listenNode!.url, [longId]);
+    await until(() => heard.some((state) => state['status'] === 'working'), `the working task on ${listenNode!.name}`);
+    const ack = await rpc2026(cancelNode!.url, 'tasks/cancel', { taskId: longId });
+    assert.equal(ack.result['resultType'], 'complete');
+    assert.equal((await rpc2026(cluster.url, 'tasks/get', { taskId: longId })).result['status'], 'cancelled');
+    await until(
+      () => heard.some((state) => state['status'] === 'cancelled'),
+      `the cancellation on ${listenNode!.name}`,
+    );
+    assert.ok(heard.every((state) => state['taskId'] === longId));
   });
 });

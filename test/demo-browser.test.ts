@@ -4,6 +4,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as HttpTransportV2,
+  type JSONRPCMessage,
+} from '@modelcontextprotocol/client';
+import { createTaskSessionFromClient, type JsonRpcResponse } from '@modelcontextprotocol/ext-tasks/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Page } from 'playwright-core';
@@ -66,6 +72,73 @@ async function connect(t: TestContext, url: string): Promise<Client> {
 interface PageRecord {
   pings: Array<{ sentAt: number; receivedAt: number; ms: number }>;
   works: Array<{ startedAt: number; finishedAt: number }>;
+  /** Every task status the Tasks panel showed, in order. */
+  tasks: Array<{ id: string; status: string; statusMessage?: string }>;
+}
+
+const tasksExtension = 'io.modelcontextprotocol/tasks';
+
+/**
+ * A 2026-07-28 client (SDK 2.x pinned) that declares the Tasks extension, driven by the official
+ * client side of the extension (@modelcontextprotocol/ext-tasks). The SDK client refuses a `task`
+ * result, so the extension sends its requests itself, framed as the SDK would, by fetch.
+ */
+async function connectTasks(t: TestContext, url: string) {
+  const clientInfo = { name: 'mummyx-browser-test', version: '1.0.0' };
+  const clientCapabilities = { extensions: { [tasksExtension]: {} } };
+  const client = new ClientV2(clientInfo, {
+    versionNegotiation: { mode: { pin: '2026-07-28' } },
+    capabilities: clientCapabilities,
+  });
+  await client.connect(new HttpTransportV2(new URL('/mcp', url)));
+  let nextId = 0;
+  const session = createTaskSessionFromClient(client, {
+    endpointId: url,
+    v2RequestFraming: { protocolVersion: '2026-07-28', clientInfo, clientCapabilities },
+    rawDispatch: async (request, options): Promise<JsonRpcResponse> => {
+      const message = { jsonrpc: '2.0', id: `page-${++nextId}`, ...(request as object) } as JSONRPCMessage & {
+        id: string;
+        method: string;
+        params?: Record<string, unknown>;
+      };
+      const name = message.method === 'tools/call' ? message.params?.['name'] : message.params?.['taskId'];
+      const response = await fetch(new URL('/mcp', url), {
+        method: 'POST',
+        ...(options?.signal === undefined ? {} : { signal: options.signal }),
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream',
+          'MCP-Protocol-Version': '2026-07-28',
+          'Mcp-Method': message.method,
+          ...(typeof name === 'string' ? { 'Mcp-Name': name } : {}),
+        },
+        body: JSON.stringify(message),
+      });
+      const text = await response.text();
+      // A JSON body, or the matching message of an event stream.
+      const answers = (response.headers.get('content-type') ?? '').startsWith('text/event-stream')
+        ? text
+            .split('\n')
+            .filter((line) => line.startsWith('data: '))
+            .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>)
+        : [JSON.parse(text) as Record<string, unknown>];
+      const answer = answers.find((candidate) => candidate['id'] === message.id);
+      assert.ok(answer !== undefined, `no answer to ${message.method}: ${text}`);
+      if (answer['error'] !== undefined) return { kind: 'error', error: answer['error'] as never };
+      return { kind: 'result', result: answer['result'] as never };
+    },
+  });
+  t.after(async () => {
+    await session.close().catch(() => {});
+    await client.close().catch(() => {});
+  });
+  return session;
+}
+
+/** The statuses the page's Tasks panel showed for `taskId`, in order, repeats folded. */
+async function shownStatuses(page: Page, taskId: string): Promise<PageRecord['tasks']> {
+  const record = await page.evaluate(() => (globalThis as unknown as { mummyxDemo: PageRecord }).mummyxDemo);
+  return record.tasks.filter((task) => task.id === taskId);
 }
 
 /** Presses "Run 1 s of blocking work", waits for it to end, and returns what the page recorded. */
@@ -171,6 +244,55 @@ test('a page opened while two sessions are open says so, and lists the calls mad
   await page.locator('#broadcasts li[data-broadcast="sent before the page loaded"]').waitFor({ timeout: 5_000 });
   await page.locator('#tools li', { hasText: 'broadcast' }).filter({ hasText: 'finished' }).waitFor({ timeout: 5_000 });
   assert.equal(await page.locator('#sessions li', { hasText: 'streamable-http' }).count(), 3);
+  assert.deepEqual(errors, []);
+});
+
+test('the Tasks panel shows a 2026 client’s cpu_work task live, working with its progress, then completed', async (t) => {
+  const { page, errors } = await open(t);
+  const session = await connectTasks(t, new URL(page.url()).origin);
+  const execution = await session.callTool('cpu_work', { rounds: 6_000_000, chunks: 60, seed: 'page' });
+  assert.equal(execution.kind, 'task');
+  const taskId = execution.handle.taskId;
+  const line = page.locator(`#tasks li[data-task="${taskId}"]`);
+  // Working, with the tool's progress as its status message, while the tool runs on a worker.
+  await line.filter({ hasText: /\d+ of 6000000 rounds/ }).waitFor({ timeout: 20_000 });
+  const settlement = await execution.settle();
+  assert.equal(settlement.outcome.status, 'completed');
+  await page.locator(`#tasks li[data-task="${taskId}"][data-status="completed"]`).waitFor({ timeout: 10_000 });
+  assert.match((await line.textContent()) ?? '', new RegExp(`completed cpu_work ${taskId.slice(0, 8)}`));
+  const shown = await shownStatuses(page, taskId);
+  assert.equal(shown[0]?.status, 'working', JSON.stringify(shown));
+  assert.ok(
+    shown.some((task) => task.status === 'working' && /^\d+ of 6000000 rounds$/.test(task.statusMessage ?? '')),
+    JSON.stringify(shown),
+  );
+  assert.equal(shown.at(-1)?.status, 'completed', JSON.stringify(shown));
+  assert.equal(await page.locator('#taskCount').textContent(), '0 working');
+  assert.deepEqual(errors, []);
+});
+
+test('a page opened after one task completed and while another runs shows both (state on connect), then the cancel', async (t) => {
+  let execution: Awaited<ReturnType<Awaited<ReturnType<typeof connectTasks>>['callTool']>> | undefined;
+  let finishedId: string | undefined;
+  const { page, errors } = await open(t, {
+    before: async (url) => {
+      const session = await connectTasks(t, url);
+      const finished = await session.callTool('cpu_work', { rounds: 10_000, chunks: 1, seed: 'done' });
+      assert.equal(finished.kind, 'task');
+      finishedId = finished.handle.taskId;
+      assert.equal((await finished.settle()).outcome.status, 'completed');
+      execution = await session.callTool('cpu_work', { rounds: 100_000_000, chunks: 1_000, seed: 'before' });
+    },
+  });
+  // The completed task changes no more: only the state sent on connect can show it.
+  await page.locator(`#tasks li[data-task="${finishedId}"][data-status="completed"]`).waitFor({ timeout: 10_000 });
+  assert.equal(execution?.kind, 'task');
+  const taskId = execution.handle.taskId;
+  await page.locator(`#tasks li[data-task="${taskId}"][data-status="working"]`).waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('#taskCount').textContent(), '1 working');
+  await execution.cancel();
+  await page.locator(`#tasks li[data-task="${taskId}"][data-status="cancelled"]`).waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('#taskCount').textContent(), '0 working');
   assert.deepEqual(errors, []);
 });
 

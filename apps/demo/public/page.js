@@ -110,8 +110,54 @@ const show = {
   },
 };
 
+// MCP tasks: one line per task, updated in place as its status changes (an expired task is removed).
+function showTaskCount() {
+  const working = $('tasks').querySelectorAll('li[data-status="working"], li[data-status="input_required"]').length;
+  $('taskCount').textContent = working + ' working';
+}
+function showTask(task, at) {
+  const feed = $('tasks');
+  let item = [...feed.children].find((line) => line.dataset.task === task.id);
+  if (task.status === 'expired') {
+    item?.remove();
+    showTaskCount();
+    return;
+  }
+  if (item === undefined) {
+    feed.querySelector('.empty')?.remove();
+    item = document.createElement('li');
+    item.dataset.task = task.id;
+    feed.prepend(item);
+    while (feed.children.length > 200) feed.lastElementChild.remove();
+  }
+  item.dataset.status = task.status;
+  keepLast(record.tasks, { id: task.id, status: task.status, statusMessage: task.statusMessage });
+  item.replaceChildren();
+  const status = document.createElement('span');
+  status.className = 'tag ' + task.status;
+  status.textContent = task.status;
+  item.append(time(at), ' ', status, ' ', task.tool || item.dataset.tool || '', ' ', shortId(task.id));
+  if (task.tool) item.dataset.tool = task.tool;
+  if (task.statusMessage !== undefined) {
+    const message = document.createElement('span');
+    message.className = 'muted';
+    message.textContent = task.statusMessage;
+    item.append(' ', message);
+  }
+  const node = nodeTag(task);
+  if (node !== '') {
+    const tag = document.createElement('span');
+    tag.className = 'tag node';
+    tag.textContent = node[0];
+    item.append(' ', tag);
+  }
+  showTaskCount();
+}
+
 /** Each feed's "nothing yet" line, put back when a (re)connected stream starts over. */
-const placeholders = new Map(['sessions', 'tools', 'broadcasts'].map((id) => [id, $(id).querySelector('.empty')]));
+const placeholders = new Map(
+  ['sessions', 'tools', 'tasks', 'broadcasts'].map((id) => [id, $(id).querySelector('.empty')]),
+);
 
 const events = new EventSource('/events');
 events.addEventListener('state', (event) => {
@@ -126,6 +172,9 @@ events.addEventListener('state', (event) => {
     );
     show[record.event]?.(data, record.at);
   }
+  // Tasks as they are now (their changes are among the last events too, but only the latest counts).
+  for (const task of state.tasks ?? []) showTask(task, task.at);
+  showTaskCount();
   // Sessions opened, and tool calls started, before the last events and still open or running.
   for (const session of state.sessions ?? []) {
     if (!replayed.has('session ' + session.id)) show.session(session, session.at);
@@ -144,6 +193,7 @@ events.addEventListener('session', (event) => {
   showSessionCount();
   show.session(session);
 });
+events.addEventListener('task', (event) => showTask(parseJson(event.data)));
 for (const name of ['tool', 'broadcast', 'upload', 'work']) {
   events.addEventListener(name, (event) => show[name](parseJson(event.data)));
 }
@@ -248,8 +298,8 @@ const timeChart = new TimeChart($('timeChart'), {
 });
 const pingChart = new TimeChart($('pingChart'), { isLog: true, series: [{ name: 'ping', className: 'ping' }] });
 
-/** What the charts were drawn from, for the curious (and the page's browser test). */
-const record = { pings: [], works: [] };
+/** What the charts were drawn from, and every task status shown, for the curious (and the page's browser test). */
+const record = { pings: [], works: [], tasks: [] };
 window.mummyxDemo = record;
 const keepLast = (list, item, max = 500) => {
   list.push(item);

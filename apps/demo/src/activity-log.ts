@@ -24,10 +24,15 @@ export type OpenSession = ActivityEvents['session'] & { at: string };
 /** A tool call that has started and not yet finished. */
 export type RunningToolCall = Omit<ActivityEvents['tool'], 'state' | 'elapsedMs'> & { at: string };
 
+/** An MCP task as last heard of. */
+export type TaskState = ActivityEvents['task'] & { at: string };
+
 /** The state sent first on every new `/events` stream, as the data of its `state` event. */
 export interface ActivitySnapshot {
   sessions: OpenSession[];
   running: RunningToolCall[];
+  /** MCP tasks (Tasks extension) not yet expired, oldest first, each as last heard of. */
+  tasks: TaskState[];
   /** The last events, oldest first (chat lines excepted: the chat has its own socket). */
   recent: ActivityRecord[];
 }
@@ -39,6 +44,8 @@ export interface ActivityLogLimits {
   maxSessions?: number;
   /** Running tool calls remembered; past this the oldest is forgotten. Default 1 000. */
   maxRunningCalls?: number;
+  /** MCP tasks remembered; past this the oldest is forgotten. Default 200. */
+  maxTasks?: number;
 }
 
 /** The channel workers post their activity events on; the IO thread's ActivityLog listens. */
@@ -66,6 +73,8 @@ export class ActivityLog {
   readonly #maxRecentEvents: number;
   readonly #maxSessions: number;
   readonly #maxRunningCalls: number;
+  readonly #maxTasks: number;
+  readonly #tasks = new Map<string, TaskState>();
   readonly #sessions = new Map<string, OpenSession>();
   /** Running calls by a counter; a finish ends the oldest call of the same session and tool. */
   readonly #running = new Map<number, RunningToolCall>();
@@ -79,6 +88,7 @@ export class ActivityLog {
     this.#maxRecentEvents = limits.maxRecentEvents ?? 100;
     this.#maxSessions = limits.maxSessions ?? 10_000;
     this.#maxRunningCalls = limits.maxRunningCalls ?? 1_000;
+    this.#maxTasks = limits.maxTasks ?? 200;
   }
 
   /** Records one event, then publishes it. */
@@ -87,6 +97,7 @@ export class ActivityLog {
     const data = parseObject(message.data);
     if (message.event === 'session' && data !== undefined) this.#recordSession(data, at);
     if (message.event === 'tool' && data !== undefined) this.#recordTool(data, at);
+    if (message.event === 'task' && data !== undefined) this.#recordTask(data, at);
     if (message.event !== 'chat') {
       this.#recent.push({ event: message.event, data: message.data, at });
       if (this.#recent.length > this.#maxRecentEvents) this.#recent = this.#recent.slice(-this.#maxRecentEvents);
@@ -95,7 +106,12 @@ export class ActivityLog {
   }
 
   snapshot(): ActivitySnapshot {
-    return { sessions: [...this.#sessions.values()], running: [...this.#running.values()], recent: [...this.#recent] };
+    return {
+      sessions: [...this.#sessions.values()],
+      running: [...this.#running.values()],
+      tasks: [...this.#tasks.values()],
+      recent: [...this.#recent],
+    };
   }
 
   /** Records what worker threads post on the activity channel, until `close()`. */
@@ -127,6 +143,26 @@ export class ActivityLog {
     }
     this.#sessions.delete(id);
     for (const [key, call] of this.#running) if (call.session === id) this.#running.delete(key);
+  }
+
+  #recordTask(data: Record<string, unknown>, at: string): void {
+    const id = String(data['id']);
+    if (data['status'] === 'expired') {
+      this.#tasks.delete(id);
+      return;
+    }
+    // A known task keeps its place: the list stays in the order the tasks were first heard of.
+    const known = this.#tasks.get(id);
+    const statusMessage = typeof data['statusMessage'] === 'string' ? data['statusMessage'] : undefined;
+    this.#tasks.set(id, {
+      id,
+      // A change without a tool name keeps the one heard before.
+      tool: typeof data['tool'] === 'string' && data['tool'] !== '' ? data['tool'] : (known?.tool ?? ''),
+      status: String(data['status']),
+      ...(statusMessage === undefined ? {} : { statusMessage }),
+      at,
+    });
+    trim(this.#tasks, this.#maxTasks);
   }
 
   #recordTool(data: Record<string, unknown>, at: string): void {

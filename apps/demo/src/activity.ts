@@ -16,7 +16,17 @@ export const chatTopic = 'chat';
 /** The event names on the activity stream, and what each carries (as JSON in `data`). */
 export interface ActivityEvents {
   session: { id: string; transport: string; state: 'open' | 'closed' };
-  tool: { session: string; tool: string; state: 'started' | 'finished' | 'failed'; elapsedMs?: number; thread: string };
+  tool: {
+    session: string;
+    tool: string;
+    state: 'started' | 'finished' | 'failed';
+    elapsedMs?: number;
+    thread: string;
+    /** The MCP task this call runs for (Tasks extension), when it runs as one. */
+    task?: string;
+  };
+  /** An MCP task changed: its status (or `expired`, once it is gone) and latest status message. */
+  task: { id: string; tool: string; status: string; statusMessage?: string };
   broadcast: { session: string; message: string; at: string };
   chat: { from: number; text: string };
   upload: { id: string; bytes: number; name: string };

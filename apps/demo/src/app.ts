@@ -22,6 +22,7 @@ import {
   setActivityLog,
 } from './activity.js';
 import { ActivityLog } from './activity-log.js';
+import { TaskFeed } from './task-feed.js';
 import { conformanceRequiredTaskTools, conformanceTaskTools } from './conformance-tasks.js';
 import { createDemoMcpServer } from './mcp-server.js';
 import { mountPage } from './page.js';
@@ -62,8 +63,35 @@ export function setPageInfo(info: PageInfo): void {
  * later (open sessions, running tool calls, the last events), then published to the page's topic.
  */
 export const activityLog = isMainThread
-  ? new ActivityLog((message) => publishQuietly(activityTopic, message))
+  ? new ActivityLog((message) => {
+      publishQuietly(activityTopic, message);
+      if (message.event === 'tool') followTask(message.data);
+    })
   : undefined;
+
+/**
+ * On the IO thread: follows in the mount's task store every MCP task whose run the activity shows,
+ * so the page's Tasks panel hears of each status change, wherever it happens.
+ */
+const taskFeed = isMainThread
+  ? new TaskFeed(
+      () => mcp.tasks?.store,
+      (task) => publishActivity(corePublisher, 'task', task),
+    )
+  : undefined;
+
+/** Follows the task a `tool` activity event runs for, if any. */
+function followTask(data: string): void {
+  if (taskFeed === undefined) return;
+  let call: { task?: unknown };
+  try {
+    call = JSON.parse(data) as { task?: unknown };
+  } catch {
+    return;
+  }
+  if (typeof call.task === 'string') taskFeed.follow(call.task);
+}
+
 if (activityLog !== undefined) {
   activityLog.listen();
   setActivityLog(activityLog);
@@ -217,7 +245,10 @@ router.get(
   '/events',
   (request) => {
     const stream = request.respondSSE();
-    stream.send({ event: 'state', data: json(activityLog?.snapshot() ?? { sessions: [], running: [], recent: [] }) });
+    stream.send({
+      event: 'state',
+      data: json(activityLog?.snapshot() ?? { sessions: [], running: [], tasks: [], recent: [] }),
+    });
     stream.subscribe(activityTopic);
     stream.send({ event: 'hello', data: 'connected' });
   },

@@ -120,6 +120,15 @@ function threadName(): string {
   return isMainThread ? 'main' : `worker ${threadId}`;
 }
 
+/**
+ * The MCP task a call runs for, when the transport runs it as one: the mount sends a task's run
+ * through the SDK with a progress token of the task's own, `task:<taskId>`.
+ */
+function taskOf(ctx: ServerContext): string | undefined {
+  const progressToken = ctx.mcpReq._meta?.progressToken;
+  return typeof progressToken === 'string' && progressToken.startsWith('task:') ? progressToken.slice(5) : undefined;
+}
+
 function text(value: string): CallToolResult {
   return { content: [{ type: 'text', text: value }] };
 }
@@ -272,7 +281,9 @@ export function createDemoMcpServer(options: DemoMcpServerOptions): McpServer {
   function observed<A>(tool: string, run: (args: A, ctx: ServerContext) => ToolResult | Promise<ToolResult>) {
     return async (args: A, ctx: ServerContext): Promise<ToolResult> => {
       const started = performance.now();
-      publishActivity(publisher, 'tool', { session: session.id, tool, state: 'started', thread: threadName() });
+      const task = taskOf(ctx);
+      const call = { session: session.id, tool, thread: threadName(), ...(task === undefined ? {} : { task }) };
+      publishActivity(publisher, 'tool', { ...call, state: 'started' });
       let result: ToolResult;
       try {
         result = await run(args, ctx);
@@ -281,7 +292,7 @@ export function createDemoMcpServer(options: DemoMcpServerOptions): McpServer {
       }
       const elapsedMs = Math.round(performance.now() - started);
       const state = 'isError' in result && result.isError === true ? 'failed' : 'finished';
-      publishActivity(publisher, 'tool', { session: session.id, tool, state, elapsedMs, thread: threadName() });
+      publishActivity(publisher, 'tool', { ...call, state, elapsedMs });
       return result;
     };
   }

@@ -108,3 +108,27 @@ test('records what another party posts on the activity channel, until closed', a
     log.close();
   }
 });
+
+test('lists the tasks as last heard of, in the order first heard of; an expired task leaves the list', () => {
+  const { log } = openLog({ maxTasks: 2 });
+  log.record(message('task', { id: 't1', tool: 'cpu_work', status: 'working' }), at(1));
+  log.record(message('task', { id: 't2', tool: 'hash_upload', status: 'working' }), at(2));
+  log.record(message('task', { id: 't1', tool: 'cpu_work', status: 'working', statusMessage: '5 of 10' }), at(3));
+  log.record(message('task', { id: 't2', tool: '', status: 'cancelled', statusMessage: 'Cancelled' }), at(4));
+  assert.deepEqual(log.snapshot().tasks, [
+    { id: 't1', tool: 'cpu_work', status: 'working', statusMessage: '5 of 10', at: at(3).toISOString() },
+    { id: 't2', tool: 'hash_upload', status: 'cancelled', statusMessage: 'Cancelled', at: at(4).toISOString() },
+  ]);
+  log.record(message('task', { id: 't1', tool: '', status: 'expired' }), at(5));
+  assert.deepEqual(
+    log.snapshot().tasks.map((task) => task.id),
+    ['t2'],
+  );
+  // Past maxTasks the oldest is forgotten.
+  log.record(message('task', { id: 't3', tool: 'cpu_work', status: 'working' }), at(6));
+  log.record(message('task', { id: 't4', tool: 'cpu_work', status: 'working' }), at(7));
+  assert.deepEqual(
+    log.snapshot().tasks.map((task) => task.id),
+    ['t3', 't4'],
+  );
+});

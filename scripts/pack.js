@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run pack`: packs the published workspaces (@mummyx/core, @mummyx/mcp-transport,
-// @mummyx/demo) with `npm pack` into one folder, and prints the command that installs them into
-// another project, before they are on a registry.
+// @mummyx/redis, @mummyx/demo) with `npm pack` into one folder, and prints the command that
+// installs them into another project, before they are on a registry.
 // Usage: node scripts/pack.js [--destination DIR]   (default: packs/ in the repository)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -15,7 +15,7 @@ const destination = resolve(values.destination);
 mkdirSync(destination, { recursive: true });
 
 /** In dependency order: each tarball's @mummyx dependencies come before it. */
-const workspaces = ['packages/core', 'packages/mcp-transport', 'apps/demo'];
+const workspaces = ['packages/core', 'packages/mcp-transport', 'packages/redis', 'apps/demo'];
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const output = execFileSync(
   npm,

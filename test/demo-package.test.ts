@@ -27,7 +27,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 
 /** The workspaces that are published, in dependency order (mcp-transport when it is in the tree). */
-const published = ['packages/core', 'packages/mcp-transport', 'apps/demo'].filter((dir) =>
+const published = ['packages/core', 'packages/mcp-transport', 'packages/redis', 'apps/demo'].filter((dir) =>
   existsSync(join(root, dir, 'package.json')),
 );
 

@@ -266,7 +266,7 @@ export class RequestIntake {
     // Bound nowhere here: another node may hold it.
     cluster.directory.locate(key).then(
       (origin) => {
-        if (origin === undefined || sink.sendStream === undefined) this.#place(head, body, sink, placement, key);
+        if (origin === undefined) this.#place(head, body, sink, placement, key);
         else {
           this.#requestsHandled++;
           cluster.forwarding.forward(origin, cluster.directory.nodeId, head, body, sink);

@@ -31,6 +31,20 @@ const args = process.argv.slice(2);
 /** `--exclude a,b`: leaves out files whose path contains any of these (used by CI on Node 22 and 24). */
 const excludeAt = args.indexOf('--exclude');
 const excluded = excludeAt === -1 ? [] : (args.splice(excludeAt, 2)[1] ?? '').split(',').filter((part) => part !== '');
+/** `--packages a,b`: runs only these workspaces (e.g. packages/core,apps/demo; used by CI on Node 22 and 24). */
+const packagesAt = args.indexOf('--packages');
+const onlyPackages =
+  packagesAt === -1 ? undefined : (args.splice(packagesAt, 2)[1] ?? '').split(',').filter((part) => part !== '');
+if (onlyPackages !== undefined) {
+  const unknown = onlyPackages.filter((name) => !packages.some((pkg) => pkg.name.split(sep).join('/') === name));
+  if (unknown.length > 0 || onlyPackages.length === 0) {
+    const known = packages.map((pkg) => pkg.name.split(sep).join('/')).join(', ');
+    console.error(
+      `run-tests: --packages takes a comma-separated list of: ${known}; got ${unknown.join(', ') || 'nothing'}`,
+    );
+    process.exit(2);
+  }
+}
 const filter = args[0];
 
 /** Paths (relative to `root`) of the files under it whose name ends with `suffix`. */
@@ -51,6 +65,7 @@ function filesUnder(root, suffix, skip = new Set()) {
 const problems = [];
 const runs = [];
 for (const pkg of packages) {
+  if (onlyPackages !== undefined && !onlyPackages.includes(pkg.name.split(sep).join('/'))) continue;
   const sources = filesUnder(pkg.source, '.test.ts', new Set([pkg.compiled, join(pkg.source, 'node_modules')]));
   if (sources.length === 0) continue;
   if (!existsSync(pkg.compiled)) {

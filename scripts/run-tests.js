@@ -28,7 +28,7 @@ const packages = [
 ].filter(({ source }) => existsSync(source));
 
 const args = process.argv.slice(2);
-/** `--exclude a,b`: leaves out files whose path contains any of these (used by CI on Node 22 and 24). */
+/** `--exclude a,b`: leaves out files whose path contains any of these. */
 const excludeAt = args.indexOf('--exclude');
 const excluded = excludeAt === -1 ? [] : (args.splice(excludeAt, 2)[1] ?? '').split(',').filter((part) => part !== '');
 /** `--packages a,b`: runs only these workspaces (e.g. packages/core,apps/demo; used by CI on Node 22 and 24). */

@@ -232,10 +232,18 @@ export class WorkerChannels {
     return false;
   }
 
-  /** Calls `onGone` if the client of request `id` leaves before its response is complete (`request.signal`). */
+  /**
+   * Calls `onGone` if the client of request `id` leaves before its response is complete
+   * (`request.signal`). The IO thread is asked to watch only once this thread's event loop
+   * turns with the response still incomplete: a handler that reads the signal and answers
+   * within the same turn (a fetch handler's JSON answer: the web Request reads it) costs no
+   * message either way, and its client's leaving would have come too late to matter.
+   */
   watchClient(id: number, onGone: () => void): void {
     this.#watchers.set(id, onGone);
-    post([MessageType.WatchClient, id]);
+    setImmediate(() => {
+      if (this.#watchers.get(id) === onGone) post([MessageType.WatchClient, id]);
+    });
   }
 
   /** Request `id`'s response is complete on this side: its client is no longer watched. */

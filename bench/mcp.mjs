@@ -12,19 +12,22 @@
 // one `echo` call in flight per client. Servers pinned to core 0 with their worker threads, the
 // client to core 1 (so 2 workers share the server's one core with its IO thread: what threads
 // cost); `--unpinned` lets both use both cores (what threads buy, when the client leaves part of
-// a core free). Rounds alternate the servers; median and min–max of calls/s. Over the
+// a core free). Every server first runs the same load unmeasured for `--warmup` seconds (10 by
+// default): V8 optimizes code per thread, so each worker of a pool compiles the MCP SDK's path
+// for itself, and 1 s after start a pool still spent ~400 µs more per call compiling than it
+// does once warm. Rounds alternate the servers; median and min–max of calls/s. Over the
 // measured window only: the server's CPU per call, split into its IO thread, its worker threads
 // and its other threads (V8's GC helpers, libuv) from /proc/PID/task, and the messages its IO
 // thread and workers posted to each other per call (bench/servers/thread-probe.mjs; the
 // shared-memory mailbox's requests and responses are not messages and are not counted).
 //
 // Head-of-line: 10 clients call `echo` every 20 ms while an eleventh runs a 500 ms synchronous
-// tool three times; the echo p50/p99 during the spins (servers unpinned: the spinning thread
+// tool three times (after the same warm-up, with short spins); the echo p50/p99 during the spins (servers unpinned: the spinning thread
 // needs a core of its own to show what threads buy). 2025 eras: a session each, MummyX on an
 // elastic pool (`--hol-threads`, a session per worker); 2026-07-28: MummyX on `--threads`
 // workers (any free worker serves any request). Target: p99 < 20 ms (the SDK: ~500 ms).
 //
-// Usage: node bench/mcp.mjs [--rounds 2] [--duration 5] [--warmup 1] [--clients 1,10,50]
+// Usage: node bench/mcp.mjs [--rounds 2] [--duration 5] [--warmup 10] [--clients 1,10,50]
 //          [--threads 2] [--hol-threads 2-16] [--modes stateful,stateless,modern]
 //          [--only calls,hol] [--servers sdk,inline,threaded,inline-reuse,threaded-reuse]
 //          [--unpinned] [--no-autogroup]
@@ -54,13 +57,13 @@ import {
   stopServer,
 } from './lib/harness.mjs';
 
-const usage = `usage: node bench/mcp.mjs [--rounds 2] [--duration 5] [--warmup 1] [--clients 1,10,50]
+const usage = `usage: node bench/mcp.mjs [--rounds 2] [--duration 5] [--warmup 10] [--clients 1,10,50]
          [--threads 2] [--hol-threads 2-16] [--modes stateful,stateless,modern] [--only calls,hol]
          [--servers sdk,inline,threaded,inline-reuse,threaded-reuse] [--unpinned] [--no-autogroup]`;
 const args = {
   rounds: 2,
   duration: 5,
-  warmup: 1,
+  warmup: 10,
   clients: '1,10,50',
   threads: '2',
   'hol-threads': '2-16',
@@ -368,6 +371,8 @@ if (only.has('hol')) {
           'hol',
           '--url',
           `${server.url}/mcp`,
+          '--warmup',
+          String(args.warmup),
           '--era',
           mode === 'modern' ? '2026' : '2025',
         ]);

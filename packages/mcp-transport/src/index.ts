@@ -5,16 +5,29 @@ export {
   InMemoryTaskStore,
   isTaskLimitError,
   TaskLimitError,
-  type InputResume,
-  type InputRound,
   type PollBudget,
   type TaskLimits,
   type TaskListener,
-  type TaskOutcome,
   type TaskPoll,
   type TaskStore,
 } from './tasks/task-store.js';
-export type { NewTask, TaskCall, TaskError, TaskInputRound, TaskRecord, TaskStatus } from './tasks/task.js';
+export {
+  newTaskRecord,
+  type NewTask,
+  type TaskCall,
+  type TaskError,
+  type TaskInputRound,
+  type TaskRecord,
+  type TaskStatus,
+} from './tasks/task.js';
+export {
+  applyTaskEdit,
+  taskEdits,
+  type InputResume,
+  type InputRound,
+  type TaskEdit,
+  type TaskOutcome,
+} from './tasks/task-edits.js';
 export type { CorsOptions } from './cors.js';
 export type { SessionCloseReason } from './session-registry.js';
 export type { McpSessionInfo, McpServerLike, TransportKind } from './session-transport.js';

@@ -6,15 +6,10 @@ import { ClientHolder, type RedisClientOptions } from './client-holder.js';
 import { positive, stderrRedisLog } from './connection.js';
 import { RedisScript } from './redis-script.js';
 import {
-  abandonEdit,
-  answerInputEdit,
-  applyEdit,
-  cancelEdit,
-  completeEdit,
+  applyTaskEdit,
   newTaskRecord,
-  recordOf,
-  requestInputEdit,
-  statusEdit,
+  TaskLimitError,
+  taskEdits,
   type InputResume,
   type InputRound,
   type NewTask,
@@ -26,7 +21,7 @@ import {
   type TaskOutcome,
   type TaskPoll,
   type TaskRecord,
-} from './task-model.js';
+} from '@mummyx/mcp-transport';
 
 export interface RedisTaskStoreOptions extends RedisClientOptions {
   /**
@@ -37,22 +32,21 @@ export interface RedisTaskStoreOptions extends RedisClientOptions {
   leaseMs?: number;
 }
 
-/** A store refused a new task: `scope` says which limit (the transport's TaskLimitError has the same fields). */
-export class RedisTaskLimitError extends Error {
-  readonly code = 'MX_ERR_TASK_LIMIT';
-  readonly scope: 'server' | 'principal';
-  readonly limit: number;
+/** A `RedisTaskStore` refused a new task: the transport's `TaskLimitError` (`scope` says which limit). */
+export class RedisTaskLimitError extends TaskLimitError {}
 
-  constructor(scope: 'server' | 'principal', limit: number) {
-    super(
-      scope === 'server'
-        ? `the server holds ${limit} tasks, the most it keeps at once; try again once some have expired`
-        : `this client holds ${limit} tasks, the most one client may; try again once some have expired`,
-    );
-    this.name = 'TaskLimitError';
-    this.scope = scope;
-    this.limit = limit;
-  }
+/** A record read back from JSON: every optional field present (as undefined when absent). */
+function recordOf(json: string): TaskRecord {
+  const parsed = JSON.parse(json) as TaskRecord;
+  return {
+    ...parsed,
+    statusMessage: parsed.statusMessage,
+    runner: parsed.runner,
+    inputRequests: parsed.inputRequests,
+    round: parsed.round,
+    result: parsed.result,
+    error: parsed.error,
+  };
 }
 
 /** Redis's clock in ms, for every lease and expiry score (nodes' clocks may differ). */
@@ -225,11 +219,11 @@ export class RedisTaskStore {
   }
 
   update(taskId: string, statusMessage: string): Promise<TaskRecord | undefined> {
-    return this.#change(taskId, statusEdit(statusMessage));
+    return this.#change(taskId, taskEdits.update(statusMessage));
   }
 
   requestInput(taskId: string, round: InputRound): Promise<TaskRecord | undefined> {
-    return this.#change(taskId, requestInputEdit(round));
+    return this.#change(taskId, taskEdits.requestInput(round));
   }
 
   async answerInput(
@@ -241,17 +235,17 @@ export class RedisTaskStore {
     // A retried change starts over: only the round that wins the compare-and-set resumes.
     const task = await this.#change(taskId, (record) => {
       resume = undefined;
-      return answerInputEdit(inputResponses, runner, (resumed) => (resume = resumed))(record);
+      return taskEdits.answerInput(inputResponses, runner, (resumed) => (resume = resumed))(record);
     });
     return task === undefined ? undefined : { task, resume };
   }
 
   complete(taskId: string, outcome: TaskOutcome): Promise<TaskRecord | undefined> {
-    return this.#change(taskId, completeEdit(outcome));
+    return this.#change(taskId, taskEdits.complete(outcome));
   }
 
   cancel(taskId: string, statusMessage: string): Promise<TaskRecord | undefined> {
-    return this.#change(taskId, cancelEdit(statusMessage));
+    return this.#change(taskId, taskEdits.cancel(statusMessage));
   }
 
   async expire(taskId: string): Promise<boolean> {
@@ -328,7 +322,7 @@ export class RedisTaskStore {
       for (const runner of dead) {
         const runningKey = this.#runningPrefix + runner;
         for (const taskId of await redis.smembers(runningKey)) {
-          const task = await this.#change(taskId, abandonEdit(gone));
+          const task = await this.#change(taskId, taskEdits.abandon(gone));
           if (task?.status === 'failed' && task.error === gone) failed++;
         }
         await redis.pipeline().del(runningKey).zrem(this.#runners, runner).exec();
@@ -375,9 +369,8 @@ export class RedisTaskStore {
       const [version, json] = await redis.hmget(key, 'v', 'r');
       if (version == null || json == null) return undefined;
       const record = recordOf(json);
-      const changes = edit(record);
-      if (changes === undefined) return record;
-      const next = applyEdit(record, changes, Date.now());
+      const next = applyTaskEdit(record, edit, Date.now());
+      if (next === undefined) return record;
       let owner = '';
       if (next.status !== 'working') owner = '-';
       else if (record.status !== 'working') owner = this.#instance;

@@ -2,16 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, isMainThread, threadId, type Worker } from 'node:worker_threads';
 import { McpTransportError } from '../errors.js';
 import type { NewTask, TaskError, TaskRecord } from './task.js';
+import type { InputResume, InputRound, TaskOutcome } from './task-edits.js';
 import {
   InMemoryTaskStore,
   isTaskLimitError,
   TaskLimitError,
-  type InputResume,
-  type InputRound,
   type PollBudget,
   type TaskLimits,
   type TaskListener,
-  type TaskOutcome,
   type TaskPoll,
   type TaskStore,
 } from './task-store.js';

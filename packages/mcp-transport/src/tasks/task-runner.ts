@@ -1,7 +1,8 @@
 import type { AuthInfo } from '../mcp-types.js';
 import { SseDecoder } from '../sse-decoder.js';
 import { tasksExtensionId, type TaskCall, type TaskError, type TaskRecord } from './task.js';
-import type { InputResume, TaskStore } from './task-store.js';
+import type { InputResume } from './task-edits.js';
+import type { TaskStore } from './task-store.js';
 
 /** Sends one 2026-07-28 request through the mount's SDK handler, as if a client had: the answer as the SDK gives it. */
 export type InternalFetch = (

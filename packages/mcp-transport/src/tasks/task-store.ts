@@ -1,13 +1,13 @@
 import { McpTransportError } from '../errors.js';
+import { newTaskRecord, type NewTask, type TaskError, type TaskRecord } from './task.js';
 import {
-  changed,
-  isTerminal,
-  newTaskRecord,
-  uniqueInputKeys,
-  type NewTask,
-  type TaskError,
-  type TaskRecord,
-} from './task.js';
+  applyTaskEdit,
+  taskEdits,
+  type InputResume,
+  type InputRound,
+  type TaskEdit,
+  type TaskOutcome,
+} from './task-edits.js';
 
 /** How many tasks a store holds at once (any status, until they expire), in all and per principal. */
 export interface TaskLimits {
@@ -26,23 +26,6 @@ export interface TaskPoll {
   readonly task: TaskRecord;
   readonly retryAfterMs: number;
 }
-
-/** The tool asked for input: its requests by its own keys, and the state to hand back with the answers. */
-export interface InputRound {
-  readonly inputRequests: Readonly<Record<string, unknown>>;
-  readonly requestState: string | undefined;
-}
-
-/** Every outstanding request is answered: what the tool's next round gets, by the tool's own keys. */
-export interface InputResume {
-  readonly inputResponses: Readonly<Record<string, unknown>>;
-  readonly requestState: string | undefined;
-}
-
-/** How a task ended on its own: the tool's result (`completed`) or a JSON-RPC error (`failed`). */
-export type TaskOutcome =
-  | { readonly result: Readonly<Record<string, unknown>>; readonly statusMessage?: string }
-  | { readonly error: TaskError; readonly statusMessage?: string };
 
 /** Called with the task on every change, and once with its state when the watch starts; undefined once it is gone. */
 export type TaskListener = (task: TaskRecord | undefined) => void;
@@ -200,25 +183,11 @@ export class InMemoryTaskStore implements TaskStore {
   }
 
   update(taskId: string, statusMessage: string): Promise<TaskRecord | undefined> {
-    return this.#settleChange(taskId, (record) => (record.status === 'working' ? { statusMessage } : undefined));
+    return this.#settleChange(taskId, taskEdits.update(statusMessage));
   }
 
   requestInput(taskId: string, round: InputRound): Promise<TaskRecord | undefined> {
-    return this.#settleChange(taskId, (record) => {
-      if (record.status !== 'working') return undefined;
-      const keys = uniqueInputKeys(Object.keys(round.inputRequests), record.usedKeys);
-      const inputRequests: Record<string, unknown> = {};
-      for (const [wireKey, toolKey] of Object.entries(keys)) inputRequests[wireKey] = round.inputRequests[toolKey];
-      return {
-        status: 'input_required',
-        statusMessage: 'Waiting for input from the client',
-        runner: undefined,
-        inputRequests,
-        round: { keys, answers: {}, requestState: round.requestState },
-        usedKeys: [...record.usedKeys, ...Object.keys(keys)],
-        rounds: record.rounds + 1,
-      };
-    });
+    return this.#settleChange(taskId, taskEdits.requestInput(round));
   }
 
   answerInput(
@@ -235,58 +204,19 @@ export class InMemoryTaskStore implements TaskStore {
     runner: string,
   ): { task: TaskRecord; resume: InputResume | undefined } | undefined {
     let resume: InputResume | undefined;
-    const task = this.#change(taskId, (record) => {
-      const outstanding = record.inputRequests;
-      const round = record.round;
-      if (record.status !== 'input_required' || outstanding === undefined || round === undefined) return undefined;
-      const remaining: Record<string, unknown> = { ...outstanding };
-      const answers: Record<string, unknown> = { ...round.answers };
-      let matched = false;
-      for (const [key, response] of Object.entries(inputResponses)) {
-        if (!Object.hasOwn(remaining, key)) continue;
-        delete remaining[key];
-        answers[key] = response;
-        matched = true;
-      }
-      if (!matched) return undefined;
-      if (Object.keys(remaining).length > 0) return { inputRequests: remaining, round: { ...round, answers } };
-      const byToolKey: Record<string, unknown> = {};
-      for (const [wireKey, answer] of Object.entries(answers)) byToolKey[round.keys[wireKey] ?? wireKey] = answer;
-      resume = { inputResponses: byToolKey, requestState: round.requestState };
-      return {
-        status: 'working',
-        statusMessage: undefined,
-        runner,
-        inputRequests: undefined,
-        round: undefined,
-      };
-    });
+    const task = this.#change(
+      taskId,
+      taskEdits.answerInput(inputResponses, runner, (resumed) => (resume = resumed)),
+    );
     return task === undefined ? undefined : { task, resume };
   }
 
   complete(taskId: string, outcome: TaskOutcome): Promise<TaskRecord | undefined> {
-    return this.#settleChange(taskId, (record) => {
-      if (isTerminal(record.status)) return undefined;
-      const ending =
-        'result' in outcome
-          ? { status: 'completed' as const, result: outcome.result }
-          : { status: 'failed' as const, error: outcome.error };
-      return {
-        ...ending,
-        statusMessage: outcome.statusMessage,
-        runner: undefined,
-        inputRequests: undefined,
-        round: undefined,
-      };
-    });
+    return this.#settleChange(taskId, taskEdits.complete(outcome));
   }
 
   cancel(taskId: string, statusMessage: string): Promise<TaskRecord | undefined> {
-    return this.#settleChange(taskId, (record) =>
-      isTerminal(record.status)
-        ? undefined
-        : { status: 'cancelled', statusMessage, runner: undefined, inputRequests: undefined, round: undefined },
-    );
+    return this.#settleChange(taskId, taskEdits.cancel(statusMessage));
   }
 
   expire(taskId: string): Promise<boolean> {
@@ -318,7 +248,7 @@ export class InMemoryTaskStore implements TaskStore {
     let count = 0;
     for (const [taskId, entry] of this.#tasks) {
       if (entry.record.status !== 'working' || entry.record.runner !== runner) continue;
-      this.#fail(taskId, error);
+      this.#change(taskId, taskEdits.abandon(error));
       count++;
     }
     return count;
@@ -330,47 +260,27 @@ export class InMemoryTaskStore implements TaskStore {
    */
   close(error: TaskError): void {
     if (this.#closed) return;
-    for (const [taskId, entry] of this.#tasks) {
-      if (!isTerminal(entry.record.status)) this.#fail(taskId, error);
-    }
+    for (const taskId of this.#tasks.keys()) this.#change(taskId, taskEdits.fail(error));
     this.#closed = true;
     for (const taskId of [...this.#tasks.keys()]) this.#delete(taskId);
-  }
-
-  #fail(taskId: string, error: TaskError): void {
-    this.#change(taskId, (record) =>
-      isTerminal(record.status)
-        ? undefined
-        : {
-            status: 'failed',
-            error,
-            statusMessage: error.message,
-            runner: undefined,
-            inputRequests: undefined,
-            round: undefined,
-          },
-    );
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new McpTransportError('MX_ERR_TASK_STORE_CLOSED');
   }
 
-  #settleChange(
-    taskId: string,
-    edit: (record: TaskRecord) => Partial<TaskRecord> | undefined,
-  ): Promise<TaskRecord | undefined> {
+  #settleChange(taskId: string, edit: TaskEdit): Promise<TaskRecord | undefined> {
     return settle(() => this.#change(taskId, edit));
   }
 
   /** Applies `edit` (undefined: nothing to change) and tells the watchers. */
-  #change(taskId: string, edit: (record: TaskRecord) => Partial<TaskRecord> | undefined): TaskRecord | undefined {
+  #change(taskId: string, edit: TaskEdit): TaskRecord | undefined {
     const entry = this.#tasks.get(taskId);
     if (entry === undefined) return undefined;
     if (this.#closed) return entry.record;
-    const changes = edit(entry.record);
-    if (changes === undefined) return entry.record;
-    entry.record = changed(entry.record, changes, Date.now());
+    const next = applyTaskEdit(entry.record, edit, Date.now());
+    if (next === undefined) return entry.record;
+    entry.record = next;
     this.#notify(taskId, entry.record);
     return entry.record;
   }

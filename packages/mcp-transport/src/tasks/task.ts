@@ -85,7 +85,7 @@ export function isTerminal(status: TaskStatus): boolean {
   return status === 'completed' || status === 'failed' || status === 'cancelled';
 }
 
-/** A new record, `working`, created now. */
+/** The record of a new task: `working`, created at `nowMs`, frozen. What `TaskStore.create` stores. */
 export function newTaskRecord(task: NewTask, nowMs: number): TaskRecord {
   return Object.freeze({
     taskId: task.taskId,

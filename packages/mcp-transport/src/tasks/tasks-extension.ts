@@ -399,7 +399,8 @@ export class TasksExtension {
       );
     } catch (error) {
       if (isTaskLimitError(error)) {
-        throw new TaskRequestError(-32000, `Too many tasks: ${error.message}`, {
+        // The store's message starts with "too many tasks: " already.
+        throw new TaskRequestError(-32000, `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}`, {
           reason: 'task_limit',
           scope: error.scope,
           limit: error.limit,

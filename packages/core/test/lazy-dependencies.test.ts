@@ -1,6 +1,7 @@
 // Every worker thread imports the library through the app module. `ws` and the multipart parser
 // are loaded when first used, so a worker (which never creates a server or reads a form) does not
-// pay for them: they were about 60 % of what importing the library cost a thread.
+// pay for them: they were about 60 % of what importing the library cost a thread. So is Node's
+// fetch implementation (below).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -38,4 +39,33 @@ test('creating a server loads ws (its WebSocket upgrades need it)', () => {
       `await server.close();`,
   );
   assert.ok(fromPackage(modules, 'ws').length > 0, 'ws is loaded once a server exists');
+});
+
+/** Runs `code` as an ES module in a fresh node process; returns Node's own modules it loaded. */
+function loadedBuiltins(code: string): string[] {
+  const script = `${code}\nconsole.log(JSON.stringify(process.moduleLoadList));\n`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: packageDir,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as string[];
+}
+
+// Reading globalThis.Request or Response loads Node's fetch implementation (undici, with tls,
+// http2 and assert): about 35 ms of CPU in each worker thread, paid only by apps that use it.
+test("neither importing the library nor defining a fetch route loads Node's fetch implementation", () => {
+  const undici = (modules: string[]): boolean => modules.some((name) => name.includes('internal/deps/undici'));
+  assert.equal(undici(loadedBuiltins(`import { Router } from '@mummyx/core'; new Router();`)), false);
+  assert.equal(
+    undici(
+      loadedBuiltins(
+        `import { Router, fetchHandler } from '@mummyx/core';\n` +
+          `new Router().get('/', fetchHandler(() => new Response('hi')));`,
+      ),
+    ),
+    false,
+    'nor does defining a fetch route',
+  );
+  assert.equal(undici(loadedBuiltins(`const { Request } = globalThis; void Request;`)), true, 'the probe sees undici');
 });

@@ -76,24 +76,33 @@ export function fetchHandler(handler: FetchHandler): RequestHandler {
  * loop on Node 20, where the subclass costs nothing measurable. A clone (`clone()`) or a Request
  * made from this one (`new Request(webRequest)`) is a plain web Request whose signal does not
  * follow the client (Node 20, 22 and 24).
+ *
+ * The class is made on first use: reading `globalThis.Request` loads Node's fetch implementation
+ * (undici, with tls, http2 and assert), ~35 ms of CPU in every worker thread of a pool that
+ * imports this package, whether its app serves fetch handlers or not.
  */
-class ServerWebRequest extends globalThis.Request {
-  readonly #request: Request;
+type ServerWebRequestClass = new (url: string, init: RequestInit, request: Request) => globalThis.Request;
+let serverWebRequestClass: ServerWebRequestClass | undefined;
 
-  constructor(url: string, init: RequestInit, request: Request) {
-    super(url, init);
-    this.#request = request;
-  }
+function serverWebRequest(): ServerWebRequestClass {
+  return (serverWebRequestClass ??= class ServerWebRequest extends globalThis.Request {
+    readonly #request: Request;
 
-  static {
-    // On the prototype, once: the DOM types declare `signal` a field, which an accessor may not override.
-    Object.defineProperty(this.prototype, 'signal', {
-      get(this: ServerWebRequest): AbortSignal {
-        return this.#request.signal;
-      },
-      configurable: true,
-    });
-  }
+    constructor(url: string, init: RequestInit, request: Request) {
+      super(url, init);
+      this.#request = request;
+    }
+
+    static {
+      // On the prototype, once: the DOM types declare `signal` a field, which an accessor may not override.
+      Object.defineProperty(this.prototype, 'signal', {
+        get(this: ServerWebRequest): AbortSignal {
+          return this.#request.signal;
+        },
+        configurable: true,
+      });
+    }
+  });
 }
 
 export interface WebRequestOptions {
@@ -131,7 +140,7 @@ export function toWebRequest(request: Request, options: WebRequestOptions = {}):
       break;
   }
   try {
-    const webRequest = new ServerWebRequest(url, init, request);
+    const webRequest = new (serverWebRequest())(url, init, request);
     // Appended to the Request's own Headers: cheaper than passing them in `init`, which builds a
     // Headers and then copies it. Repeats are joined with ", " there, as web Headers do.
     const target = webRequest.headers;

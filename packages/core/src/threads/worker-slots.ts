@@ -92,13 +92,20 @@ export class WorkerSlots {
    * long start, and a pool closed meanwhile starts no more workers.
    */
   async start(): Promise<void> {
-    applyTierUpFactor(this.#options.tierUpFactor);
     const ready: Array<Promise<void>> = [];
     for (let i = 0; i < this.#options.min && !this.closing; i++) {
       ready.push(this.#spawn());
       if (i % spawnBatch === spawnBatch - 1) await new Promise((resolve) => setImmediate(resolve));
     }
-    await Promise.all(ready);
+    try {
+      await Promise.all(ready);
+    } finally {
+      // Once the workers have loaded their modules: with V8's thresholds lowered from the start,
+      // every thread optimized module-loading code it runs once, and 100 workers took ~3.5 s
+      // more CPU to start (11.5-12.7 s instead of 15.4-16.0 s, examples/blocking.js THREADS=100).
+      // V8 reads the thresholds as code runs, so the workers' request paths still tier up sooner.
+      applyTierUpFactor(this.#options.tierUpFactor);
+    }
     if (this.closing) throw new MxError('MX_ERR_SERVER_CLOSED', 'the pool was closed while it started');
   }
 

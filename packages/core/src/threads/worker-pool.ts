@@ -86,9 +86,15 @@ export class WorkerPool extends Scheduler {
         const id = message[1];
         // The request may have settled, its response still streaming: then the relay has its sink.
         const sink = slot.jobOf(id)?.sink ?? this.relay.sinkOf(id);
-        sink?.watchClient(() => {
+        const onGone = (): void => {
           if (!slot.retiring) slot.post([MessageType.ClientGone, id]);
-        });
+        };
+        // A worker asks once its event loop turns with the response incomplete on its side. By
+        // then this thread may have ended the exchange without it: its client left and the
+        // stream was closed, or the request was answered here (a handler timeout's 503). Either
+        // way the response will not complete, so the signal aborts.
+        if (sink === undefined) onGone();
+        else sink.watchClient(onGone);
         break;
       }
       case MessageType.WsSend:

@@ -79,7 +79,8 @@ export function fetchHandler(handler: FetchHandler): RequestHandler {
  *
  * The class is made on first use: reading `globalThis.Request` loads Node's fetch implementation
  * (undici, with tls, http2 and assert), ~35 ms of CPU in every worker thread of a pool that
- * imports this package, whether its app serves fetch handlers or not.
+ * imports this package on Node 20, whether its app serves fetch handlers or not (from Node 22,
+ * `node:http` loads it anyway).
  */
 type ServerWebRequestClass = new (url: string, init: RequestInit, request: Request) => globalThis.Request;
 let serverWebRequestClass: ServerWebRequestClass | undefined;

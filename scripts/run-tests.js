@@ -7,38 +7,45 @@
 // Every `*.test.ts` source must have its compiled `*.test.js`: a package whose tests stopped
 // compiling (or were never built) fails the run instead of dropping out of it silently.
 //
-// Usage: node scripts/run-tests.js [filter] [--exclude a,b]   — filter keeps files whose path
-// contains it; --exclude leaves out files whose path contains any of the listed parts.
+// Usage: node scripts/run-tests.js [filter] [--exclude a,b] [--packages a,b]   — filter keeps files
+// whose path contains it; --exclude leaves out files whose path contains any of the listed parts;
+// --packages runs only the listed workspaces (packages/core, apps/demo, test, …).
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
-/** Each workspace with tests: where its sources are and where tsc writes them. */
+/** Each workspace with tests: its label on the command line, where its sources are and where tsc writes them. */
 const packages = [
   ...['packages', 'apps'].flatMap((folder) =>
     readdirSync(folder)
       .sort()
       .map((name) => ({
         name: join(folder, name),
+        label: `${folder}/${name}`,
         source: join(folder, name, 'test'),
         compiled: join(folder, name, 'dist-test'),
       })),
   ),
-  { name: 'test', source: 'test', compiled: join('test', 'dist') },
+  { name: 'test', label: 'test', source: 'test', compiled: join('test', 'dist') },
 ].filter(({ source }) => existsSync(source));
 
 const args = process.argv.slice(2);
+
+/** The comma-separated list after `option` (taken out of `args`), or undefined without the option. */
+function listOption(option) {
+  const at = args.indexOf(option);
+  if (at === -1) return undefined;
+  return (args.splice(at, 2)[1] ?? '').split(',').filter((part) => part !== '');
+}
+
 /** `--exclude a,b`: leaves out files whose path contains any of these. */
-const excludeAt = args.indexOf('--exclude');
-const excluded = excludeAt === -1 ? [] : (args.splice(excludeAt, 2)[1] ?? '').split(',').filter((part) => part !== '');
+const excluded = listOption('--exclude') ?? [];
 /** `--packages a,b`: runs only these workspaces (e.g. packages/core,apps/demo; used by CI on Node 22 and 24). */
-const packagesAt = args.indexOf('--packages');
-const onlyPackages =
-  packagesAt === -1 ? undefined : (args.splice(packagesAt, 2)[1] ?? '').split(',').filter((part) => part !== '');
+const onlyPackages = listOption('--packages');
 if (onlyPackages !== undefined) {
-  const unknown = onlyPackages.filter((name) => !packages.some((pkg) => pkg.name.split(sep).join('/') === name));
+  const unknown = onlyPackages.filter((name) => !packages.some((pkg) => pkg.label === name));
   if (unknown.length > 0 || onlyPackages.length === 0) {
-    const known = packages.map((pkg) => pkg.name.split(sep).join('/')).join(', ');
+    const known = packages.map((pkg) => pkg.label).join(', ');
     console.error(
       `run-tests: --packages takes a comma-separated list of: ${known}; got ${unknown.join(', ') || 'nothing'}`,
     );
@@ -65,7 +72,7 @@ function filesUnder(root, suffix, skip = new Set()) {
 const problems = [];
 const runs = [];
 for (const pkg of packages) {
-  if (onlyPackages !== undefined && !onlyPackages.includes(pkg.name.split(sep).join('/'))) continue;
+  if (onlyPackages !== undefined && !onlyPackages.includes(pkg.label)) continue;
   const sources = filesUnder(pkg.source, '.test.ts', new Set([pkg.compiled, join(pkg.source, 'node_modules')]));
   if (sources.length === 0) continue;
   if (!existsSync(pkg.compiled)) {

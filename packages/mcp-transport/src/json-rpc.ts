@@ -150,8 +150,14 @@ export function toMessages(value: unknown, maxBatch: number): ParsedMessages {
   return { ok: true, messages, batch };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A plain JSON object (not null, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `value` when it is a plain JSON object, else an empty object. */
+export function objectOr(value: unknown): Record<string, unknown> {
+  return isObject(value) ? value : {};
 }
 
 function isId(value: unknown): boolean {

@@ -82,3 +82,12 @@ export const protocolVersionMetaKey = 'io.modelcontextprotocol/protocolVersion';
 
 /** The `_meta` key of a 2026-era request that names its client (`name`, `version`). */
 export const clientInfoMetaKey = 'io.modelcontextprotocol/clientInfo';
+
+/** The `_meta` key of a 2026-era request that carries the client's capabilities. */
+export const clientCapabilitiesMetaKey = 'io.modelcontextprotocol/clientCapabilities';
+
+/** The `_meta` key of a 2026-era answer that names the server (`name`, `version`). */
+export const serverInfoMetaKey = 'io.modelcontextprotocol/serverInfo';
+
+/** The `_meta` key that ties a listen stream's notifications to their subscription. */
+export const subscriptionIdMetaKey = 'io.modelcontextprotocol/subscriptionId';

@@ -21,6 +21,15 @@ export interface McpServerLike {
   close(): Promise<void>;
 }
 
+/**
+ * The protocol-level server behind `server`: an SDK `McpServer`'s `server`,
+ * or `server` itself when the factory made a low-level `Server`.
+ */
+export function protocolServerOf(server: McpServerLike): object {
+  const inner = (server as { server?: unknown }).server;
+  return typeof inner === 'object' && inner !== null ? inner : server;
+}
+
 /** Most resource subscriptions one session keeps track of. */
 const maxResourceSubscriptions = 10_000;
 

@@ -14,7 +14,7 @@ import {
 } from '../mcp-types.js';
 import { loadSdkV2, type McpHttpHandler, type McpRequestContext, type SdkV2, type ServerEventBus } from '../sdk-v2.js';
 import type { ServerFactory } from '../server-factory.js';
-import type { McpServerLike } from '../session-transport.js';
+import { protocolServerOf, type McpServerLike } from '../session-transport.js';
 import type { TaskCall } from '../tasks/task.js';
 import {
   resolveTasksOptions,
@@ -218,11 +218,7 @@ export class Era2026 {
   async #capabilitiesOf(exchange: Exchange, authInfo: AuthInfo | undefined): Promise<Record<string, unknown>> {
     const server = await this.#factory.create(this.#infoOf(exchange), 'modern', authInfo);
     try {
-      const inner = (server as { server?: unknown }).server;
-      const core = (typeof inner === 'object' && inner !== null ? inner : server) as {
-        getCapabilities?: () => unknown;
-      };
-      const capabilities = core.getCapabilities?.();
+      const capabilities = (protocolServerOf(server) as { getCapabilities?: () => unknown }).getCapabilities?.();
       return typeof capabilities === 'object' && capabilities !== null ? (capabilities as Record<string, unknown>) : {};
     } finally {
       await server.close().catch(() => {});
@@ -353,11 +349,7 @@ function refuseModernEra(request: Request, cors: Record<string, string>, id: Req
 
 /** Whether a server is connected to a transport (SDK 2.x: `transport` is set while it serves an exchange). */
 function isConnected(server: McpServerLike): boolean {
-  const outer = server as { server?: unknown };
-  const inner = (typeof outer.server === 'object' && outer.server !== null ? outer.server : server) as {
-    transport?: unknown;
-  };
-  return inner.transport !== undefined;
+  return (protocolServerOf(server) as { transport?: unknown }).transport !== undefined;
 }
 
 /**

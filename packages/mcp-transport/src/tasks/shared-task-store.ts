@@ -38,9 +38,8 @@ const callTimeoutMs = 10_000;
 /** How long a worker waits for the main thread's welcome before it says hello again. */
 const helloRepeatMs = 500;
 
-type StoreMethod =
-  'create' | 'get' | 'poll' | 'update' | 'requestInput' | 'answerInput' | 'complete' | 'cancel' | 'expire';
-const storeMethods = new Set<string>([
+/** The store methods a worker may call on the main thread's store. */
+const storeMethodNames = [
   'create',
   'get',
   'poll',
@@ -50,7 +49,9 @@ const storeMethods = new Set<string>([
   'complete',
   'cancel',
   'expire',
-]);
+] as const;
+type StoreMethod = (typeof storeMethodNames)[number];
+const storeMethods = new Set<string>(storeMethodNames);
 
 type FromWorker =
   | { type: 'call'; id: number; method: StoreMethod; args: unknown[] }

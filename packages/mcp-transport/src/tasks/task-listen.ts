@@ -1,5 +1,5 @@
 import type { ChangeEvent, ChannelEventBus } from '../event-bus.js';
-import type { RequestId } from '../mcp-types.js';
+import { serverInfoMetaKey, subscriptionIdMetaKey, type RequestId } from '../mcp-types.js';
 import { detailedTask, type TaskRecord } from './task.js';
 import type { TaskStore } from './task-store.js';
 
@@ -31,9 +31,6 @@ export interface TaskListenStream {
   /** Aborts when the client has gone. */
   readonly signal: AbortSignal;
 }
-
-const subscriptionIdMetaKey = 'io.modelcontextprotocol/subscriptionId';
-const serverInfoMetaKey = 'io.modelcontextprotocol/serverInfo';
 
 /**
  * The `subscriptions/listen` streams of one thread that asked for

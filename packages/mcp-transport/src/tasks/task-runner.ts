@@ -1,4 +1,5 @@
-import type { AuthInfo } from '../mcp-types.js';
+import { objectOr } from '../json-rpc.js';
+import { clientCapabilitiesMetaKey, serverInfoMetaKey, type AuthInfo } from '../mcp-types.js';
 import { SseDecoder } from '../sse-decoder.js';
 import { tasksExtensionId, type TaskCall, type TaskError, type TaskRecord } from './task.js';
 import type { InputResume } from './task-edits.js';
@@ -24,8 +25,6 @@ export interface TaskRunnerOptions {
 type Answer =
   { kind: 'result'; result: Record<string, unknown> } | { kind: 'error'; error: TaskError } | { kind: 'aborted' };
 
-const clientCapabilitiesMetaKey = 'io.modelcontextprotocol/clientCapabilities';
-const serverInfoMetaKey = 'io.modelcontextprotocol/serverInfo';
 /** Longest line of a tool's streamed answer (one JSON-RPC message is one line). */
 const maxAnswerLineLength = 64 * 1024 * 1024;
 /** Progress reaches the store at most this often per task; the last one always does. */
@@ -219,10 +218,6 @@ function inlinedResult(result: Record<string, unknown>): Record<string, unknown>
   if (Object.keys(meta).length === 0) delete inlined['_meta'];
   else inlined['_meta'] = meta;
   return inlined;
-}
-
-function objectOr(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 /** Reads the SDK's answer to one request: a JSON body, or an event stream whose notifications come first. */

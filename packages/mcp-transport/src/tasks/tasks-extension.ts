@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChannelEventBus } from '../event-bus.js';
-import type { AuthInfo, RequestId } from '../mcp-types.js';
-import type { McpServerLike } from '../session-transport.js';
+import { isObject, objectOr } from '../json-rpc.js';
+import { clientCapabilitiesMetaKey, type AuthInfo, type RequestId } from '../mcp-types.js';
+import { protocolServerOf, type McpServerLike } from '../session-transport.js';
 import { openSharedTaskStore, threadRunner, type SharedTaskStore } from './shared-task-store.js';
 import { createTaskResult, detailedTask, tasksExtensionId, type TaskCall } from './task.js';
 import { TaskListenStreams, type ListenFilter } from './task-listen.js';
@@ -152,7 +153,6 @@ class TaskRequestError extends Error {
   }
 }
 
-const clientCapabilitiesMetaKey = 'io.modelcontextprotocol/clientCapabilities';
 const missingCapability = 'Missing required client capability';
 const requiredCapabilities = { requiredCapabilities: { extensions: { [tasksExtensionId]: {} } } };
 const taskNotFound = 'Failed to retrieve task: Task not found';
@@ -319,8 +319,9 @@ export class TasksExtension {
     if (this.#listens.size >= stream.maxSubscriptions)
       return errorResponse(200, id, -32603, 'Subscription limit reached');
     const principal = this.#options.principal(authInfo);
-    const found = await Promise.all(filter.taskIds.map((taskId) => this.store.get(taskId)));
-    const taskIds = [...new Set(found.filter((task) => task?.principal === principal).map((task) => task!.taskId))];
+    // Each id once: on a worker every get is a round trip to the store's thread.
+    const found = await Promise.all([...new Set(filter.taskIds)].map((taskId) => this.store.get(taskId)));
+    const taskIds = found.filter((task) => task?.principal === principal).map((task) => task!.taskId);
     return this.#listens.open({
       subscriptionId: id,
       filter,
@@ -356,8 +357,8 @@ export class TasksExtension {
       return;
     }
     const info: TaskCallInfo = {
-      arguments: objectOrUndefined(params['arguments']),
-      inputResponses: objectOrUndefined(params['inputResponses']),
+      arguments: isObject(params['arguments']) ? params['arguments'] : undefined,
+      inputResponses: isObject(params['inputResponses']) ? params['inputResponses'] : undefined,
     };
     if (!this.#options.isTaskTool(name, info) || !hasTool(server, name)) return;
     core.removeRequestHandler('tools/call');
@@ -482,8 +483,7 @@ function declaresExtension(meta: Record<string, unknown>): boolean {
 }
 
 function lowLevelServer(server: McpServerLike): LowLevelServer | undefined {
-  const inner = (server as { server?: unknown }).server;
-  const core = (typeof inner === 'object' && inner !== null ? inner : server) as Partial<LowLevelServer>;
+  const core = protocolServerOf(server) as Partial<LowLevelServer>;
   return typeof core.registerCapabilities === 'function' &&
     typeof core.setRequestHandler === 'function' &&
     typeof core.removeRequestHandler === 'function'
@@ -549,16 +549,6 @@ function errorResponse(status: number, id: RequestId, code: number, message: str
     { jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } },
     { status },
   );
-}
-
-function objectOr(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function objectOrUndefined(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
 }
 
 function errorMessage(error: unknown): string {

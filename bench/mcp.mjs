@@ -34,7 +34,6 @@
 // Start it with `setsid` to raise its own session's autogroup only (see bench/README.md).
 // Prints tables to stdout and writes every run to bench/results/mcp-<UTC time>.json.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,17 +43,16 @@ import {
   codeFingerprint,
   defaultCores,
   formatTable,
-  git,
-  machineInfo,
+  packageFiles,
   parseArgsOrExit,
   pinPid,
   raiseAutogroup,
   readThreadCpuTicks,
-  repoRoot,
   round,
   startServer,
   stats,
   stopServer,
+  writeResults,
 } from './lib/harness.mjs';
 
 const usage = `usage: node bench/mcp.mjs [--rounds 2] [--duration 5] [--warmup 10] [--clients 1,10,50]
@@ -193,26 +191,10 @@ function windowOf(server, before, after) {
   };
 }
 
-/** The transport files of MummyX and core, every .js file in a stable order (the fingerprint of the code measured). */
-function mummyxFiles() {
-  const out = [];
-  for (const pkg of ['core', 'mcp-transport']) {
-    const dist = join(repoRoot, 'packages', pkg, 'dist');
-    out.push(
-      ...readdirSync(dist, { recursive: true })
-        .filter((name) => name.endsWith('.js'))
-        .sort()
-        .map((name) => join(dist, name)),
-    );
-  }
-  return out;
-}
-
 const report = {
   started: new Date().toISOString(),
-  commit: git(['rev-parse', '--short', 'HEAD']),
-  code: codeFingerprint(...mummyxFiles()),
-  machine: machineInfo(),
+  // Every .js file of core and the transport, in a stable order: the fingerprint of the code measured.
+  code: codeFingerprint(...packageFiles('packages/core'), ...packageFiles('packages/mcp-transport')),
   settings: args,
   calls: [],
   hol: [],
@@ -404,8 +386,4 @@ if (only.has('hol')) {
 
 restoreAutogroup();
 report.finished = new Date().toISOString();
-const dir = join(repoRoot, 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-const file = join(dir, `mcp-${report.started.replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify(report, null, 2));
-console.error(`\nwrote ${file}`);
+console.error(`\nwrote ${writeResults('mcp', report)}`);

@@ -18,7 +18,6 @@
 //          [--warmup 1] [--tasks 10000] [--only latency,polls,memory]
 // Prints tables to stdout and writes the run to bench/results/tasks-<UTC time>.json.
 import http from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -27,8 +26,6 @@ import {
   codeFingerprint,
   defaultCores,
   formatTable,
-  git,
-  machineInfo,
   packageFiles,
   parseArgsOrExit,
   pinPid,
@@ -37,6 +34,7 @@ import {
   round,
   startServer,
   stopServer,
+  writeResults,
 } from './lib/harness.mjs';
 
 const usage = `usage: node bench/tasks.mjs [--threads 2] [--samples 100] [--clients 10,50] [--duration 5]
@@ -178,9 +176,7 @@ async function load(clients, work) {
 
 const report = {
   started: new Date().toISOString(),
-  commit: git(['rev-parse', '--short', 'HEAD']),
   code: codeFingerprint(...packageFiles('packages/mcp-transport')),
-  machine: machineInfo(),
   settings: args,
   latency: [],
   polls: [],
@@ -351,7 +347,4 @@ if (only.has('memory')) {
   );
 }
 
-mkdirSync(join(benchDir, 'results'), { recursive: true });
-const file = join(benchDir, 'results', `tasks-${report.started.replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-console.error(`\nwrote ${file}`);
+console.error(`\nwrote ${writeResults('tasks', report)}`);

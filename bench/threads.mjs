@@ -22,7 +22,7 @@
 //
 // Full run: ~25 min on a quiet box (each mode ~12 min; 100 workers take ~12 s to start on one core),
 // much longer on a busy one (runs wait for a quiet box and noisy runs are repeated). `--quick`
-// (1 round of 5 s) takes ~4 min. Needs examples/dist (`npx tsc -b`) and wrk.
+// (1 round of 5 s) takes ~4 min. Needs examples/dist (`npm run build`) and wrk.
 //
 // Usage: node bench/threads.mjs [--quick] [--rounds N] [--duration S] [--warmup S]
 //        [--pool-warmup S] [--pool-max-warmup S] [--connections C] [--sections blocking,hello,startup,coldstart]
@@ -108,7 +108,7 @@ const modes = pickList(opts.modes, allModes, 'mode(s)');
 const blockingJs = join(repoRoot, 'examples/dist/blocking.js');
 const servers = join(benchDir, 'servers');
 if (!existsSync(blockingJs)) {
-  console.error(`${blockingJs} is missing: run \`npx tsc -b\` (or \`npm run build\`) first.`);
+  console.error(`${blockingJs} is missing: run \`npm run build\` first.`);
   process.exit(1);
 }
 try {

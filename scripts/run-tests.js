@@ -5,7 +5,8 @@
 // per package closes the run.
 //
 // Every `*.test.ts` source must have its compiled `*.test.js`: a package whose tests stopped
-// compiling (or were never built) fails the run instead of dropping out of it silently.
+// compiling (or were never built) fails the run instead of dropping out of it silently, and so
+// does a bundle of @mummyx/core older than what tsc wrote.
 //
 // Usage: node scripts/run-tests.js [filter] [--exclude a,b] [--packages a,b]   — filter keeps files
 // whose path contains it; --exclude leaves out files whose path contains any of the listed parts;
@@ -70,6 +71,24 @@ function filesUnder(root, suffix, skip = new Set()) {
 }
 
 const problems = [];
+
+// @mummyx/core's package entry is its bundle (scripts/bundle.js, run by `npm run build` after tsc).
+// A bundle older than tsc's output would have the tests run code that is no longer the source.
+const coreDist = join('packages', 'core', 'dist');
+const bundleEntry = join(coreDist, 'bundle', 'index.js');
+if (!existsSync(bundleEntry)) {
+  problems.push(`packages/core: no ${bundleEntry} (run \`npm run build\`: tsc -b, then scripts/bundle.js)`);
+} else {
+  const bundledAt = statSync(bundleEntry).mtimeMs;
+  const newer = filesUnder(coreDist, '.js', new Set([join(coreDist, 'bundle')])).filter(
+    (file) => statSync(join(coreDist, file)).mtimeMs > bundledAt,
+  );
+  if (newer.length > 0) {
+    problems.push(
+      `packages/core: ${bundleEntry} is older than ${join(coreDist, newer[0])}${newer.length > 1 ? ` and ${newer.length - 1} more` : ''} (run \`npm run build\`, or \`node scripts/bundle.js\` after tsc -b)`,
+    );
+  }
+}
 const runs = [];
 for (const pkg of packages) {
   if (onlyPackages !== undefined && !onlyPackages.includes(pkg.label)) continue;
@@ -83,7 +102,7 @@ for (const pkg of packages) {
   const missing = sources.filter((file) => !compiled.has(file.replace(/\.ts$/, '.js')));
   if (missing.length > 0) {
     problems.push(
-      `${pkg.name}: not compiled (run \`npm run build\`, or \`npx tsc -b --force\` if outputs were deleted): ${missing.join(', ')}`,
+      `${pkg.name}: not compiled (run \`npm run build\`, or \`npx tsc -b --force && node scripts/bundle.js\` if outputs were deleted): ${missing.join(', ')}`,
     );
     continue;
   }

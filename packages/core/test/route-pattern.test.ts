@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { MxError } from '@mummyx/core';
+// The error class of the same build as the module under test (the package's entry is a bundle).
+import { MxError } from '../dist/errors.js';
 import { RoutePattern } from '../dist/router/route-pattern.js';
 
 const seed = Number(process.env.FC_SEED ?? 20261126);

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { MxError, type SseEvent } from '@mummyx/core';
+import type { SseEvent } from '@mummyx/core';
+// The error class of the same build as the module under test (the package's entry is a bundle).
+import { MxError } from '../dist/errors.js';
 import { encodeSseComment, encodeSseEvent } from '../dist/sse/sse-encoder.js';
 
 const seed = Number(process.env.FC_SEED ?? 20261126);

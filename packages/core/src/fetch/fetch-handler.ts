@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import { Headers } from '../http/headers.js';
 import type { Request } from '../http/request.js';
 import { isEventStream, WebBodyReadable } from '../http/response-stream.js';
@@ -6,6 +5,7 @@ import type { RequestHandler } from '../router/router.js';
 import { joinChunks, readQuickly } from './response-body.js';
 import { bodyKindOf, isForbiddenMethod, requestUrlOf, webStreamOf } from './web-request.js';
 import { flatHeadersOf } from './web-response.js';
+import { reasonPhrase } from '../node-modules.js';
 
 /**
  * A web-standard request handler: Hono's `app.fetch`, the MCP SDK's `createMcpHandler(…).fetch`,
@@ -159,7 +159,7 @@ function refuse(request: Request, status: number, reason: string): void {
   request.respond(
     status,
     { 'Content-Type': 'text/plain; charset=utf-8' },
-    `${STATUS_CODES[status] ?? 'Error'}: ${reason}\n`,
+    `${reasonPhrase(status) ?? 'Error'}: ${reason}\n`,
   );
 }
 

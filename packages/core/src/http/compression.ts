@@ -1,4 +1,4 @@
-import { brotliCompressSync, constants, deflateSync, gzipSync } from 'node:zlib';
+import { nodeZlib } from '../node-modules.js';
 
 export type ContentEncoding = 'gzip' | 'br' | 'deflate';
 
@@ -87,16 +87,17 @@ const alreadyCompressed = new Set([
 
 /** Compresses with fast settings: gzip/deflate level 1, brotli quality 4. */
 export function compress(body: Uint8Array, encoding: ContentEncoding): Buffer {
+  const zlib = nodeZlib();
   switch (encoding) {
     case 'gzip':
-      return gzipSync(body, { level: 1 });
+      return zlib.gzipSync(body, { level: 1 });
     case 'deflate':
-      return deflateSync(body, { level: 1 });
+      return zlib.deflateSync(body, { level: 1 });
     case 'br':
-      return brotliCompressSync(body, {
+      return zlib.brotliCompressSync(body, {
         params: {
-          [constants.BROTLI_PARAM_QUALITY]: 4,
-          [constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength,
+          [zlib.constants.BROTLI_PARAM_QUALITY]: 4,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength,
         },
       });
   }

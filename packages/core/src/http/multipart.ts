@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -8,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Busboy, BusboyFileStream } from '@fastify/busboy';
 import { MxError } from '../errors.js';
 import type { Request } from './request.js';
+import { nodeCrypto } from '../node-modules.js';
 
 export interface MultipartLimits {
   /** Largest file part in bytes. Default 1 073 741 824 (1 GiB) for `receiveMultipart`, 1 048 576 for `decodeMultipart`. */
@@ -89,7 +89,7 @@ export async function receiveMultipart(request: Request, options: ReceiveMultipa
     {
       field: (name, value) => fields.append(name, value),
       file: async (fieldName, fileName, contentType, stream) => {
-        const path = join(directory, `upload-${randomBytes(16).toString('hex')}`);
+        const path = join(directory, `upload-${nodeCrypto().randomBytes(16).toString('hex')}`);
         const entry: ReceivedFile = { fieldName, fileName, contentType, path, size: 0 };
         files.push(entry);
         await pipeline(stream, createWriteStream(path, { flags: 'wx' }));

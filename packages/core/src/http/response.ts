@@ -1,7 +1,7 @@
-import { STATUS_CODES } from 'node:http';
 import { MxError } from '../errors.js';
 import { compress, isCompressibleType, negotiateEncoding, type ResolvedCompression } from './compression.js';
 import { equalsIgnoreCase } from './headers.js';
+import { reasonPhrase } from '../node-modules.js';
 
 export type ResponseBody = string | Uint8Array;
 
@@ -163,5 +163,5 @@ export function plainResponse(status: number, text: string, extra: string[] = []
 
 /** The server's own refusal of a request: `Reason Phrase: why`, and the connection closes. */
 export function refusalResponse(status: number, reason: string): PreparedResponse {
-  return plainResponse(status, `${STATUS_CODES[status] ?? 'Error'}: ${reason}`, ['Connection', 'close']);
+  return plainResponse(status, `${reasonPhrase(status) ?? 'Error'}: ${reason}`, ['Connection', 'close']);
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -7,6 +6,7 @@ import { Headers, type HeadersInit } from './headers.js';
 import { parseRange, type ByteRange } from './byte-ranges.js';
 import type { Request } from './request.js';
 import { FileRangeReadable } from './file-range-readable.js';
+import { nodeCrypto } from '../node-modules.js';
 
 export interface ServeFileOptions {
   /** Content-Type. Default: from the file extension (a short built-in table), else application/octet-stream. */
@@ -107,7 +107,7 @@ export async function serveFile(request: Request, path: string, options: ServeFi
     return;
   }
   // multipart/byteranges (RFC 9110 §14.6): each part has its own Content-Type and Content-Range.
-  const boundary = `mx-${randomBytes(12).toString('hex')}`;
+  const boundary = `mx-${nodeCrypto().randomBytes(12).toString('hex')}`;
   const parts = range.ranges.map((r) => ({
     head: Buffer.from(
       `\r\n--${boundary}\r\nContent-Type: ${contentType}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,

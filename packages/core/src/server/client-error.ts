@@ -1,9 +1,9 @@
-import { STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { plainResponse, refusalResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import { writeRawResponse } from './upgrade-sink.js';
+import { reasonPhrase } from '../node-modules.js';
 
 /** Statuses the server answers by itself, each with a one-line reason in the body. */
 const clientErrorStatus: Readonly<Record<string, number>> = {
@@ -32,7 +32,7 @@ export function answerClientError(
   let status = clientErrorStatus[code] ?? 400;
   // An unknown but well-formed method is 501 (RFC 9110 §9.1); bytes that are no method at all are 400.
   if (status === 501 && !isTokenThenSpace((error as { rawPacket?: Buffer }).rawPacket)) status = 400;
-  const reason = STATUS_CODES[status] ?? 'Bad Request';
+  const reason = reasonPhrase(status) ?? 'Bad Request';
   log('debug', `client error ${code} from ${socket.remoteAddress ?? '?'}: answering ${status}`);
   // Node marks a socket whose response already started; never write a second status line into it.
   const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;

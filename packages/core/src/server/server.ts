@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
@@ -23,6 +23,7 @@ import { RequestIntake, type ConnectionState } from './request-intake.js';
 import { countRequestsInFlight, type ServerStats } from './server-stats.js';
 import type { SessionDirectory } from './session-directory.js';
 import type { UpgradeContext } from './upgrade-sink.js';
+import { nodeHttp } from '../node-modules.js';
 
 export type { ServerStats } from './server-stats.js';
 
@@ -49,7 +50,7 @@ export class Server {
   readonly #watch: ConnectionWatch;
   /** What the limits did, for stats(). */
   readonly #counters = { connectionsRefused: 0, writeTimeouts: 0, bodyTimeouts: 0, bufferOverflows: 0 };
-  readonly #http: ReturnType<typeof createHttpServer>;
+  readonly #http: HttpServer;
   /** Open connections, each with the responses it still owes (pipelined requests queue up). */
   readonly #sockets = new Map<Duplex, ConnectionState>();
   readonly #minLogRank: number;
@@ -135,7 +136,7 @@ export class Server {
     // An inline router is matched for stream-bodied routes.
     this.#intake.use(requestHandler, handler instanceof Router ? handler : undefined, undefined);
     const o = this.#options;
-    this.#http = createHttpServer({
+    this.#http = nodeHttp().createServer({
       maxHeaderSize: o.maxHeaderBytes,
       headersTimeout: o.headersTimeoutMs,
       requestTimeout: o.requestTimeoutMs,

@@ -1,9 +1,10 @@
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { RequestHead } from '../http/request.js';
 import { plainResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
 import type { PoolSink } from '../threads/job.js';
 import { forwardedHeader } from './session-directory.js';
+import { nodeHttp } from '../node-modules.js';
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1) and the framing the two hops each set for themselves. */
 const hopByHop = new Set([
@@ -36,7 +37,7 @@ export function isForwarded(head: RequestHead): boolean {
  * one.
  */
 export class SessionForwarding {
-  readonly #agent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
+  readonly #agent = new (nodeHttp().Agent)({ keepAlive: true, maxFreeSockets: 64 });
   readonly #log: (level: LogLevel, message: string) => void;
 
   constructor(log: (level: LogLevel, message: string) => void) {
@@ -66,7 +67,7 @@ export class SessionForwarding {
       sink.send(plainResponse(502, 'Bad Gateway: the node holding this session has an invalid address'));
       return;
     }
-    const upstream = httpRequest(url, { method: head.method, headers, agent: this.#agent, setHost: false });
+    const upstream = nodeHttp().request(url, { method: head.method, headers, agent: this.#agent, setHost: false });
     let isAnswered = false;
     upstream.on('response', (response: IncomingMessage) => {
       isAnswered = true;

@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
 import type { ResponseSink, UpgradeOptions } from '../http/request.js';
@@ -13,6 +13,7 @@ import {
   type EventRelay,
   type WebSocketContext,
 } from '../websocket/websocket-connection.js';
+import { reasonPhrase } from '../node-modules.js';
 
 export interface UpgradeContext {
   nextId(): number;
@@ -36,7 +37,7 @@ export function writeRawResponse(socket: Duplex, response: PreparedResponse): vo
  */
 function writeRawHead(socket: Duplex, status: number, headers: string[]): boolean {
   if (socket.destroyed || !socket.writable) return false;
-  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}`];
+  const lines = [`HTTP/1.1 ${status} ${reasonPhrase(status) ?? 'Unknown'}`];
   let hasDate = false;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { isMainThread, workerData } from 'node:worker_threads';
+import { nodeCrypto } from '../node-modules.js';
 
 /** The secret of this thread: drawn on the main thread, or handed to a MummyX worker in its `workerData`. */
 let secret: Uint8Array | undefined;
@@ -22,6 +22,6 @@ export function sharedSecret(): Uint8Array {
   secret =
     handed instanceof Uint8Array && handed.byteLength === secretBytes
       ? handed
-      : new Uint8Array(randomBytes(secretBytes));
+      : new Uint8Array(nodeCrypto().randomBytes(secretBytes));
   return new Uint8Array(secret);
 }

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { Request } from '../http/request.js';
 import { copyBody } from './body-copy.js';
@@ -15,6 +14,7 @@ import {
   reply,
 } from './tus-reply.js';
 import type { StoredState, UploadInfo } from './upload-store.js';
+import { nodeCrypto } from '../node-modules.js';
 
 /**
  * PATCH on an upload: appends the body at `Upload-Offset`, which must be the
@@ -134,8 +134,8 @@ async function appendVerified(
   room: number,
   checksum: UploadChecksum,
 ): Promise<{ written: number; overflow: boolean; error: unknown }> {
-  const sidePath = `${dataPath}.chunk-${randomBytes(4).toString('hex')}`;
-  const hash = createHash(checksum.algorithm);
+  const sidePath = `${dataPath}.chunk-${nodeCrypto().randomBytes(4).toString('hex')}`;
+  const hash = nodeCrypto().createHash(checksum.algorithm);
   let side: FileHandle | undefined = await open(sidePath, 'wx+');
   try {
     const result = await copyBody(request.bodyStream, side, 0, room, hash, () => {});

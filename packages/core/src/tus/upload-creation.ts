@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { MxError } from '../errors.js';
 import type { Request } from '../http/request.js';
@@ -7,6 +6,7 @@ import { isHeaderProblem, parseUploadMetadata } from './tus-headers.js';
 import { TusReply, contentLengthOf, headerNumber, isOctetStream, readChecksum, reply } from './tus-reply.js';
 import { appendBody, copyFileRange, finishUpload } from './upload-append.js';
 import { idPattern, type StoredState } from './upload-store.js';
+import { nodeCrypto } from '../node-modules.js';
 
 /**
  * POST on the upload collection: creation (with `Upload-Length`, or
@@ -35,7 +35,7 @@ export async function createUpload(ctx: TusContext, request: Request): Promise<v
   if (isHeaderProblem(metadata)) throw new TusReply(400, metadata.problem);
   const hasBody = isOctetStream(request) && contentLengthOf(request) !== 0;
   const checksum = hasBody ? readChecksum(request) : undefined;
-  const id = randomBytes(16).toString('hex');
+  const id = nodeCrypto().randomBytes(16).toString('hex');
   const now = Date.now();
   const state: StoredState = {
     version: 1,
@@ -141,7 +141,7 @@ async function createFinal(ctx: TusContext, request: Request, list: string): Pro
     if (ctx.maxSize !== undefined && length > ctx.maxSize) {
       throw new TusReply(413, `the parts add up to ${length} bytes, over Tus-Max-Size ${ctx.maxSize}`);
     }
-    const id = randomBytes(16).toString('hex');
+    const id = nodeCrypto().randomBytes(16).toString('hex');
     const state: StoredState = {
       version: 1,
       id,

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MxError } from '../errors.js';
+import { nodeCrypto } from '../node-modules.js';
 
 /** One upload as stored on disk. */
 export interface UploadInfo {
@@ -106,7 +106,7 @@ export class UploadStore {
 
   async writeState(state: StoredState): Promise<void> {
     const path = this.#statePath(state.id);
-    const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    const temporary = `${path}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`;
     try {
       await writeFile(temporary, JSON.stringify(state), { flush: true });
       await rename(temporary, path);

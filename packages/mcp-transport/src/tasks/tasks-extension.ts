@@ -4,7 +4,7 @@ import { isObject, objectOr } from '../json-rpc.js';
 import { clientCapabilitiesMetaKey, type AuthInfo, type RequestId } from '../mcp-types.js';
 import { protocolServerOf, type McpServerLike } from '../session-transport.js';
 import { openSharedTaskStore, threadRunner, type SharedTaskStore } from './shared-task-store.js';
-import { createTaskResult, detailedTask, tasksExtensionId, type TaskCall } from './task.js';
+import { createTaskResult, detailedTask, tasksExtensionId, type TaskCall, type TaskRecord } from './task.js';
 import { TaskListenStreams, type ListenFilter } from './task-listen.js';
 import { TaskRunner, type InternalFetch } from './task-runner.js';
 import { isTaskLimitError, maxTtlMs, type PollBudget, type TaskLimits, type TaskStore } from './task-store.js';
@@ -415,13 +415,12 @@ export class TasksExtension {
 
   async #get(taskId: string, ctx: HandlerContext): Promise<unknown> {
     requireExtension(ctx);
-    const principal = this.#options.principal(ctx.http?.authInfo);
     const budget = this.#options.pollBudget;
     const polled =
       budget === undefined
         ? await this.store.get(taskId).then((task) => (task === undefined ? undefined : { task, retryAfterMs: 0 }))
         : await this.store.poll(taskId, budget);
-    if (polled === undefined || polled.task.principal !== principal) throw new TaskRequestError(-32602, taskNotFound);
+    if (!this.#isCallers(polled?.task, ctx)) throw new TaskRequestError(-32602, taskNotFound);
     if (polled.retryAfterMs > 0) {
       throw new TaskRequestError(
         -32000,
@@ -437,12 +436,8 @@ export class TasksExtension {
     ctx: HandlerContext,
     exchange: TaskExchange,
   ): Promise<unknown> {
-    requireExtension(ctx);
+    const task = await this.#callersTask(params.taskId, ctx);
     const authInfo = ctx.http?.authInfo;
-    const task = await this.store.get(params.taskId);
-    if (task === undefined || task.principal !== this.#options.principal(authInfo)) {
-      throw new TaskRequestError(-32602, taskNotFound);
-    }
     // The SDK lifts `inputResponses` out of params (its multi-round-trip handling) and hands them over here.
     const responses = ctx.mcpReq.inputResponses ?? objectOr(params.inputResponses);
     const answered = await this.store.answerInput(task.taskId, responses, threadRunner);
@@ -454,13 +449,22 @@ export class TasksExtension {
   }
 
   async #cancel(taskId: string, ctx: HandlerContext): Promise<unknown> {
-    requireExtension(ctx);
-    const task = await this.store.get(taskId);
-    if (task === undefined || task.principal !== this.#options.principal(ctx.http?.authInfo)) {
-      throw new TaskRequestError(-32602, taskNotFound);
-    }
+    await this.#callersTask(taskId, ctx);
     await this.store.cancel(taskId, 'Cancelled by the client');
     return {};
+  }
+
+  /** Whether `task` exists and belongs to the caller: another principal's task is "not found" to it. */
+  #isCallers(task: TaskRecord | undefined, ctx: HandlerContext): task is TaskRecord {
+    return task !== undefined && task.principal === this.#options.principal(ctx.http?.authInfo);
+  }
+
+  /** The caller's task `taskId`, once the request declares the extension; -32602 for a task it does not own. */
+  async #callersTask(taskId: string, ctx: HandlerContext): Promise<TaskRecord> {
+    requireExtension(ctx);
+    const task = await this.store.get(taskId);
+    if (!this.#isCallers(task, ctx)) throw new TaskRequestError(-32602, taskNotFound);
+    return task;
   }
 }
 

@@ -1,11 +1,11 @@
 import { Headers } from '../http/headers.js';
 import type { Request } from '../http/request.js';
 import { isEventStream, WebBodyReadable } from '../http/response-stream.js';
+import { reasonPhrase } from '../node-modules.js';
 import type { RequestHandler } from '../router/router.js';
 import { joinChunks, readQuickly } from './response-body.js';
 import { bodyKindOf, isForbiddenMethod, requestUrlOf, webStreamOf } from './web-request.js';
 import { flatHeadersOf } from './web-response.js';
-import { reasonPhrase } from '../node-modules.js';
 
 /**
  * A web-standard request handler: Hono's `app.fetch`, the MCP SDK's `createMcpHandler(…).fetch`,

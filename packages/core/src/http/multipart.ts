@@ -6,8 +6,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Busboy, BusboyFileStream } from '@fastify/busboy';
 import { MxError } from '../errors.js';
-import type { Request } from './request.js';
 import { nodeCrypto } from '../node-modules.js';
+import type { Request } from './request.js';
 
 export interface MultipartLimits {
   /** Largest file part in bytes. Default 1 073 741 824 (1 GiB) for `receiveMultipart`, 1 048 576 for `decodeMultipart`. */

@@ -1,7 +1,7 @@
 import { MxError } from '../errors.js';
+import { reasonPhrase } from '../node-modules.js';
 import { compress, isCompressibleType, negotiateEncoding, type ResolvedCompression } from './compression.js';
 import { equalsIgnoreCase } from './headers.js';
-import { reasonPhrase } from '../node-modules.js';
 
 export type ResponseBody = string | Uint8Array;
 

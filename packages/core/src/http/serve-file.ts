@@ -2,11 +2,11 @@ import { createReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Readable } from 'node:stream';
+import { nodeCrypto } from '../node-modules.js';
 import { Headers, type HeadersInit } from './headers.js';
 import { parseRange, type ByteRange } from './byte-ranges.js';
 import type { Request } from './request.js';
 import { FileRangeReadable } from './file-range-readable.js';
-import { nodeCrypto } from '../node-modules.js';
 
 export interface ServeFileOptions {
   /** Content-Type. Default: from the file extension (a short built-in table), else application/octet-stream. */

@@ -2,8 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { plainResponse, refusalResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
-import { writeRawResponse } from './upgrade-sink.js';
 import { reasonPhrase } from '../node-modules.js';
+import { writeRawResponse } from './upgrade-sink.js';
 
 /** Statuses the server answers by itself, each with a one-line reason in the body. */
 const clientErrorStatus: Readonly<Record<string, number>> = {

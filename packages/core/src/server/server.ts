@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
 import { logLevelRank, type LogLevel } from '../log/log-handler.js';
+import { nodeHttp } from '../node-modules.js';
 import { liveServers } from '../pubsub/publish.js';
 import type { TopicBroker } from '../pubsub/topic-broker.js';
 import { TopicHub } from '../pubsub/topic-hub.js';
@@ -23,7 +24,6 @@ import { RequestIntake, type ConnectionState } from './request-intake.js';
 import { countRequestsInFlight, type ServerStats } from './server-stats.js';
 import type { SessionDirectory } from './session-directory.js';
 import type { UpgradeContext } from './upgrade-sink.js';
-import { nodeHttp } from '../node-modules.js';
 
 export type { ServerStats } from './server-stats.js';
 

@@ -2,9 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { RequestHead } from '../http/request.js';
 import { plainResponse } from '../http/response.js';
 import type { LogLevel } from '../log/log-handler.js';
+import { nodeHttp } from '../node-modules.js';
 import type { PoolSink } from '../threads/job.js';
 import { forwardedHeader } from './session-directory.js';
-import { nodeHttp } from '../node-modules.js';
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1) and the framing the two hops each set for themselves. */
 const hopByHop = new Set([

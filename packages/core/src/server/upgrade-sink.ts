@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MxError } from '../errors.js';
 import type { ResponseSink, UpgradeOptions } from '../http/request.js';
+import { reasonPhrase } from '../node-modules.js';
 import { ioThread, type IoSessions } from '../threads/session-registry.js';
 import { plainResponse, type PreparedResponse } from '../http/response.js';
 import type { StreamedBody } from '../http/response-stream.js';
@@ -13,7 +14,6 @@ import {
   type EventRelay,
   type WebSocketContext,
 } from '../websocket/websocket-connection.js';
-import { reasonPhrase } from '../node-modules.js';
 
 export interface UpgradeContext {
   nextId(): number;

@@ -1,5 +1,6 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { Request } from '../http/request.js';
+import { nodeCrypto } from '../node-modules.js';
 import { copyBody } from './body-copy.js';
 import type { TusContext } from './tus-context.js';
 import type { UploadChecksum } from './tus-headers.js';
@@ -14,7 +15,6 @@ import {
   reply,
 } from './tus-reply.js';
 import type { StoredState, UploadInfo } from './upload-store.js';
-import { nodeCrypto } from '../node-modules.js';
 
 /**
  * PATCH on an upload: appends the body at `Upload-Offset`, which must be the

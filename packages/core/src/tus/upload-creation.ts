@@ -1,12 +1,12 @@
 import { open, rm } from 'node:fs/promises';
 import { MxError } from '../errors.js';
 import type { Request } from '../http/request.js';
+import { nodeCrypto } from '../node-modules.js';
 import type { TusContext } from './tus-context.js';
 import { isHeaderProblem, parseUploadMetadata } from './tus-headers.js';
 import { TusReply, contentLengthOf, headerNumber, isOctetStream, readChecksum, reply } from './tus-reply.js';
 import { appendBody, copyFileRange, finishUpload } from './upload-append.js';
 import { idPattern, type StoredState } from './upload-store.js';
-import { nodeCrypto } from '../node-modules.js';
 
 /**
  * POST on the upload collection: creation (with `Upload-Length`, or
